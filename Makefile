@@ -1,0 +1,78 @@
+# tokentray — two commands for a newcomer: `make run` and `make test`.
+# Every target that needs system packages depends on `deps`, which installs
+# only what is missing (apt as root, sudo otherwise; prints what to install
+# on macOS and Windows).
+
+SHELL      := /bin/bash
+GO         ?= go
+BIN        := bin/tokentray
+PKG        := ./cmd/tokentray
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -X main.version=$(VERSION)
+export LANG := C.UTF-8
+export LC_ALL := C.UTF-8
+# Same build flags everywhere: a different flag set pays the cold cgo build again.
+GOFLAGS_BUILD :=
+FUZZTIME   ?= 3s
+
+APT_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev \
+  libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth \
+  libgl1-mesa-dri dbus dbus-x11 gnome-keyring libsecret-tools x11-utils xdotool \
+  imagemagick gcc-mingw-w64-x86-64
+
+.PHONY: all deps build run demo test unit race integration gui fuzz layout vet \
+  bench soak lint cross package clean
+
+all: build
+
+deps:
+	@scripts=.ci/deps.sh; bash $$scripts $(APT_PKGS)
+
+build: deps
+	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
+
+# Starts the tray app. With no account configured it offers the built-in
+# demo account against the local simulator.
+run: build
+	./$(BIN)
+
+demo: build
+	./$(BIN) demo
+
+# The whole suite. Fails on any failure.
+test: deps
+	bash .ci/test.sh
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./internal/...
+
+layout:
+	$(GO) test -run 'TestLayout' ./internal/
+
+fuzz:
+	bash .ci/fuzz.sh $(FUZZTIME)
+
+bench: deps
+	bash .ci/bench.sh
+
+soak: deps
+	FUZZTIME=10m bash .ci/fuzz.sh 10m
+
+lint:
+	@command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+	"$$($(GO) env GOPATH)/bin/golangci-lint" run ./...
+
+cross: deps
+	bash .ci/cross.sh
+
+package: deps
+	bash .ci/package.sh
+
+clean:
+	rm -rf bin dist artifacts

@@ -1,0 +1,144 @@
+// Command tokentray keeps OAuth sign-ins (Microsoft 365 / Teams / Graph and
+// any OpenID Connect provider) alive from the desktop tray, and gives scripts
+// a fresh access token with `tokentray token`.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentray/tokentray/internal/config"
+	_ "github.com/tokentray/tokentray/internal/quietlocale" // before Fyne initialises
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, documented in --help and README.md.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2 // bad flags, bad arguments or invalid configuration
+	exitNeedsSignIn = 3
+)
+
+const exitCodesHelp = `Exit codes:
+  0  ok
+  1  failure (network, keychain, provider trouble)
+  2  usage error or invalid configuration
+  3  the account needs sign-in (run: tokentray login NAME)`
+
+// exitError carries an exit code with an error message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// codeOf maps an error to the process exit code.
+func codeOf(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		return exitUsage
+	}
+	if c := engineExitCode(err); c != 0 {
+		return c
+	}
+	return exitFailure
+}
+
+// globals are the persistent flags every command shares.
+type globals struct {
+	configPath string
+	set        []string // --set key=value overrides
+	jsonOut    bool
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the CLI with args and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err != nil {
+		fmt.Fprintln(stderr, "tokentray: "+err.Error())
+	}
+	return codeOf(err)
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "tokentray",
+		Short: "Keep Microsoft / OpenID Connect sign-ins alive from the tray",
+		Long: `tokentray keeps each account's OAuth tokens in the OS keychain and refreshes
+them on a fixed interval (1–24 h) with a forced refresh_token grant, earlier
+when an access token is about to expire. Run without a command to start the
+tray app.
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTray(cmd, g, trayOptions{})
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.PersistentFlags().StringVar(&g.configPath, "config", "", "settings file (default: "+defaultConfigHint()+")")
+	root.PersistentFlags().StringArrayVar(&g.set, "set", nil, "override a setting for this run, KEY=VALUE (repeatable)")
+	root.Version = version
+	root.SetVersionTemplate("tokentray {{.Version}}\n")
+
+	root.AddCommand(
+		newVersionCmd(),
+		newConfigCmd(g),
+	)
+	addCommands(root, g)
+	return root
+}
+
+func defaultConfigHint() string {
+	p, err := config.DefaultPath()
+	if err != nil {
+		return "config.yaml in the user config dir"
+	}
+	return p
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "tokentray %s\n", version)
+			return nil
+		},
+	}
+}

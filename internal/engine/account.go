@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/vault"
+)
+
+// account is one account's in-memory state.
+type account struct {
+	idx     int
+	name    string
+	profile oauth.Profile
+	sem     chan struct{} // cap 1: held by the account's one flight
+
+	// Guarded by Engine.mu.
+	busy              bool
+	manual            *flight // the running RefreshNow flight, shared by concurrent callers
+	state             State   // never Refreshing: busy says that
+	reason            string
+	env               vault.Envelope // newest envelope known (loaded, saved or unsaved)
+	haveEnv           bool
+	unsaved           bool // env holds a pair the store does not have
+	saveFailures      int
+	saveRetryAt       time.Time
+	lastAttempt       time.Time
+	lastSuccess       time.Time
+	fresh             bool
+	lastErr           *ErrorInfo
+	failures          int
+	backoffUntil      time.Time
+	retryAfterUntil   time.Time
+	deferUntil        time.Time // budget spent: not before this
+	jitter            time.Duration
+	notified          string // notification kind sent in this episode
+	history           []event
+	dirty             bool
+	persistedSignedIn bool
+}
+
+// flight is a running RefreshNow whose result concurrent callers share.
+type flight struct {
+	done chan struct{}
+	res  Result
+	err  error
+}
+
+// event is a compact history entry.
+type event struct {
+	at, expiry int64 // Unix ns
+	ok, fresh  bool
+}
+
+const (
+	historyWindow = 24 * time.Hour
+	historyCap    = 512
+)
+
+func (a *account) addEvent(now time.Time, ok, fresh bool, expiry time.Time) {
+	a.pruneHistory(now)
+	if len(a.history) >= historyCap {
+		copy(a.history, a.history[1:])
+		a.history = a.history[:len(a.history)-1]
+	}
+	var exp int64
+	if !expiry.IsZero() {
+		exp = expiry.UnixNano()
+	}
+	a.history = append(a.history, event{at: now.UnixNano(), expiry: exp, ok: ok, fresh: fresh})
+}
+
+func (a *account) pruneHistory(now time.Time) {
+	cut := now.Add(-historyWindow).UnixNano()
+	i := 0
+	for i < len(a.history) && a.history[i].at < cut {
+		i++
+	}
+	if i > 0 {
+		a.history = append(a.history[:0], a.history[i:]...)
+	}
+}
+
+func (a *account) events(now time.Time) []Event {
+	cut := now.Add(-historyWindow).UnixNano()
+	out := make([]Event, 0, len(a.history))
+	for _, h := range a.history {
+		if h.at < cut {
+			continue
+		}
+		ev := Event{At: time.Unix(0, h.at).UTC(), Kind: EventFailed, Fresh: h.fresh}
+		if h.ok {
+			ev.Kind = EventOK
+		}
+		if h.expiry != 0 {
+			ev.Expiry = time.Unix(0, h.expiry).UTC()
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// adoptLocked takes env, read from the store, as the newest known envelope.
+// An envelope obtained after our last attempt means another process signed
+// in or refreshed: that ends a failure episode.
+func (e *Engine) adoptLocked(a *account, env vault.Envelope) {
+	env.Expiry = env.Expiry.Round(0)
+	env.ObtainedAt = env.ObtainedAt.Round(0)
+	a.env = env
+	a.haveEnv = true
+	if a.state == SignedOut {
+		a.state = OK
+	}
+	if env.ObtainedAt.After(a.lastSuccess) {
+		a.lastSuccess = env.ObtainedAt
+		a.jitter = e.pol.jitter(e.rnd)
+		if a.failures > 0 || a.state == NeedsSignIn {
+			if env.ObtainedAt.After(a.lastAttempt) {
+				a.clearFailures()
+				a.state = OK
+			}
+		}
+	}
+	if a.state == StorageDegraded && !a.unsaved {
+		a.state = OK
+	}
+}
+
+func (a *account) clearFailures() {
+	a.failures = 0
+	a.backoffUntil = time.Time{}
+	a.retryAfterUntil = time.Time{}
+	a.reason = ""
+	a.lastErr = nil
+	a.notified = ""
+}
+
+// signedOutLocked forgets everything about a's tokens.
+func (e *Engine) signedOutLocked(a *account) {
+	a.env = vault.Envelope{}
+	a.haveEnv = false
+	a.unsaved = false
+	a.saveFailures = 0
+	a.state = SignedOut
+	a.fresh = false
+	a.deferUntil = time.Time{}
+	a.clearFailures()
+	a.persistedSignedIn = false
+}
+
+// successLocked records a refresh or sign-in that produced env at now.
+func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool, now time.Time, saveErr error) {
+	a.env = env
+	a.haveEnv = true
+	a.lastSuccess = now
+	a.fresh = fresh
+	a.clearFailures()
+	a.deferUntil = time.Time{}
+	a.jitter = e.pol.jitter(e.rnd)
+	a.addEvent(now, true, fresh, env.Expiry)
+	if saved {
+		a.unsaved = false
+		a.saveFailures = 0
+		a.state = OK
+		return
+	}
+	a.unsaved = true
+	a.saveFailures = 1
+	a.saveRetryAt = now.Add(spread(e.pol.backoff(1), e.rnd))
+	a.state = StorageDegraded
+	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(saveErr), At: now}
+}
+
+// failLocked records a failed refresh at now and returns the notification to
+// send, if this failure starts an episode.
+func (e *Engine) failLocked(a *account, err error, class string, now time.Time) *Notification {
+	msg := userMessage(err, class)
+	a.lastErr = &ErrorInfo{Class: class, Message: msg, At: now}
+	a.fresh = false
+	a.addEvent(now, false, false, time.Time{})
+	e.counters.RefreshFailedTotal[class]++
+	if class == ClassPermanent {
+		a.state = NeedsSignIn
+		a.reason = msg
+		a.failures++
+		a.backoffUntil = time.Time{}
+		return a.notifyOnce(NotifyNeedsSignIn, msg)
+	}
+	a.failures++
+	var ra time.Duration
+	var oe *oauth.Error
+	if errors.As(err, &oe) && oe.RetryAfter > 0 {
+		ra = oe.RetryAfter
+		a.retryAfterUntil = now.Add(ra)
+	}
+	a.backoffUntil = e.pol.retryAt(now, a.failures, ra, e.rnd)
+	if e.pol.maxFailures > 0 && a.failures >= e.pol.maxFailures {
+		a.state = Failing
+		return a.notifyOnce(NotifyFailing, msg)
+	}
+	if a.state != Failing {
+		a.state = BackingOff
+	}
+	return nil
+}
+
+func (a *account) notifyOnce(kind, msg string) *Notification {
+	if a.notified == kind {
+		return nil
+	}
+	a.notified = kind
+	return &Notification{Account: a.name, Kind: kind, Message: msg}
+}
+
+// classOf maps an error from the refresher to a counter class.
+func classOf(err error) string {
+	switch oauth.ClassOf(err) {
+	case oauth.Permanent:
+		return ClassPermanent
+	case oauth.RetryAfter:
+		return ClassRetryAfter
+	}
+	return ClassTransient
+}
+
+// userMessage is a token-free message for err that says what to do next.
+func userMessage(err error, class string) string {
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		return oe.UserMessage()
+	}
+	if class == ClassStorage {
+		return storageMessage(err)
+	}
+	return "could not reach the provider (" + err.Error() + "); retrying automatically"
+}
+
+func storageMessage(err error) string {
+	switch {
+	case errors.Is(err, vault.ErrLocked):
+		return "the keychain is locked; unlock it and tokentray will retry"
+	case errors.Is(err, vault.ErrTimeout):
+		return "the keychain did not answer in time; retrying"
+	case errors.Is(err, vault.ErrCorrupt):
+		return "the stored token data is corrupt; sign in again"
+	case errors.Is(err, vault.ErrUnavailable):
+		return "the token storage is unavailable: " + err.Error()
+	}
+	return "the token storage failed: " + err.Error()
+}
+
+func saveMessage(err error) string {
+	m := "the new token could not be saved and is kept in memory only; saving is retried"
+	if err != nil {
+		m += " (" + storageMessage(err) + ")"
+	}
+	return m
+}

@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/vault"
+)
+
+// RefreshNow refreshes name at once, bypassing the interval and the
+// cooldown. It is refused with a *Refused error while the provider's
+// Retry-After runs or when the global budget is spent. Concurrent calls for
+// one account share one refresh and its result.
+func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
+	a, err := e.account(name)
+	if err != nil {
+		return Result{}, err
+	}
+	e.mu.Lock()
+	if f := a.manual; f != nil {
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.res, f.err
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("refresh account %q: %w", name, ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	a.manual = f
+	e.mu.Unlock()
+
+	f.res, _, f.err = e.refresh(ctx, a, modeManual, 0)
+
+	e.mu.Lock()
+	a.manual = nil
+	e.mu.Unlock()
+	close(f.done)
+	return f.res, f.err
+}
+
+// RefreshAll refreshes every signed-in account at once (as RefreshNow) and
+// returns the joined errors of those that failed.
+func (e *Engine) RefreshAll(ctx context.Context) error {
+	e.mu.Lock()
+	var names []string
+	for _, a := range e.accts {
+		if a.haveEnv || a.state != SignedOut {
+			names = append(names, a.name)
+		}
+	}
+	e.mu.Unlock()
+	errs := make([]error, len(names))
+	done := make(chan struct{})
+	for i, n := range names {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			_, errs[i] = e.RefreshNow(ctx, n)
+		}()
+	}
+	for range names {
+		<-done
+	}
+	return errors.Join(errs...)
+}
+
+// Token returns an access token of name that stays valid for at least
+// minValid, refreshing first if needed. Across processes only one refreshes:
+// the others find the new token in the vault under the lock.
+func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration) (AccessToken, error) {
+	a, err := e.account(name)
+	if err != nil {
+		return AccessToken{}, err
+	}
+	e.mu.Lock()
+	env, ok := e.heldValidLocked(a, minValid, e.now())
+	e.mu.Unlock()
+	if !ok {
+		if _, env, err = e.refresh(ctx, a, modeToken, minValid); err != nil {
+			return AccessToken{}, err
+		}
+	}
+	if env.AccessToken == "" {
+		return AccessToken{}, fmt.Errorf("token for account %q: the provider returned no access token", name)
+	}
+	return AccessToken{Token: env.AccessToken, Expiry: env.Expiry, Type: env.TokenType}, nil
+}
+
+// SignInMethod selects how SignIn signs in.
+type SignInMethod struct {
+	Device  bool                   // device code instead of the browser
+	Browser oauth.BrowserOptions   // browser sign-in options
+	Show    func(oauth.DeviceCode) // device sign-in: show the code to the user
+}
+
+// SignIn signs name in interactively and stores the new pair. The sign-in
+// itself runs without holding the account's flight, so refreshes of other
+// processes are not blocked by a user who takes their time.
+func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Result, error) {
+	a, err := e.account(name)
+	if err != nil {
+		return Result{}, err
+	}
+	if e.sign == nil {
+		return Result{}, fmt.Errorf("sign in account %q: %w", name, ErrNoSigner)
+	}
+	var tok oauth.Token
+	if m.Device {
+		show := m.Show
+		if show == nil {
+			show = func(oauth.DeviceCode) {}
+		}
+		tok, err = e.sign.LoginDevice(ctx, a.profile, show)
+	} else {
+		tok, err = e.sign.LoginBrowser(ctx, a.profile, m.Browser)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
+	}
+	if err := e.acquire(ctx, a, true); err != nil {
+		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
+	}
+	defer func() { <-a.sem }()
+	return e.storeHeld(ctx, a, tok, "sign in")
+}
+
+// Import stores refreshToken for name after proving it with one refresh
+// (subject to Retry-After and the budget, like RefreshNow). The state of an
+// account whose import fails is left as it was.
+func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result, error) {
+	a, err := e.account(name)
+	if err != nil {
+		return Result{}, err
+	}
+	if refreshToken == "" {
+		return Result{}, fmt.Errorf("import account %q: the refresh token is empty", name)
+	}
+	if err := e.acquire(ctx, a, true); err != nil {
+		return Result{}, fmt.Errorf("import account %q: %w", name, err)
+	}
+	now := e.now()
+	e.mu.Lock()
+	if a.retryAfterUntil.After(now) {
+		r := &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
+		e.mu.Unlock()
+		<-a.sem
+		return Result{}, fmt.Errorf("import account %q: %w", name, r)
+	}
+	if ok, until := e.bud.take(now.UnixNano()); !ok {
+		e.mu.Unlock()
+		<-a.sem
+		return Result{}, fmt.Errorf("import account %q: %w", name, &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)})
+	}
+	prof := a.profile
+	e.mu.Unlock()
+	defer func() { <-a.sem }()
+	tok, err := e.ref.Refresh(ctx, prof, refreshToken, "")
+	if err != nil {
+		class := classOf(err)
+		e.mu.Lock()
+		e.counters.RefreshFailedTotal[class]++
+		e.publishLocked()
+		e.mu.Unlock()
+		return Result{}, fmt.Errorf("import account %q: the refresh token was not accepted: %w", name, err)
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = refreshToken
+	}
+	return e.storeHeld(ctx, a, tok, "import")
+}
+
+// storeHeld saves the pair of a sign-in or import under the lock file. The
+// caller holds a's flight.
+func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, what string) (Result, error) {
+	e.setBusy(a)
+	defer e.done(a, nil)
+	unlock, err := e.lockFile(ctx, a)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s account %q: %w", what, a.name, err)
+	}
+	defer unlock()
+	now := e.now()
+	var env vault.Envelope
+	if a.profile.ClientSecret != "" {
+		env.ClientSecret = a.profile.ClientSecret
+	}
+	res, _ := e.commit(ctx, a, env, tok, now, what == "import")
+	e.mu.Lock()
+	a.state = OK
+	if !res.Saved {
+		a.state = StorageDegraded
+	}
+	a.lastAttempt = now
+	e.mu.Unlock()
+	e.logRefresh(a, "ok", tok.Fresh, res.Expiry, 0, what)
+	return res, nil
+}
+
+// SignOut revokes name's refresh token where the provider supports it
+// (best effort) and deletes the stored envelope.
+func (e *Engine) SignOut(ctx context.Context, name string) error {
+	a, err := e.account(name)
+	if err != nil {
+		return err
+	}
+	if err := e.acquire(ctx, a, true); err != nil {
+		return fmt.Errorf("sign out account %q: %w", name, err)
+	}
+	defer func() { <-a.sem }()
+	e.setBusy(a)
+	defer e.done(a, nil)
+	unlock, err := e.lockFile(ctx, a)
+	if err != nil {
+		return fmt.Errorf("sign out account %q: %w", name, err)
+	}
+	defer unlock()
+	e.mu.Lock()
+	rt, unsaved := a.env.RefreshToken, a.unsaved
+	e.mu.Unlock()
+	if !unsaved {
+		if env, err := e.store.Load(ctx, name); err == nil {
+			rt = env.RefreshToken
+		}
+	}
+	if e.sign != nil && rt != "" {
+		if err := e.sign.Revoke(ctx, a.profile, rt); err != nil && !errors.Is(err, oauth.ErrRevokeUnsupported) {
+			e.log.Warn("revoking the refresh token failed; deleting it locally anyway", "account", name, "error", err)
+		}
+	}
+	if err := e.store.Delete(context.WithoutCancel(ctx), name); err != nil && !errors.Is(err, vault.ErrNotFound) {
+		return fmt.Errorf("sign out account %q: delete stored token: %w", name, err)
+	}
+	e.mu.Lock()
+	e.signedOutLocked(a)
+	e.mu.Unlock()
+	e.log.Info("signed out", "account", name)
+	return nil
+}

@@ -1,0 +1,59 @@
+// Package engine owns every account's token state: it schedules and performs
+// refreshes, signs accounts in and out, keeps one refresh per account at a
+// time across all of the user's processes, and publishes snapshots and
+// counters for the tray, the window and the CLI.
+//
+// # State machine
+//
+//	signed_out ──sign in / import──▶ ok
+//	ok ──refresh starts──▶ refreshing ──success, saved──▶ ok
+//	                                 ──success, Save failed──▶ storage_degraded
+//	                                 ──transient failure n──▶ backing_off (until)
+//	                                 ──n ≥ max_failures──▶ failing (notified once)
+//	                                 ──permanent failure──▶ needs_signin (reason, notified once)
+//	backing_off / failing ──success──▶ ok
+//	storage_degraded ──save retried and succeeds──▶ ok
+//	needs_signin ──sign in / import──▶ ok
+//	any ──sign out, or the vault has no envelope──▶ signed_out
+//
+// "refreshing" is shown while a flight runs; the account returns to the state
+// its outcome decides. In storage_degraded the new pair is held in memory,
+// Token still serves it, refreshes use its refresh token, and saving is
+// retried with backoff. An envelope that another process obtained after this
+// process's last attempt ends a failure episode (that process refreshed or
+// signed in).
+//
+// # Scheduling rule
+//
+// For an account in good standing, with wall-clock times:
+//
+//	due  = min(last_success + interval, access_expiry - lookahead)
+//	due  = max(due, last_attempt + cooldown)          // automatic refreshes only
+//	due += uniform(0, jitter_max)                     // rolled once per success
+//
+// After the n-th transient failure in a row the account is retried at
+// now + max(backoff(n) ± 20 %, retry_after), backoff(n) = min(base·2^(n-1), max);
+// from max_failures on it is "failing" and retried at backoff max ± 20 %,
+// tokens kept. A permanent failure stops automatic refreshes until sign-in.
+// With refresh.enabled=false no automatic refresh is scheduled (manual ones
+// and save retries still run). Every refresh — automatic, RefreshNow, Token,
+// Import — spends one request of a global sliding-window budget; a spent
+// budget defers automatic refreshes and refuses the others with *Refused.
+// RefreshNow bypasses the interval and the cooldown, never a running
+// Retry-After.
+//
+// One goroutine (Run) owns the schedule: a heap of next-due times, one entry
+// per account, recomputed only for accounts whose state changed. It sleeps
+// until the earliest due time but never more than 60 s, and compares due
+// times with the wall clock (monotonic readings stripped), so a refresh that
+// fell due while the machine was suspended runs within a minute of resume.
+//
+// # One refresh at a time
+//
+// A flight (a one-slot channel per account) serialises refreshes in the
+// process; a lock file "<LockDir>/<account>.lock" serialises them across
+// processes. Under both, the engine re-reads the vault, decides again whether
+// the refresh is still needed (for Token: is the stored access token valid
+// long enough — then no request is sent), refreshes, and saves the new pair
+// before the token is handed out or success is reported.
+package engine

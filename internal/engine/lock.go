@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+const (
+	lockRetry = 10 * time.Millisecond // between attempts to take a held lock file
+	lockWait  = 2 * time.Minute       // give up on a lock file after this long
+)
+
+// lockFile takes the cross-process lock of a ("<LockDir>/<account>.lock"),
+// retrying until ctx ends or lockWait passes. The returned func releases it.
+func (e *Engine) lockFile(ctx context.Context, a *account) (func(), error) {
+	if e.lockDir == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(e.lockDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create lock dir: %w", err)
+	}
+	fl := flock.New(filepath.Join(e.lockDir, lockName(a.name)), flock.SetPermissions(0o600))
+	lctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	ok, err := fl.TryLockContext(lctx, lockRetry)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("another tokentray process has held the refresh lock for %s", lockWait)
+		}
+		return nil, fmt.Errorf("take lock file: %w", err)
+	}
+	if !ok {
+		return nil, errors.New("take lock file: not acquired")
+	}
+	return func() { _ = fl.Unlock() }, nil
+}
+
+// lockName is the lock file's name for an account: the name itself when it
+// is plain, else "~" and its hex form, so no name can escape the directory
+// or collide with a plain one.
+func lockName(account string) string {
+	plain := account != "" && account[0] != '.'
+	for _, r := range account {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return account + ".lock"
+	}
+	return "~" + hex.EncodeToString([]byte(account)) + ".lock"
+}

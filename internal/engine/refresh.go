@@ -1,0 +1,337 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/vault"
+)
+
+// mode says who asked for a refresh; it decides what "still needed" means
+// under the lock and which limits apply.
+type mode int
+
+const (
+	modeAuto   mode = iota // the scheduler: skipped if another process already refreshed
+	modeManual             // Refresh now: always sent, unless Retry-After or budget forbid
+	modeToken              // Token(minValid): sent only if the stored token is not valid long enough
+)
+
+func (m mode) String() string {
+	switch m {
+	case modeAuto:
+		return "auto"
+	case modeManual:
+		return "manual"
+	}
+	return "token"
+}
+
+// acquire takes a's flight. Automatic refreshes never queue behind a flight.
+func (e *Engine) acquire(ctx context.Context, a *account, wait bool) error {
+	if !wait {
+		select {
+		case a.sem <- struct{}{}:
+			return nil
+		default:
+			return errBusy
+		}
+	}
+	select {
+	case a.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var errBusy = errors.New("a refresh of this account is already running")
+
+func (e *Engine) setBusy(a *account) {
+	e.mu.Lock()
+	a.busy = true
+	e.publishLocked()
+	e.mu.Unlock()
+}
+
+// done ends a flight: marks a for rescheduling, publishes, persists, sends
+// the notification if any, and releases the flight.
+func (e *Engine) done(a *account, n *Notification) {
+	e.mu.Lock()
+	a.busy = false
+	e.changedLocked(a)
+	e.mu.Unlock()
+	e.persist()
+	if n != nil && e.notify != nil {
+		e.notify(*n)
+	}
+}
+
+// heldValidLocked returns the envelope held in memory if its access token
+// is valid for at least minValid.
+func (e *Engine) heldValidLocked(a *account, minValid time.Duration, now time.Time) (vault.Envelope, bool) {
+	if a.haveEnv && a.env.AccessToken != "" && a.env.Expiry.After(now.Add(minValid)) {
+		return a.env, true
+	}
+	return vault.Envelope{}, false
+}
+
+// refresh runs one flight for a: flight, cross-process lock, re-read, decide
+// again, gate (Retry-After, budget), refresh, save, record. It returns the
+// envelope held afterwards. The new pair is saved (or the account marked
+// storage degraded) before refresh returns.
+func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.Duration) (Result, vault.Envelope, error) {
+	if err := e.acquire(ctx, a, m != modeAuto); err != nil {
+		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
+	}
+	defer func() { <-a.sem }()
+
+	if m == modeToken {
+		e.mu.Lock()
+		env, ok := e.heldValidLocked(a, minValid, e.now())
+		e.mu.Unlock()
+		if ok {
+			return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: true}, env, nil
+		}
+	}
+
+	e.setBusy(a)
+	var note *Notification
+	defer func() { e.done(a, note) }()
+
+	start := time.Now()
+	unlock, err := e.lockFile(ctx, a)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, ctx.Err())
+		}
+		e.mu.Lock()
+		note = e.failLocked(a, err, ClassTransient, e.now())
+		e.mu.Unlock()
+		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
+	}
+	defer unlock()
+
+	env, err := e.reread(ctx, a)
+	if err != nil {
+		if errors.Is(err, ErrSignedOut) || ctx.Err() != nil {
+			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
+		}
+		e.mu.Lock()
+		note = e.failLocked(a, err, ClassStorage, e.now())
+		e.mu.Unlock()
+		e.logRefresh(a, "failed", false, time.Time{}, time.Since(start), ClassStorage)
+		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: read the vault: %w", a.name, err)
+	}
+
+	// Decide again, now that we hold the lock and the newest envelope.
+	now := e.now()
+	e.mu.Lock()
+	skip := false
+	switch m {
+	case modeToken:
+		if env.AccessToken != "" && env.Expiry.After(now.Add(minValid)) {
+			skip = true
+		} else if a.state == NeedsSignIn {
+			reason := a.reason
+			e.mu.Unlock()
+			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: needs sign-in: %s", a.name, reason)
+		}
+	case modeAuto:
+		if a.failures == 0 && !a.unsaved && a.state != NeedsSignIn {
+			if d := e.pol.baseDue(dueInputs{lastSuccess: a.lastSuccess, accessExpiry: env.Expiry}); d.After(now) {
+				skip = true
+			}
+		}
+		if a.state == NeedsSignIn || !e.pol.enabled && !a.unsaved {
+			skip = true // changed while we waited
+		}
+	}
+	if skip {
+		e.counters.RefreshSkippedTotal++
+		e.mu.Unlock()
+		e.logRefresh(a, "skipped", false, env.Expiry, time.Since(start), "")
+		return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: true}, env, nil
+	}
+	if a.retryAfterUntil.After(now) {
+		r := &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
+		e.counters.RefreshSkippedTotal++
+		e.mu.Unlock()
+		e.logRefresh(a, "refused", false, env.Expiry, time.Since(start), ClassRetryAfter)
+		return Result{}, env, fmt.Errorf("refresh account %q: %w", a.name, r)
+	}
+	if ok, until := e.bud.take(now.UnixNano()); !ok {
+		r := &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)}
+		e.counters.RefreshSkippedTotal++
+		if m == modeAuto {
+			a.deferUntil = r.Until
+		}
+		e.mu.Unlock()
+		e.logRefresh(a, "refused", false, env.Expiry, time.Since(start), "budget")
+		return Result{}, env, fmt.Errorf("refresh account %q: %w", a.name, r)
+	}
+	a.lastAttempt = now
+	a.deferUntil = time.Time{}
+	prof := a.profile
+	e.mu.Unlock()
+
+	if prof.ClientSecret == "" {
+		prof.ClientSecret = env.ClientSecret
+	}
+	tok, err := e.ref.Refresh(ctx, prof, env.RefreshToken, env.AccessToken)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
+		}
+		class := classOf(err)
+		e.mu.Lock()
+		note = e.failLocked(a, err, class, e.now())
+		e.mu.Unlock()
+		e.logRefresh(a, "failed", false, time.Time{}, time.Since(start), class)
+		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
+	}
+
+	res, held := e.commit(ctx, a, env, tok, now, true)
+	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
+	return res, held, nil
+}
+
+// commit saves the pair tok produced on top of env and records the success.
+// It runs under the flight and the lock. The save is not cancelled with ctx:
+// a rotated refresh token must not be lost to a cancellation.
+func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool) (Result, vault.Envelope) {
+	n := merge(env, tok, now)
+	err := e.store.Save(context.WithoutCancel(ctx), a.name, n)
+	if err != nil {
+		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
+	}
+	e.mu.Lock()
+	e.successLocked(a, n, tok.Fresh, err == nil, now, err)
+	if counted {
+		e.counters.RefreshSuccessTotal++
+	}
+	e.mu.Unlock()
+	return Result{Account: a.name, Fresh: tok.Fresh, Expiry: n.Expiry, Saved: err == nil}, n
+}
+
+// merge applies a token response to the stored envelope. A response without
+// a refresh token keeps the old one (invariant 1).
+func merge(env vault.Envelope, tok oauth.Token, now time.Time) vault.Envelope {
+	n := env
+	n.Version = vault.CurrentVersion
+	n.AccessToken = tok.AccessToken
+	n.Expiry = tok.Expiry.Round(0)
+	if tok.TokenType != "" {
+		n.TokenType = tok.TokenType
+	}
+	if tok.RefreshToken != "" {
+		n.RefreshToken = tok.RefreshToken
+	}
+	if len(tok.Scopes) > 0 {
+		n.Scopes = append([]string(nil), tok.Scopes...)
+	}
+	if tok.Claims != (oauth.Claims{}) {
+		n.Claims = vault.Claims(tok.Claims)
+	}
+	n.ObtainedAt = now
+	return n
+}
+
+// reread returns the newest envelope under the lock: the unsaved in-memory
+// pair if there is one (after trying once more to save it), else the store's.
+func (e *Engine) reread(ctx context.Context, a *account) (vault.Envelope, error) {
+	e.mu.Lock()
+	unsaved, held := a.unsaved, a.env
+	e.mu.Unlock()
+	if unsaved {
+		if err := e.store.Save(context.WithoutCancel(ctx), a.name, held); err == nil {
+			e.mu.Lock()
+			e.savedLocked(a)
+			e.mu.Unlock()
+		}
+		return held, nil
+	}
+	env, err := e.store.Load(ctx, a.name)
+	if errors.Is(err, vault.ErrNotFound) {
+		e.mu.Lock()
+		e.signedOutLocked(a)
+		e.mu.Unlock()
+		return vault.Envelope{}, ErrSignedOut
+	}
+	if err != nil {
+		return vault.Envelope{}, err
+	}
+	e.mu.Lock()
+	e.adoptLocked(a, env)
+	env = a.env
+	e.mu.Unlock()
+	return env, nil
+}
+
+// savedLocked records that the in-memory pair has reached the store.
+func (e *Engine) savedLocked(a *account) {
+	if !a.unsaved {
+		return
+	}
+	a.unsaved = false
+	a.saveFailures = 0
+	if a.state == StorageDegraded {
+		a.state = OK
+		if a.lastErr != nil && a.lastErr.Class == ClassStorage {
+			a.lastErr = nil
+		}
+	}
+}
+
+// retrySave tries again to save a pair that is held only in memory.
+func (e *Engine) retrySave(ctx context.Context, a *account) {
+	if e.acquire(ctx, a, false) != nil {
+		return
+	}
+	defer func() { <-a.sem }()
+	e.setBusy(a)
+	defer e.done(a, nil)
+	unlock, err := e.lockFile(ctx, a)
+	if err == nil {
+		defer unlock()
+		e.mu.Lock()
+		env := a.env
+		e.mu.Unlock()
+		err = e.store.Save(context.WithoutCancel(ctx), a.name, env)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil {
+		e.savedLocked(a)
+		e.log.Info("saved token kept in memory", "account", a.name)
+		return
+	}
+	a.saveFailures++
+	now := e.now()
+	a.saveRetryAt = now.Add(spread(e.pol.backoff(a.saveFailures), e.rnd))
+	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(err), At: now}
+	e.log.Warn("save retry failed; token still in memory only", "account", a.name, "error", err, "retry_in", a.saveRetryAt.Sub(now).Round(time.Second))
+}
+
+// logRefresh writes the one log line of a refresh. It never logs a token.
+func (e *Engine) logRefresh(a *account, result string, fresh bool, expiry time.Time, took time.Duration, class string) {
+	lvl := slog.LevelInfo
+	if result == "failed" {
+		lvl = slog.LevelWarn
+	}
+	var expiresIn time.Duration
+	if !expiry.IsZero() {
+		expiresIn = expiry.Sub(e.now()).Round(time.Second)
+	}
+	e.log.LogAttrs(context.Background(), lvl, "refresh",
+		slog.String("account", a.name),
+		slog.String("result", result),
+		slog.Bool("fresh", fresh),
+		slog.Duration("expires_in", expiresIn),
+		slog.Duration("duration", took),
+		slog.String("class", class))
+}

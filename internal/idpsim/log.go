@@ -1,0 +1,73 @@
+package idpsim
+
+import (
+	"net/http"
+	"slices"
+	"time"
+)
+
+// RequestRecord is one request as the simulator saw it. It holds no secrets.
+type RequestRecord struct {
+	Time time.Time
+	// Endpoint is token, authorize, devicecode, revoke, discovery, userinfo,
+	// device, jwks or notfound.
+	Endpoint  string
+	Tenant    string // path tenant, "" on the plain routes
+	GrantType string // token requests only
+	ClientID  string
+	Subject   string // when the request's code or token is known
+	Status    int    // 0 when the connection was reset or the client left
+	Error     string // OAuth error code of the response, if any
+	AADSTS    int    // AADSTS code of the response, if any
+	Fault     FaultKind
+}
+
+// Requests returns every request served so far, oldest first.
+func (s *Server) Requests() []RequestRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
+}
+
+// Refreshes returns how many refresh_token grants for subject succeeded.
+func (s *Server) Refreshes(subject string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.log {
+		if r.Endpoint == "token" && r.GrantType == "refresh_token" && r.Subject == subject && r.Status == http.StatusOK && r.Fault == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) record(rec *RequestRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, *rec)
+}
+
+// statusWriter remembers the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	err    string // OAuth error written, if any
+	aadsts int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

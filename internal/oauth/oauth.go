@@ -1,0 +1,71 @@
+// Package oauth owns the provider side of tokentray: provider profiles
+// (Microsoft identity platform v2.0 and OpenID Connect discovery), sign-in
+// (authorization code + PKCE on a loopback redirect, device code), the forced
+// refresh_token grant, revocation, and the classification of provider errors
+// into permanent, transient and retry-after failures.
+package oauth
+
+import (
+	"net/http"
+	"time"
+)
+
+// Provider names used in Profile.Provider.
+const (
+	ProviderMicrosoft = "microsoft"
+	ProviderOIDC      = "oidc"
+)
+
+// Endpoints are the resolved URLs of one provider.
+type Endpoints struct {
+	Auth   string // authorization endpoint
+	Token  string // token endpoint
+	Device string // device authorization endpoint ("" if unsupported)
+	Revoke string // revocation endpoint ("" if unsupported)
+	Issuer string // issuer identifier ("" if unknown)
+}
+
+// Profile describes how to talk to one account's provider.
+type Profile struct {
+	Provider     string // "microsoft" | "oidc"
+	Tenant       string // microsoft only
+	Issuer       string // oidc only
+	ClientID     string
+	ClientSecret string // confidential clients only; kept in the vault, never in config
+	Scopes       []string
+	RedirectURI  string            // loopback redirect; "" means http://127.0.0.1:<free port>/callback
+	Headers      map[string]string // sent on every token request (for example Origin)
+	Endpoints    Endpoints
+}
+
+// Claims are the display-only claims read from an ID token.
+type Claims struct {
+	Name              string
+	PreferredUsername string
+	TenantID          string
+	Subject           string
+}
+
+// Token is the result of a sign-in or refresh.
+type Token struct {
+	AccessToken  string
+	RefreshToken string
+	TokenType    string
+	IDToken      string
+	Expiry       time.Time // time the request was sent + expires_in; zero if unknown
+	Scopes       []string
+	Fresh        bool          // the access token differs from the previous one
+	Rotated      bool          // the response carried a new refresh token
+	ClockOffset  time.Duration // server Date minus local clock (0 when no Date header)
+	Claims       Claims
+}
+
+// Client performs token requests. The zero value is usable: it uses
+// http.DefaultClient and a 30 s per-request timeout.
+type Client struct {
+	HTTP    *http.Client
+	Timeout time.Duration // per request; 0 means 30 s
+}
+
+// DefaultTimeout is the per-request timeout used when Client.Timeout is 0.
+const DefaultTimeout = 30 * time.Second

@@ -1,0 +1,35 @@
+package vault
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// platformClass recognises Secret Service errors by their D-Bus names.
+func platformClass(err error) error {
+	var name string
+	var v dbus.Error
+	var p *dbus.Error
+	switch {
+	case errors.As(err, &p):
+		name = p.Name
+	case errors.As(err, &v):
+		name = v.Name
+	default:
+		if strings.Contains(err.Error(), "session bus") {
+			return newClassError(ErrUnavailable, err, "no D-Bus session bus, so no Secret Service")
+		}
+		return nil
+	}
+	switch name {
+	case "org.freedesktop.Secret.Error.IsLocked":
+		return newClassError(ErrLocked, err, "keychain is locked: unlock it (for example by logging in to the desktop) and retry")
+	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+		return newClassError(ErrUnavailable, err, "no Secret Service is running (install and start gnome-keyring or KeePassXC)")
+	case "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout":
+		return newClassError(ErrTimeout, err, "keychain did not answer")
+	}
+	return newClassError(ErrUnavailable, err, "keychain unavailable")
+}
