@@ -22,7 +22,7 @@ const (
 	simBase    = "http://127.0.0.1"
 )
 
-var testScopes = []string{"offline_access", "User.Read"}
+var testScopes = []string{"openid", "profile", "offline_access", "User.Read"}
 
 // world is one simulator, one vault and one engine wired together.
 type world struct {

@@ -30,6 +30,9 @@ func (e *Engine) lockFile(ctx context.Context, a *account) (func(), error) {
 	lctx, cancel := context.WithTimeout(ctx, lockWait)
 	defer cancel()
 	ok, err := fl.TryLockContext(lctx, lockRetry)
+	if !ok || err != nil {
+		_ = fl.Close()
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil, fmt.Errorf("another tokentray process has held the refresh lock for %s", lockWait)

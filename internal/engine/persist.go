@@ -132,7 +132,8 @@ func (e *Engine) persist() {
 	}
 }
 
-// writeAtomic replaces path with data (0600, parent 0700) via a rename.
+// writeAtomic replaces path with data (0600, parent 0700) via a rename, so
+// a reader sees the old or the new file, never a mix.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -143,10 +144,7 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
+	_, err = tmp.Write(data) // no fsync: the file is advisory state, rewritten after every refresh
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -34,8 +34,10 @@ var aadstsText = map[int]string{
 	50000:   "There was an error issuing a token or an issue with our sign-in service.",
 	50011:   "The redirect URI specified in the request does not match the redirect URIs configured for the application.",
 	50076:   "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource.",
+	50079:   "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access the resource.",
 	50173:   "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.",
 	50196:   "The server terminated an operation because it encountered a client request loop. Please contact your app vendor.",
+	53003:   "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
 	54005:   "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
 	65001:   "The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.",
 	70000:   "The request was denied because one or more scopes requested are unauthorized or expired. The user must first sign in and grant the client application access to the requested scope.",
@@ -60,7 +62,10 @@ var aadstsText = map[int]string{
 
 // newErr builds an error with Microsoft's text for code, plus detail.
 func newErr(status int, oauthCode string, aadsts int, detail string) *msError {
-	d := aadstsText[aadsts]
+	d, ok := aadstsText[aadsts]
+	if !ok {
+		d = "An error occurred."
+	}
 	if detail != "" {
 		if d != "" {
 			d += " "
@@ -71,9 +76,6 @@ func newErr(status int, oauthCode string, aadsts int, detail string) *msError {
 }
 
 func (e *msError) withSub(sub string) *msError { e.suberror = sub; return e }
-
-// Error lets *msError travel as an error inside the package.
-func (e *msError) Error() string { return fmt.Sprintf("%s AADSTS%d", e.code, e.aadsts) }
 
 // body renders e the way Microsoft does, with fresh trace and correlation IDs.
 func (s *Server) body(e *msError) errorBody {

@@ -119,8 +119,8 @@ func (s *Server) Inject(f Fault) {
 
 // SetFaults installs fn, consulted for every token request while the Inject
 // queue is empty; r.Form is already parsed. fn returning nil serves the
-// request normally; SetFaults(nil) removes it. fn must be safe for
-// concurrent use and must not call the Server.
+// request normally; SetFaults(nil) removes it. fn is called without the
+// Server's lock held and must be safe for concurrent use.
 func (s *Server) SetFaults(fn func(*http.Request) *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

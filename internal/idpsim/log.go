@@ -29,13 +29,14 @@ func (s *Server) Requests() []RequestRecord {
 	return slices.Clone(s.log)
 }
 
-// Refreshes returns how many refresh_token grants for subject succeeded.
+// Refreshes returns how many refresh_token grants for subject succeeded
+// (issued tokens; injected faults other than Delay do not count).
 func (s *Server) Refreshes(subject string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, r := range s.log {
-		if r.Endpoint == "token" && r.GrantType == "refresh_token" && r.Subject == subject && r.Status == http.StatusOK && r.Fault == 0 {
+		if r.Endpoint == "token" && r.GrantType == "refresh_token" && r.Subject == subject && r.Status == http.StatusOK && (r.Fault == 0 || r.Fault == Delay) {
 			n++
 		}
 	}

@@ -6,7 +6,9 @@
 package idpsim
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +40,17 @@ func (r Rotation) String() string {
 	case Strict:
 		return "strict"
 	}
-	return "rotation(?)"
+	return "rotation(" + strconv.Itoa(int(r)) + ")"
+}
+
+// ParseRotation is the inverse of Rotation.String.
+func ParseRotation(name string) (Rotation, error) {
+	for _, r := range []Rotation{MicrosoftLike, GraceWindow, Strict} {
+		if r.String() == name {
+			return r, nil
+		}
+	}
+	return 0, fmt.Errorf("idpsim: unknown rotation %q (want microsoft, grace or strict)", name)
 }
 
 // Options configures a Server. The zero value is usable: every zero field

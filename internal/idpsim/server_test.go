@@ -203,3 +203,26 @@ func TestUser(t *testing.T) {
 		}
 	}
 }
+
+func TestRotationNames(t *testing.T) {
+	for _, r := range []Rotation{MicrosoftLike, GraceWindow, Strict} {
+		got, err := ParseRotation(r.String())
+		if err != nil || got != r {
+			t.Errorf("ParseRotation(%q) = %v, %v; want %v", r.String(), got, err, r)
+		}
+	}
+	if _, err := ParseRotation("lax"); err == nil {
+		t.Errorf("ParseRotation(lax) = nil error")
+	}
+	if got := Rotation(7).String(); got != "rotation(7)" {
+		t.Errorf("Rotation(7).String() = %q", got)
+	}
+}
+
+func TestDiscoveryMethod(t *testing.T) {
+	_, hs := startHTTP(t, Options{})
+	r := post(t, http.DefaultClient, hs.URL+"/.well-known/openid-configuration", nil)
+	if r.Status != http.StatusMethodNotAllowed {
+		t.Errorf("POST discovery = %d; want 405", r.Status)
+	}
+}

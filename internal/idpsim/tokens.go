@@ -34,7 +34,7 @@ type grant struct {
 	created  time.Time
 	spa      bool
 	revoked  bool
-	live     []*refreshToken // issue order; pruned and capped under GraceWindow
+	live     []*refreshToken // GraceWindow only: usable tokens in issue order, at most MaxLive
 }
 
 type refreshToken struct {
@@ -111,10 +111,10 @@ func (s *Server) newRefreshLocked(g *grant) *refreshToken {
 	rt := &refreshToken{value: randToken(RefreshPrefix), g: g, issued: s.now()}
 	s.refresh[rt.value] = rt
 	s.issued = append(s.issued, rt.value)
-	g.live = append(g.live, rt)
-	// Forget tokens that can no longer be used, then cap the live ones.
-	g.live = slices.DeleteFunc(g.live, func(t *refreshToken) bool { return s.checkLocked(t) != nil })
 	if s.opts.Rotation == GraceWindow {
+		// Forget tokens that can no longer be used, then cap the live ones.
+		g.live = append(g.live, rt)
+		g.live = slices.DeleteFunc(g.live, func(t *refreshToken) bool { return s.checkLocked(t) != nil })
 		for len(g.live) > s.opts.MaxLive {
 			g.live[0].dropped = true
 			g.live = g.live[1:]

@@ -105,9 +105,7 @@ func (c *Client) LoginBrowser(ctx context.Context, p Profile, o BrowserOptions) 
 	if err != nil {
 		return Token{}, fmt.Errorf("browser sign-in: %w", err)
 	}
-	if err := showURL(o, authURL); err != nil {
-		return Token{}, fmt.Errorf("browser sign-in: %w", err)
-	}
+	showURL(o, authURL)
 
 	var cb callback
 	select {
@@ -254,8 +252,9 @@ func authCodeURL(p Profile, redirect, state, verifier string) (string, error) {
 	return u.String(), nil
 }
 
-// showURL opens the browser or prints the URL alone on a line.
-func showURL(o BrowserOptions, u string) error {
+// showURL opens the browser, or prints the URL alone on a line when asked
+// to or when the browser cannot be opened.
+func showURL(o BrowserOptions, u string) {
 	print := func() {
 		switch {
 		case o.Print != nil:
@@ -270,7 +269,7 @@ func showURL(o BrowserOptions, u string) error {
 	}
 	if o.NoBrowser {
 		print()
-		return nil
+		return
 	}
 	open := o.Open
 	if open == nil {
@@ -279,7 +278,6 @@ func showURL(o BrowserOptions, u string) error {
 	if err := open(u); err != nil {
 		print() // the user can still copy it
 	}
-	return nil
 }
 
 // openBrowser starts the system browser without waiting for it.
@@ -296,7 +294,8 @@ func openBrowser(u string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("open browser: %w", err)
 	}
-	go func() { _ = cmd.Wait() }() // reap; the browser launcher exits on its own
+	// Reap the launcher; xdg-open/open/rundll32 hand the URL over and exit.
+	go func() { _ = cmd.Wait() }()
 	return nil
 }
 

@@ -322,3 +322,56 @@ func TestLoginDeviceSlowDown(t *testing.T) {
 		}
 	})
 }
+
+// answersPoll issues a device code and answers every poll with body.
+type answersPoll struct {
+	status int
+	body   string
+}
+
+func (h answersPoll) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if strings.HasSuffix(r.URL.Path, "/devicecode") {
+		io.WriteString(w, `{"device_code":"dc","user_code":"UC","verification_url":"https://example/device","expires_in":"600"}`)
+		return
+	}
+	w.WriteHeader(h.status)
+	io.WriteString(w, h.body)
+}
+
+func TestLoginDeviceErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		h      answersPoll
+		class  Class
+		wantIs error
+		want   string
+	}{
+		{"declined", answersPoll{400, `{"error":"access_denied"}`}, Permanent, nil, "access_denied"},
+		{"expired", answersPoll{400, `{"error":"expired_token"}`}, Permanent, nil, "expired_token"},
+		{"no refresh token", answersPoll{200, `{"access_token":"at","expires_in":60}`}, Transient, ErrNoRefreshToken, "offline_access"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := Profile{ClientID: "c", Endpoints: Endpoints{Token: "https://idp.example/token", Device: "https://idp.example/devicecode"}}
+				c := &Client{HTTP: &http.Client{Transport: handlerTransport{tt.h}}}
+				var shown DeviceCode
+				_, err := c.LoginDevice(t.Context(), p, func(d DeviceCode) { shown = d })
+				if err == nil || ClassOf(err) != tt.class || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("LoginDevice = %v (class %v); want %v containing %q", err, ClassOf(err), tt.class, tt.want)
+				}
+				if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+					t.Errorf("LoginDevice = %v; want errors.Is %v", err, tt.wantIs)
+				}
+				if shown.VerificationURI != "https://example/device" || shown.ExpiresIn != 10*time.Minute {
+					t.Errorf("show got %+v; want Google-style verification_url and a 10m expiry", shown)
+				}
+			})
+		})
+	}
+	p := Profile{ClientID: "c", Endpoints: Endpoints{Token: "https://idp.example/token"}}
+	if _, err := (&Client{}).LoginDevice(t.Context(), p, nil); err == nil || !strings.Contains(err.Error(), "no device authorization endpoint") {
+		t.Errorf("LoginDevice without a device endpoint = %v; want an error", err)
+	}
+}

@@ -231,9 +231,9 @@ func TestRefreshTimeoutAndCancel(t *testing.T) {
 // TestRotation checks what an old refresh token gets under each policy.
 func TestRotation(t *testing.T) {
 	tests := []struct {
-		rotation       idpsim.Rotation
-		oldRightAfter  bool // old token accepted right after rotation
-		oldAfterGrace  bool // old token accepted after the grace window
+		rotation      idpsim.Rotation
+		oldRightAfter bool // old token accepted right after rotation
+		oldAfterGrace bool // old token accepted after the grace window
 	}{
 		{idpsim.MicrosoftLike, true, true},
 		{idpsim.GraceWindow, true, false},
@@ -431,5 +431,38 @@ func TestRevokeSim(t *testing.T) {
 	}
 	if _, err := c.Refresh(t.Context(), p, rt, ""); ClassOf(err) != Permanent {
 		t.Errorf("Refresh after Revoke = %v; want Permanent", err)
+	}
+}
+
+// echoesToken is a token endpoint that quotes the refresh token it got in
+// its error description, as a careless server might.
+func echoesToken(t *testing.T) *httptest.Server {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"AADSTS70000: token %s is bad (refresh_token=%s)"}`,
+			r.PostForm.Get("refresh_token"), r.PostForm.Get("refresh_token"))
+	}))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func TestRefreshErrorNeverQuotesToken(t *testing.T) {
+	hs := echoesToken(t)
+	p := Profile{ClientID: "c", Endpoints: Endpoints{Token: hs.URL + "/token"}}
+	const rt = "short.rt-1"
+	_, err := (&Client{}).Refresh(t.Context(), p, rt, "")
+	var e *Error
+	if !errors.As(err, &e) || e.Class != Permanent {
+		t.Fatalf("Refresh = %v; want Permanent", err)
+	}
+	for _, text := range []string{err.Error(), e.UserMessage(), e.Description} {
+		if strings.Contains(text, rt) {
+			t.Errorf("error text %q quotes the refresh token", text)
+		}
+	}
+	if !strings.Contains(e.Description, "AADSTS70000") {
+		t.Errorf("Description = %q; want the server's description kept", e.Description)
 	}
 }

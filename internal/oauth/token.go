@@ -77,7 +77,7 @@ func parseTokenResponse(status int, h http.Header, body []byte, now time.Time) (
 	trimmed := bytes.TrimSpace(body)
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '{':
-		parsed = json.Unmarshal(trimmed, &tr) == nil
+		parsed = decodeLenient(trimmed, &tr)
 	case ct == "application/x-www-form-urlencoded":
 		if v, err := url.ParseQuery(string(trimmed)); err == nil {
 			tr = tokenResponse{
@@ -125,6 +125,32 @@ func parseTokenResponse(status int, h http.Header, body []byte, now time.Time) (
 	}
 	classify(e)
 	return tr, e
+}
+
+// decodeLenient decodes a JSON object into tr field by field, so one field of
+// an unexpected type (say error_codes as a string) does not hide the others.
+// It reports false when b is not a JSON object at all.
+func decodeLenient(b []byte, tr *tokenResponse) bool {
+	if json.Unmarshal(b, tr) == nil {
+		return true
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return false
+	}
+	*tr = tokenResponse{}
+	targets := map[string]any{
+		"access_token": &tr.AccessToken, "token_type": &tr.TokenType, "refresh_token": &tr.RefreshToken,
+		"expires_in": &tr.ExpiresIn, "scope": &tr.Scope, "id_token": &tr.IDToken,
+		"error": &tr.Error, "error_description": &tr.Description, "error_codes": &tr.ErrorCodes,
+		"suberror": &tr.SubError, "trace_id": &tr.TraceID, "correlation_id": &tr.CorrelationID,
+	}
+	for k, raw := range fields {
+		if dst, ok := targets[k]; ok {
+			_ = json.Unmarshal(raw, dst) // a field of the wrong type stays zero
+		}
+	}
+	return true
 }
 
 // describeBody names an unparsable body without quoting it (it may hold

@@ -85,8 +85,10 @@ type backend interface {
 type goKeyring struct{}
 
 func (goKeyring) Get(service, user string) (string, error) { return keyring.Get(service, user) }
-func (goKeyring) Set(service, user, password string) error { return keyring.Set(service, user, password) }
-func (goKeyring) Delete(service, user string) error        { return keyring.Delete(service, user) }
+func (goKeyring) Set(service, user, password string) error {
+	return keyring.Set(service, user, password)
+}
+func (goKeyring) Delete(service, user string) error { return keyring.Delete(service, user) }
 
 // Keychain stores envelopes in the OS keychain, one head item per account
 // plus chunk items when an envelope exceeds the chunk size, and an index
@@ -275,44 +277,65 @@ func (k *Keychain) state(ctx context.Context, user string) (blobState, error) {
 	return blobState{gen: h.Gen, chunks: h.Chunks}, nil
 }
 
-// readBlob returns the data stored under user, following chunks. When a
-// concurrent writer replaces the item mid-read it reads again.
-func (k *Keychain) readBlob(ctx context.Context, user string) ([]byte, error) {
-	for attempt := 0; ; attempt++ {
-		raw, err := k.get(ctx, user)
+// readBlob returns the data stored under user, following chunks. Reads
+// take no lock; when a concurrent writer replaced the item mid-read it reads
+// again, the last time under the shared lock, which writers exclude.
+// locked says the caller holds the writer lock already.
+func (k *Keychain) readBlob(ctx context.Context, user string, locked bool) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		if locked {
+			data, changed, err := k.readOnce(ctx, user)
+			if changed {
+				err = newClassError(ErrCorrupt, nil, "item changed while this process held the keychain lock")
+			}
+			return data, err
+		}
+		if attempt < readAttempts {
+			data, changed, err := k.readOnce(ctx, user)
+			if !changed {
+				return data, err
+			}
+			continue
+		}
+		unlock, err := k.lock(ctx, true)
 		if err != nil {
 			return nil, err
 		}
-		h, inline, err := parseHead(raw)
-		if err != nil {
-			return nil, err
-		}
-		if inline {
-			return []byte(raw), nil
-		}
-		if h.Deleted {
-			return nil, ErrNotFound
-		}
-		data, problem, err := k.readChunks(ctx, user, h)
-		if err != nil {
-			return nil, err
-		}
-		if problem == "" {
-			return data, nil
-		}
-		// Missing or mismatching chunks: a writer may have replaced the
-		// generation since we read the head.
-		again, err := k.get(ctx, user)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		if (err == nil && again == raw) || attempt+1 >= readAttempts {
-			return nil, newClassError(ErrCorrupt, nil, "%s", problem)
-		}
-		if errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
+		data, _, err := k.readOnce(ctx, user)
+		unlock()
+		return data, err
 	}
+}
+
+// readOnce reads user once. changed reports chunks that were missing or
+// did not match while the head changed meanwhile: a read worth repeating.
+func (k *Keychain) readOnce(ctx context.Context, user string) (data []byte, changed bool, err error) {
+	raw, err := k.get(ctx, user)
+	if err != nil {
+		return nil, false, err
+	}
+	h, inline, err := parseHead(raw)
+	if err != nil {
+		return nil, false, err
+	}
+	if inline {
+		return []byte(raw), false, nil
+	}
+	if h.Deleted {
+		return nil, false, ErrNotFound
+	}
+	data, problem, err := k.readChunks(ctx, user, h)
+	if err != nil || problem == "" {
+		return data, false, err
+	}
+	again, err := k.get(ctx, user)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, false, err
+	}
+	if err != nil || again != raw {
+		return nil, true, nil
+	}
+	return nil, false, newClassError(ErrCorrupt, nil, "%s", problem)
 }
 
 // readChunks reads the chunks h points at. problem is non-empty when they
@@ -476,8 +499,9 @@ func (k *Keychain) deleteBlob(ctx context.Context, user string) error {
 	return k.del(ctx, user)
 }
 
-// lock takes the cross-process writer lock; the caller must call unlock.
-func (k *Keychain) lock(ctx context.Context) (unlock func(), err error) {
+// lock takes the cross-process lock, exclusive for writers or shared for
+// readers; the caller must call unlock.
+func (k *Keychain) lock(ctx context.Context, shared bool) (unlock func(), err error) {
 	if k.lockErr != nil {
 		return nil, k.lockErr
 	}
@@ -489,7 +513,12 @@ func (k *Keychain) lock(ctx context.Context) (unlock func(), err error) {
 	wait := 4 * k.timeout
 	lctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	ok, err := fl.TryLockContext(lctx, 10*time.Millisecond)
+	var ok bool
+	if shared {
+		ok, err = fl.TryRLockContext(lctx, 10*time.Millisecond)
+	} else {
+		ok, err = fl.TryLockContext(lctx, 10*time.Millisecond)
+	}
 	if !ok || err != nil {
 		_ = fl.Close()
 		if ctx.Err() != nil {
@@ -506,7 +535,7 @@ func (k *Keychain) lock(ctx context.Context) (unlock func(), err error) {
 // Load returns the envelope of account. Errors wrap ErrNotFound,
 // ErrCorrupt, ErrLocked, ErrTimeout or ErrUnavailable and name the account.
 func (k *Keychain) Load(ctx context.Context, account string) (Envelope, error) {
-	data, err := k.readBlob(ctx, account)
+	data, err := k.readBlob(ctx, account, false)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("load account %q from keychain: %w", account, err)
 	}
@@ -528,7 +557,7 @@ func (k *Keychain) Save(ctx context.Context, account string, e Envelope) error {
 	if err != nil {
 		return fmt.Errorf("save account %q to keychain: %w", account, err)
 	}
-	unlock, err := k.lock(ctx)
+	unlock, err := k.lock(ctx, false)
 	if err != nil {
 		return fmt.Errorf("save account %q to keychain: %w", account, err)
 	}
@@ -554,7 +583,7 @@ func (k *Keychain) Delete(ctx context.Context, account string) error {
 	if err := checkAccount(account); err != nil {
 		return fmt.Errorf("delete account from keychain: %w", err)
 	}
-	unlock, err := k.lock(ctx)
+	unlock, err := k.lock(ctx, false)
 	if err != nil {
 		return fmt.Errorf("delete account %q from keychain: %w", account, err)
 	}
@@ -570,7 +599,7 @@ func (k *Keychain) Delete(ctx context.Context, account string) error {
 
 // List returns the accounts in the index, sorted, without reading secrets.
 func (k *Keychain) List(ctx context.Context) ([]string, error) {
-	names, err := k.readIndex(ctx)
+	names, err := k.readIndex(ctx, false)
 	if err != nil {
 		return nil, fmt.Errorf("list keychain accounts: %w", err)
 	}
@@ -583,8 +612,8 @@ type index struct {
 	Accounts []string `json:"accounts"`
 }
 
-func (k *Keychain) readIndex(ctx context.Context) ([]string, error) {
-	data, err := k.readBlob(ctx, indexItem)
+func (k *Keychain) readIndex(ctx context.Context, locked bool) ([]string, error) {
+	data, err := k.readBlob(ctx, indexItem, locked)
 	if errors.Is(err, ErrNotFound) {
 		return []string{}, nil
 	}
@@ -605,7 +634,7 @@ func (k *Keychain) readIndex(ctx context.Context) ([]string, error) {
 
 // indexAdd records account in the index. A corrupt index is replaced.
 func (k *Keychain) indexAdd(ctx context.Context, account string) error {
-	names, err := k.readIndex(ctx)
+	names, err := k.readIndex(ctx, true)
 	if errors.Is(err, ErrCorrupt) {
 		names, err = nil, nil
 	}
@@ -619,7 +648,7 @@ func (k *Keychain) indexAdd(ctx context.Context, account string) error {
 }
 
 func (k *Keychain) indexRemove(ctx context.Context, account string) error {
-	names, err := k.readIndex(ctx)
+	names, err := k.readIndex(ctx, true)
 	if err != nil {
 		return err
 	}

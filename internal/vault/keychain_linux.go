@@ -2,10 +2,14 @@ package vault
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
 )
+
+// itemPath matches a Secret Service item's object path.
+var itemPath = regexp.MustCompile(`/org/freedesktop/secrets/collection/[^/\s”"]+/[^/\s”"]+`)
 
 // platformClass recognises Secret Service errors by their D-Bus names.
 func platformClass(err error) error {
@@ -24,6 +28,14 @@ func platformClass(err error) error {
 		return nil
 	}
 	switch name {
+	case "org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownInterface":
+		// gnome-keyring answers so when an item was deleted between
+		// go-keyring finding it and reading it.
+		if itemPath.MatchString(err.Error()) {
+			return ErrNotFound
+		}
+	case "org.freedesktop.Secret.Error.NoSuchObject":
+		return ErrNotFound
 	case "org.freedesktop.Secret.Error.IsLocked":
 		return newClassError(ErrLocked, err, "keychain is locked: unlock it (for example by logging in to the desktop) and retry")
 	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":

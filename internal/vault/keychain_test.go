@@ -473,3 +473,34 @@ func TestSplitKeepsRunes(t *testing.T) {
 		}
 	}
 }
+
+// TestKeychainReadKeepsRacing has writers replace the envelope during every
+// lock-free read attempt; the last attempt reads under the shared lock.
+func TestKeychainReadKeepsRacing(t *testing.T) {
+	store := newStoreKeychain()
+	lockDir := t.TempDir()
+	writer := NewKeychain(KeychainOptions{ChunkSize: 2560, LockDir: lockDir, backend: store})
+	if err := writer.Save(t.Context(), "work", envelopeOfSize("0", 9<<10)); err != nil {
+		t.Fatal(err)
+	}
+	replacements := 0
+	var last Envelope
+	hook := &hookKeychain{storeKeychain: store}
+	hook.onGet = func(user string) {
+		if strings.HasPrefix(user, "work#") && replacements < readAttempts-1 {
+			replacements++
+			last = envelopeOfSize(fmt.Sprint(replacements), (9+replacements)<<10)
+			if err := writer.Save(t.Context(), "work", last); err != nil {
+				t.Errorf("Save() = %v", err)
+			}
+		}
+	}
+	reader := NewKeychain(KeychainOptions{ChunkSize: 2560, LockDir: lockDir, backend: hook})
+	got, err := reader.Load(t.Context(), "work")
+	if err != nil || !sameEnvelope(got, last) {
+		t.Errorf("Load() = %v, %v; want the last envelope", got, err)
+	}
+	if replacements != readAttempts-1 {
+		t.Errorf("%d replacements; want %d", replacements, readAttempts-1)
+	}
+}

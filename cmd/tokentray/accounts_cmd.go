@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentray/tokentray/internal/config"
+)
+
+func newAccountCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "account",
+		Short: "Add, list and remove accounts",
+	}
+	cmd.AddCommand(newAccountAddCmd(g), newAccountListCmd(g), newAccountRemoveCmd(g))
+	return cmd
+}
+
+func newAccountAddCmd(g *globals) *cobra.Command {
+	var a config.Account
+	var headers []string
+	cmd := &cobra.Command{
+		Use:   "add NAME --provider microsoft|oidc --client-id ID [--tenant T | --issuer URL] [--scope S]...",
+		Short: "Add an account to the settings file (then sign in with: tokentray login NAME)",
+		Example: `  tokentray account add work --provider microsoft --tenant organizations \
+      --client-id 00000000-0000-0000-0000-000000000000 --scope https://graph.microsoft.com/.default
+  tokentray account add idp --provider oidc --issuer https://id.example.com --client-id cli`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErr("account add takes the account NAME")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.Name = args[0]
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, ":")
+				if !ok || strings.TrimSpace(k) == "" {
+					return usageErr("--header %q: want Name: value, for example --header 'Origin: http://localhost'", h)
+				}
+				if a.Headers == nil {
+					a.Headers = map[string]string{}
+				}
+				a.Headers[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+			}
+			if a.Provider == "microsoft" && a.Tenant == "" {
+				a.Tenant = "common"
+			}
+			if err := a.Validate(); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("account %q: %w", a.Name, flagNames(err))}
+			}
+			p, err := configPath(g)
+			if err != nil {
+				return err
+			}
+			s, err := config.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if _, ok := s.Account(a.Name); ok {
+				return usageErr("an account named %q exists already; remove it first or choose another name", a.Name)
+			}
+			s.Accounts = append(s.Accounts, a)
+			if err := config.Save(p, s); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "added account %q to %s; sign in with: tokentray login %s\n(a running tokentray picks it up after a restart)\n", a.Name, p, a.Name)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&a.Provider, "provider", "", "microsoft or oidc (required)")
+	f.StringVar(&a.Tenant, "tenant", "", "microsoft: common, organizations, consumers or a tenant GUID (default common)")
+	f.StringVar(&a.Issuer, "issuer", "", "oidc: the issuer URL (https)")
+	f.StringVar(&a.ClientID, "client-id", "", "the application (client) ID (required)")
+	f.StringArrayVar(&a.Scopes, "scope", nil, "extra scope, repeatable (offline_access openid profile are always included)")
+	f.StringVar(&a.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the app (default http://127.0.0.1:<free port>/callback)")
+	f.StringArrayVar(&headers, "header", nil, "extra request header 'Name: value' (for example Origin for single-page-app registrations)")
+	return cmd
+}
+
+// flagNames rewrites account field names in a validation error into the
+// flag a user types (client_id → --client-id).
+func flagNames(err error) error {
+	r := strings.NewReplacer("client_id", "--client-id", "redirect_uri", "--redirect-uri", "provider", "--provider",
+		"tenant", "--tenant", "issuer", "--issuer", "scopes", "--scope", "headers", "--header")
+	return fmt.Errorf("%s", r.Replace(err.Error()))
+}
+
+func newAccountListCmd(g *globals) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List accounts with their state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				snap := c.engine.Snapshot()
+				type row struct {
+					config.Account
+					State string `json:"state"`
+				}
+				var rows []row
+				for _, a := range c.settings.Accounts {
+					st := "unknown"
+					if s, ok := snap.Account(a.Name); ok {
+						st = string(s.State)
+					}
+					rows = append(rows, row{a, st})
+				}
+				if jsonOut {
+					return writeJSON(cmd, rows)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tPROVIDER\tTENANT/ISSUER\tCLIENT ID\tSTATE")
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\n", r.Name, r.Provider, r.Tenant, r.Issuer, r.ClientID, r.State)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+func newAccountRemoveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove an account: sign it out (deleting its secrets) and drop it from the settings",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErr("account remove takes the account NAME")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				name, err := pickAccount(c.settings, args)
+				if err != nil {
+					return err
+				}
+				if err := c.engine.SignOut(ctx, name); err != nil {
+					return fmt.Errorf("remove account %q: %w (its settings are kept so you can retry)", name, err)
+				}
+				s, err := config.ReadFile(c.path)
+				if err != nil {
+					return err
+				}
+				kept := s.Accounts[:0]
+				for _, a := range s.Accounts {
+					if a.Name != name {
+						kept = append(kept, a)
+					}
+				}
+				s.Accounts = kept
+				if err := config.Save(c.path, s); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed account %q and deleted its secrets\n", name)
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/vault"
+)
+
+const (
+	demoAccount = "demo"
+	demoClient  = "tokentray-demo"
+	demoSubject = "demo.user@idpsim.test"
+)
+
+func newDemoCmd(g *globals) *cobra.Command {
+	var headless bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Try tokentray with a built-in demo account against a local simulator",
+		Long: `Runs the embedded OAuth simulator on loopback with an in-memory vault and
+short-lived access tokens, so you see refreshes, a throttled refresh and a
+needs-sign-in recovery within minutes. Nothing touches your keychain or your
+real accounts.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if headless {
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				d, err := startDemo(ctx, g, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				defer d.Close()
+				return serveCore(ctx, d.core, nil)
+			}
+			return runTray(cmd, g, trayOptions{demo: true})
+		},
+	}
+	cmd.Flags().BoolVar(&headless, "headless", false, "run the demo without a GUI")
+	return cmd
+}
+
+// demo is a running simulator plus a core wired to it.
+type demo struct {
+	core    *core
+	sim     *idpsim.Server
+	srv     *http.Server
+	base    string
+	tmp     string
+	once    sync.Once
+	stopScn context.CancelFunc
+}
+
+func (d *demo) Close() {
+	d.once.Do(func() {
+		d.stopScn()
+		d.srv.Close()
+		d.core.Close()
+		os.RemoveAll(d.tmp)
+	})
+}
+
+// demoSettings are valid settings that make things happen within minutes:
+// 6-minute access tokens refreshed 1 minute before expiry, at most every
+// 5 minutes (the shortest cooldown allowed).
+func demoSettings(s config.Settings) config.Settings {
+	s.Refresh.Enabled = true
+	s.Refresh.IntervalHours = 1
+	s.Refresh.Lookahead = time.Minute
+	s.Refresh.Cooldown = 5 * time.Minute
+	s.Refresh.JitterMax = 5 * time.Second
+	s.Backoff.Base = 30 * time.Second
+	s.Backoff.Max = 10 * time.Minute
+	s.Accounts = nil
+	return s
+}
+
+// startDemo starts the simulator on 127.0.0.1, signs the demo account in
+// (a grant adopted with one refresh) and runs the demo scenario: the third
+// refresh is throttled (429, Retry-After 60 s) and the fifth finds the grant
+// revoked, so the account needs sign-in; signing in again recovers it.
+func startDemo(ctx context.Context, g *globals, logTo io.Writer) (*demo, error) {
+	l, err := loadSettings(g, false)
+	if err != nil {
+		return nil, err
+	}
+	l.Settings = demoSettings(l.Settings)
+	sim := idpsim.New(idpsim.Options{AccessTTL: 6 * time.Minute, Clients: []string{demoClient}, DefaultSubject: demoSubject})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start the demo simulator: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+
+	prof, err := oauth.MicrosoftProfileAt(base, "common", demoClient, []string{"User.Read"})
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "tokentray-demo-")
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	c, err := newCore(ctx, l, coreOptions{
+		store:    vault.NewMemory(),
+		client:   &oauth.Client{HTTP: &http.Client{}, Timeout: 15 * time.Second},
+		accounts: []engine.Account{{Name: demoAccount, Profile: prof}},
+		stateDir: tmp,
+		logTo:    logTo,
+	})
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	d := &demo{core: c, sim: sim, srv: srv, base: base, tmp: tmp, stopScn: cancel}
+	rt := sim.Grant(demoClient, demoSubject, prof.Scopes)
+	if _, err := c.engine.Import(ctx, demoAccount, rt); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("demo sign-in: %w", err)
+	}
+	go d.scenario(sctx, c.log)
+	return d, nil
+}
+
+// scenario injects the demo's throttle and revocation as refreshes happen.
+func (d *demo) scenario(ctx context.Context, log *slog.Logger) {
+	snaps := d.core.engine.Subscribe(ctx)
+	throttled, revoked := false, false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s, ok := <-snaps:
+			if !ok {
+				return
+			}
+			n := s.Counters.RefreshSuccessTotal
+			if n >= 2 && !throttled {
+				throttled = true
+				d.sim.Inject(idpsim.Fault{Kind: idpsim.Throttle429, RetryAfter: time.Minute})
+				log.Info("demo: the next refresh will be throttled (429, Retry-After 60s)")
+			}
+			if n >= 4 && !revoked {
+				revoked = true
+				d.sim.RevokeGrant(demoSubject)
+				log.Info("demo: the provider ended the grant; the next refresh needs sign-in")
+			}
+		}
+	}
+}
+
+// demoBrowser "opens" a sign-in URL of the simulator, whose authorize page
+// approves at once, by following its redirect to the loopback callback.
+func demoBrowser(u string) error {
+	go func() {
+		resp, err := http.Get(u)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	return nil
+}
+
+func newIdpSimCmd() *cobra.Command {
+	var addr string
+	var accessTTL time.Duration
+	cmd := &cobra.Command{
+		Use:    "idp-sim",
+		Short:  "Run the OAuth simulator (Microsoft identity platform v2.0 look-alike) for testing",
+		Args:   cobra.NoArgs,
+		Hidden: false,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if accessTTL < time.Second || accessTTL > 24*time.Hour {
+				return usageErr("--access-ttl %s: want 1s–24h", accessTTL)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return usageErr("--addr %q: %v", addr, err)
+			}
+			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+				ln.Close()
+				return usageErr("--addr %q: the simulator listens on loopback addresses only", addr)
+			}
+			sim := idpsim.New(idpsim.Options{AccessTTL: accessTTL})
+			srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+			base := "http://" + ln.Addr().String()
+			fmt.Fprintf(cmd.OutOrStdout(), "idp-sim listening on %s\nissuer (oidc): %s\nmicrosoft-style: %s/common/oauth2/v2.0/token\n", base, sim.Issuer(base), base)
+			go func() { <-ctx.Done(); srv.Close() }()
+			if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "loopback address to listen on")
+	cmd.Flags().DurationVar(&accessTTL, "access-ttl", time.Hour, "access token lifetime")
+	return cmd
+}

@@ -1,0 +1,455 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/oauth"
+)
+
+func addCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(
+		newTokenCmd(g),
+		newRefreshCmd(g),
+		newStatusCmd(g),
+		newLoginCmd(g),
+		newLogoutCmd(g),
+		newImportCmd(g),
+		newAccountCmd(g),
+		newRunCmd(g),
+		newDemoCmd(g),
+		newIdpSimCmd(),
+	)
+}
+
+// withCore loads settings, builds the core and runs fn with it.
+func withCore(cmd *cobra.Command, g *globals, o coreOptions, fn func(ctx context.Context, c *core) error) error {
+	l, err := loadSettings(g, false)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	c, err := newCore(ctx, l, o)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(ctx, c)
+}
+
+// pickAccount returns the account named by args, or the only account.
+func pickAccount(s config.Settings, args []string) (string, error) {
+	if len(args) == 1 {
+		if _, ok := s.Account(args[0]); !ok {
+			return "", usageErr("no account named %q; configured accounts: %s", args[0], accountNames(s))
+		}
+		return args[0], nil
+	}
+	switch len(s.Accounts) {
+	case 0:
+		return "", usageErr("no account is configured; add one with: tokentray account add NAME --provider microsoft --client-id ID")
+	case 1:
+		return s.Accounts[0].Name, nil
+	}
+	return "", usageErr("several accounts are configured (%s); name one", accountNames(s))
+}
+
+// signInError turns an engine failure into exit code 3 when the account's
+// state says the user must sign in.
+func signInError(c *core, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := c.engine.Snapshot().Account(name); ok && (st.State == engine.NeedsSignIn || st.State == engine.SignedOut) {
+		msg := err.Error()
+		if st.State == engine.SignedOut {
+			msg = fmt.Sprintf("account %q is not signed in", name)
+		}
+		return &exitError{code: exitNeedsSignIn, err: fmt.Errorf("%s; run: tokentray login %s", msg, name)}
+	}
+	return err
+}
+
+func newTokenCmd(g *globals) *cobra.Command {
+	var minValid time.Duration
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "token [NAME]",
+		Short: "Print a valid access token (refreshing first when it would expire within --min-valid)",
+		Long: `Print a valid access token of the account and nothing else, for scripts:
+
+  curl -H "Authorization: Bearer $(tokentray token work)" https://graph.microsoft.com/v1.0/me
+
+The token is refreshed first when it would expire within --min-valid. Across
+all processes only one refreshes; the others wait and print the same token.
+
+` + exitCodesHelp,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if minValid < 0 || minValid > time.Hour {
+				return usageErr("--min-valid %s: want a duration from 0s to 1h", minValid)
+			}
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				name, err := pickAccount(c.settings, args)
+				if err != nil {
+					return err
+				}
+				tok, err := c.engine.Token(ctx, name, minValid)
+				if err != nil {
+					return signInError(c, name, err)
+				}
+				if jsonOut {
+					return writeJSON(cmd, map[string]any{
+						"access_token": tok.Token,
+						"token_type":   tok.Type,
+						"expires_at":   tok.Expiry.UTC().Format(time.RFC3339),
+						"expires_in":   int(time.Until(tok.Expiry).Seconds()),
+					})
+				}
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), tok.Token)
+				return err
+			})
+		},
+	}
+	cmd.Flags().DurationVar(&minValid, "min-valid", 5*time.Minute, "refresh first when the token expires within this time (0s–1h)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON with access_token, token_type, expires_at and expires_in")
+	return cmd
+}
+
+func newRefreshCmd(g *globals) *cobra.Command {
+	var all, jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "refresh [NAME|--all]",
+		Short: "Force a refresh now (through the running tokentray when there is one)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all && len(args) > 0 {
+				return usageErr("give an account NAME or --all, not both")
+			}
+			if done, err := refreshViaControl(cmd, args, all, jsonOut); done {
+				return err
+			}
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				names := []string{}
+				if all {
+					for _, a := range c.settings.Accounts {
+						names = append(names, a.Name)
+					}
+				} else {
+					n, err := pickAccount(c.settings, args)
+					if err != nil {
+						return err
+					}
+					names = append(names, n)
+				}
+				var errs []error
+				var results []engine.Result
+				for _, n := range names {
+					res, err := c.engine.RefreshNow(ctx, n)
+					if err != nil {
+						errs = append(errs, signInError(c, n, err))
+						if !jsonOut {
+							fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", n, err)
+						}
+						continue
+					}
+					results = append(results, res)
+					if !jsonOut {
+						fmt.Fprintln(cmd.OutOrStdout(), describeResult(res))
+					}
+				}
+				if jsonOut {
+					if err := writeJSON(cmd, results); err != nil {
+						return err
+					}
+				}
+				return firstCoded(errs)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "refresh every account")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+// firstCoded returns nil for no errors, else an error whose exit code is the
+// most specific among them.
+func firstCoded(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	for _, e := range errs {
+		if codeOf(e) == exitNeedsSignIn {
+			return &exitError{code: exitNeedsSignIn, err: errors.Join(errs...)}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func describeResult(r engine.Result) string {
+	what := "provider returned the same access token"
+	if r.Fresh {
+		what = "new access token from provider"
+	}
+	if r.Skipped {
+		what = "already fresh (refreshed by another process)"
+	}
+	s := fmt.Sprintf("%s: refreshed — %s, valid until %s", r.Account, what, r.Expiry.Local().Format("15:04:05"))
+	if !r.Saved {
+		s += " (NOT saved: storage failed; kept in memory and retrying)"
+	}
+	return s
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each account's state, last and next refresh, and the engine counters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if snap, ok := statusViaControl(cmd); ok {
+				return printStatus(cmd, snap, jsonOut, "running tokentray")
+			}
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				return printStatus(cmd, c.engine.Snapshot(), jsonOut, "on disk (tokentray is not running)")
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+func printStatus(cmd *cobra.Command, s engine.Snapshot, jsonOut bool, from string) error {
+	if jsonOut {
+		return writeJSON(cmd, s)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "# from %s\n", from)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tLAST REFRESH\tNEW TOKEN\tNEXT\tEXPIRES\tLAST ERROR")
+	for _, a := range s.Accounts {
+		errMsg := ""
+		if a.LastError != nil {
+			errMsg = a.LastError.Message
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, stateText(a), clock(a.LastSuccess), yesNo(a.Fresh, a.LastSuccess), clock(a.NextDue), clock(a.AccessExpiry), errMsg)
+	}
+	tw.Flush()
+	fails := []string{}
+	for k, v := range s.Counters.RefreshFailedTotal {
+		fails = append(fails, fmt.Sprintf("%s=%d", k, v))
+	}
+	fmt.Fprintf(out, "refresh_success_total=%d refresh_failed_total{%s} refresh_skipped_total=%d\n",
+		s.Counters.RefreshSuccessTotal, strings.Join(fails, ","), s.Counters.RefreshSkippedTotal)
+	return nil
+}
+
+func stateText(a engine.AccountStatus) string {
+	s := string(a.State)
+	if a.State == engine.BackingOff && !a.BackoffUntil.IsZero() {
+		s += " until " + a.BackoffUntil.Local().Format("15:04:05")
+	}
+	if a.Storage.Degraded {
+		s += " (not saved)"
+	}
+	return s
+}
+
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	l := t.Local()
+	if time.Since(l) < 20*time.Hour && time.Until(l) < 20*time.Hour {
+		return l.Format("15:04:05")
+	}
+	return l.Format("2006-01-02 15:04")
+}
+
+func yesNo(b bool, when time.Time) string {
+	if when.IsZero() {
+		return "-"
+	}
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func newLoginCmd(g *globals) *cobra.Command {
+	var device, noBrowser bool
+	cmd := &cobra.Command{
+		Use:   "login NAME",
+		Short: "Sign an account in (browser with PKCE, or --device code)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErr("login takes the account NAME")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				name, err := pickAccount(c.settings, args)
+				if err != nil {
+					return err
+				}
+				errw := cmd.ErrOrStderr()
+				m := engine.SignInMethod{
+					Device:  device,
+					Browser: oauth.BrowserOptions{NoBrowser: noBrowser, Out: errw},
+					Show: func(dc oauth.DeviceCode) {
+						if dc.Message != "" {
+							fmt.Fprintln(errw, dc.Message)
+						} else {
+							fmt.Fprintf(errw, "To sign in, open %s and enter the code %s\n", dc.VerificationURI, dc.UserCode)
+						}
+					},
+				}
+				if !device && !noBrowser {
+					fmt.Fprintln(errw, "Opening the browser to sign in (use --no-browser to print the URL instead)…")
+				}
+				res, err := c.engine.SignIn(ctx, name, m)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: signed in; access token valid until %s\n", name, res.Expiry.Local().Format("15:04:05"))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&device, "device", false, "use the device code flow (sign in on another device)")
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	return cmd
+}
+
+func newLogoutCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout NAME",
+		Short: "Sign an account out: revoke where the provider allows, then delete its secrets",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErr("logout takes the account NAME")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				name, err := pickAccount(c.settings, args)
+				if err != nil {
+					return err
+				}
+				if err := c.engine.SignOut(ctx, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: signed out; its tokens are deleted\n", name)
+				return nil
+			})
+		},
+	}
+}
+
+// readSecretLine reads one secret from r: the first line, trimmed. It
+// refuses an empty value and one with inner whitespace (a pasted sentence).
+func readSecretLine(r io.Reader, what string) (string, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, 64<<10), 64<<10)
+	line, err := br.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read %s from standard input: %w", what, err)
+	}
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return "", usageErr("no %s on standard input; pipe it in, for example: tokentray import work --refresh-token-stdin < token.txt", what)
+	}
+	if strings.ContainsAny(line, " \t") {
+		return "", usageErr("the %s on standard input contains spaces; give the token alone", what)
+	}
+	return line, nil
+}
+
+func newImportCmd(g *globals) *cobra.Command {
+	var fromStdin bool
+	cmd := &cobra.Command{
+		Use:   "import NAME --refresh-token-stdin",
+		Short: "Adopt an existing refresh token (refreshes once to prove it works)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErr("import takes the account NAME")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !fromStdin {
+				return usageErr("import needs --refresh-token-stdin (tokens are never taken as arguments: they would show in the process list)")
+			}
+			rt, err := readSecretLine(cmd.InOrStdin(), "refresh token")
+			if err != nil {
+				return err
+			}
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				name, err := pickAccount(c.settings, args)
+				if err != nil {
+					return err
+				}
+				res, err := c.engine.Import(ctx, name, rt)
+				if err != nil {
+					var oe *oauth.Error
+					if errors.As(err, &oe) && oe.Class == oauth.Permanent {
+						return &exitError{code: exitNeedsSignIn, err: fmt.Errorf("the provider refused this refresh token: %s", oe.UserMessage())}
+					}
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: imported; the provider accepted the token (access token valid until %s)\n", name, res.Expiry.Local().Format("15:04:05"))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&fromStdin, "refresh-token-stdin", false, "read the refresh token from standard input")
+	return cmd
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	var headless bool
+	cmd := &cobra.Command{
+		Use:   "run [--headless]",
+		Short: "Run tokentray: the tray app, or with --headless the engine alone (servers, WSL, SSH)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !headless {
+				return runTray(cmd, g, trayOptions{})
+			}
+			return runHeadless(cmd, g)
+		},
+	}
+	cmd.Flags().BoolVar(&headless, "headless", false, "no GUI: keep tokens fresh until SIGINT/SIGTERM")
+	return cmd
+}
+
+// runHeadless runs the engine until SIGINT or SIGTERM.
+func runHeadless(cmd *cobra.Command, g *globals) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	l, err := loadSettings(g, true)
+	if err != nil {
+		return err
+	}
+	c, err := newCore(ctx, l, coreOptions{logTo: cmd.ErrOrStderr(), probe: true})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return serveCore(ctx, c, nil)
+}

@@ -1,0 +1,405 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"slices"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+// card shows one account and its buttons.
+type card struct {
+	u    *UI
+	name string
+	box  *widget.Card
+
+	who, last, next, expiry, errLine, fix, storage, message *widget.Label
+	timeline                                                *timeline
+
+	refresh, signIn, signOut, remove *widget.Button
+}
+
+// newCard builds the card of account name; update fills it.
+func newCard(ctx context.Context, u *UI, name string) *card {
+	c := &card{u: u, name: name}
+	label := func() *widget.Label {
+		l := widget.NewLabel("")
+		l.Wrapping = fyne.TextWrapWord
+		return l
+	}
+	c.who, c.last, c.next, c.expiry = label(), label(), label(), label()
+	c.errLine, c.fix, c.storage, c.message = label(), label(), label(), label()
+	c.errLine.Importance = widget.DangerImportance
+	c.timeline = newTimeline()
+
+	c.refresh = widget.NewButton("Refresh now", func() { u.refreshOne(ctx, name) })
+	c.signIn = widget.NewButton("Sign in", func() { u.showSignIn(ctx, name) })
+	c.signOut = widget.NewButton("Sign out", func() { c.confirmSignOut(ctx) })
+	c.remove = widget.NewButton("Remove", func() { c.confirmRemove() })
+	if u.o.SignIn == nil {
+		c.signIn.Hide()
+	}
+	if u.o.RemoveAccount == nil {
+		c.remove.Hide()
+	}
+	buttons := container.NewHBox(c.refresh, c.signIn, c.signOut, c.remove)
+	c.box = widget.NewCard(name, "", container.NewVBox(
+		c.who, c.last, c.next, c.expiry, c.errLine, c.fix, c.storage,
+		c.timeline.object(), c.message, buttons))
+	return c
+}
+
+// update shows a at now.
+func (c *card) update(a engine.AccountStatus, now time.Time) {
+	loc := c.u.loc
+	c.box.SetSubTitle(providerName(a.Provider) + " · " + stateLabel(a.State))
+
+	showText(c.who, identityText(a.SignedInAs), a.State != engine.SignedOut)
+	if a.LastSuccess.IsZero() {
+		c.last.SetText("Last refresh: none yet")
+	} else {
+		c.last.SetText("Last refresh " + clockTime(a.LastSuccess, now, loc) + " — " + freshText(a.Fresh))
+	}
+	c.next.SetText(nextText(a, now, loc))
+	showText(c.expiry, expiryText(a.AccessExpiry, now), a.State != engine.SignedOut)
+
+	if e := a.LastError; e != nil && a.State != engine.OK {
+		txt := fmt.Sprintf("Last error at %s (%s): %s", clockTime(e.At, now, loc), e.Class, e.Message)
+		if a.Reason != "" && a.Reason != e.Message {
+			txt += " — " + a.Reason
+		}
+		showText(c.errLine, txt, true)
+		showText(c.fix, fixText(a, now, loc), true)
+	} else if a.State == engine.NeedsSignIn && a.Reason != "" {
+		showText(c.errLine, "Needs sign-in: "+a.Reason, true)
+		showText(c.fix, "Fix: sign in again (Sign in).", true)
+	} else {
+		showText(c.errLine, "", false)
+		showText(c.fix, "", false)
+	}
+	c.storage.SetText(storageText(a.Storage))
+	c.timeline.update(a, now)
+
+	setEnabled(c.refresh, c.u.o.Engine != nil && canRefresh(a.State) && a.State != engine.Refreshing)
+	setEnabled(c.signOut, c.u.o.Engine != nil && a.State != engine.SignedOut)
+	if a.State == engine.NeedsSignIn || a.State == engine.SignedOut {
+		c.signIn.SetText("Sign in again")
+		c.signIn.Importance = widget.HighImportance
+	} else {
+		c.signIn.SetText("Sign in")
+		c.signIn.Importance = widget.MediumImportance
+	}
+	c.signIn.Refresh()
+}
+
+// say shows the outcome of a button on the card.
+func (c *card) say(msg string, bad bool) {
+	c.message.Importance = widget.MediumImportance
+	if bad {
+		c.message.Importance = widget.DangerImportance
+	}
+	showText(c.message, msg, msg != "")
+}
+
+func (c *card) confirmSignOut(ctx context.Context) {
+	u := c.u
+	if u.o.Engine == nil || u.win == nil {
+		return
+	}
+	dialog.ShowConfirm("Sign out "+c.name+"?",
+		"tokentray revokes the refresh token where the provider allows it and deletes it from storage.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			u.wg.Go(func() {
+				err := u.o.Engine.SignOut(ctx, c.name)
+				msg := "Signed out."
+				if err != nil {
+					msg = "Sign-out failed: " + err.Error()
+				}
+				fyne.Do(func() { c.say(msg, err != nil) })
+			})
+		}, u.win)
+}
+
+func (c *card) confirmRemove() {
+	u := c.u
+	if u.o.RemoveAccount == nil || u.win == nil {
+		return
+	}
+	dialog.ShowConfirm("Remove "+c.name+"?",
+		"The account is deleted from the config file and its tokens from storage. This applies after restart.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			u.wg.Go(func() {
+				err := u.o.RemoveAccount(c.name)
+				msg := "Removed from the config file — applies after restart."
+				if err != nil {
+					msg = "Remove failed: " + err.Error()
+				}
+				fyne.Do(func() {
+					c.say(msg, err != nil)
+					if err == nil {
+						u.settings.reload()
+					}
+				})
+			})
+		}, u.win)
+}
+
+// nextText says when the next automatic refresh runs, or why none does.
+func nextText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+	switch a.State {
+	case engine.NeedsSignIn:
+		return "Next refresh: none until you sign in again"
+	case engine.SignedOut:
+		return "Next refresh: none (signed out)"
+	case engine.BackingOff, engine.Failing:
+		if r := retryAt(a); !r.IsZero() {
+			return fmt.Sprintf("Retry at %s (%d failures in a row)", clockTime(r, now, loc), a.Failures)
+		}
+	}
+	if a.NextDue.IsZero() {
+		return "Next refresh: none (automatic refresh is off)"
+	}
+	return "Next refresh " + clockTime(a.NextDue, now, loc)
+}
+
+func providerName(p string) string {
+	switch p {
+	case "microsoft":
+		return "Microsoft"
+	case "oidc":
+		return "OpenID Connect"
+	case "":
+		return "unknown provider"
+	}
+	return p
+}
+
+func showText(l *widget.Label, s string, visible bool) {
+	if l.Text != s {
+		l.SetText(s)
+	}
+	if visible {
+		l.Show()
+	} else {
+		l.Hide()
+	}
+}
+
+func setEnabled(b *widget.Button, on bool) {
+	if on {
+		b.Enable()
+	} else {
+		b.Disable()
+	}
+}
+
+// renderAccounts shows the header and one card per account, or the empty
+// first-run state.
+func (u *UI) renderAccounts(ctx context.Context, s engine.Snapshot, now time.Time) {
+	if u.list == nil {
+		return
+	}
+	u.header.SetText(summary(s))
+	names := make([]string, len(s.Accounts))
+	for i, a := range s.Accounts {
+		names[i] = a.Name
+	}
+	if len(names) == 0 {
+		if u.order == nil || len(u.list.Objects) == 0 || len(u.order) > 0 {
+			u.order = []string{}
+			u.cards = map[string]*card{}
+			u.list.Objects = []fyne.CanvasObject{u.emptyState(ctx)}
+			u.list.Refresh()
+		}
+		return
+	}
+	if !slices.Equal(names, u.order) {
+		cards := map[string]*card{}
+		objs := make([]fyne.CanvasObject, 0, len(names)+1)
+		for _, n := range names {
+			c, ok := u.cards[n]
+			if !ok {
+				c = newCard(ctx, u, n)
+			}
+			cards[n] = c
+			objs = append(objs, c.box)
+		}
+		add := widget.NewButton("Add account", func() { u.showAddAccount(ctx) })
+		if u.o.AddAccount == nil {
+			add.Hide()
+		}
+		objs = append(objs, container.NewHBox(add))
+		u.cards, u.order = cards, names
+		u.list.Objects = objs
+		u.list.Refresh()
+	}
+	for _, a := range s.Accounts {
+		u.cards[a.Name].update(a, now)
+	}
+}
+
+// emptyState is the first-run view: try the demo, or add an account.
+func (u *UI) emptyState(ctx context.Context) fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("No accounts yet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	text := widget.NewLabel("tokentray keeps the OAuth tokens of Microsoft and OpenID Connect accounts fresh and shows you when one needs attention. " +
+		"Try it first with a simulated provider on this machine, or add your own account.")
+	text.Wrapping = fyne.TextWrapWord
+	msg := widget.NewLabel("")
+	msg.Importance = widget.DangerImportance
+	msg.Hide()
+	demo := widget.NewButton("Try the demo account", nil)
+	demo.Importance = widget.HighImportance
+	demo.OnTapped = func() {
+		demo.Disable()
+		u.wg.Go(func() {
+			err := u.o.OnDemo()
+			fyne.Do(func() {
+				demo.Enable()
+				if err != nil {
+					showText(msg, "The demo did not start: "+err.Error(), true)
+				}
+			})
+		})
+	}
+	if u.o.OnDemo == nil {
+		demo.Hide()
+	}
+	add := widget.NewButton("Add account", func() { u.showAddAccount(ctx) })
+	if u.o.AddAccount == nil {
+		add.Hide()
+	}
+	return container.NewVBox(title, text, container.NewHBox(demo, add), msg)
+}
+
+// timeline draws an account's last 24 h: access-token validity as bars and
+// each refresh attempt as a mark (ok or failed).
+type timeline struct {
+	lay   *spanLayout
+	track *fyne.Container
+	box   fyne.CanvasObject
+}
+
+const timelineSpan = 24 * time.Hour
+
+var (
+	colorTrack  = color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0x30}
+	colorValid  = color.NRGBA{R: 0x2e, G: 0x7d, B: 0x32, A: 0x80}
+	colorOK     = color.NRGBA{R: 0x2e, G: 0x7d, B: 0x32, A: 0xff}
+	colorFailed = color.NRGBA{R: 0xc6, G: 0x28, B: 0x28, A: 0xff}
+)
+
+func newTimeline() *timeline {
+	t := &timeline{lay: &spanLayout{}}
+	t.track = container.New(t.lay)
+	left := canvas.NewText("24 h ago", color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff})
+	left.TextSize = 10
+	right := canvas.NewText("now", color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff})
+	right.TextSize = 10
+	t.box = container.NewVBox(t.track, container.NewHBox(left, layout.NewSpacer(), right))
+	return t
+}
+
+func (t *timeline) object() fyne.CanvasObject { return t.box }
+
+// update redraws the timeline for a at now.
+func (t *timeline) update(a engine.AccountStatus, now time.Time) {
+	spans := timelineSpans(a, now)
+	if slices.Equal(spans, t.lay.spans) && len(t.track.Objects) == len(spans) {
+		return
+	}
+	objs := make([]fyne.CanvasObject, len(spans))
+	for i, s := range spans {
+		r := canvas.NewRectangle(s.color)
+		objs[i] = r
+	}
+	t.lay.spans = spans
+	t.track.Objects = objs
+	t.track.Refresh()
+}
+
+// span is one drawn piece of a timeline, in fractions of its width and
+// height (0 = 24 h ago, 1 = now).
+type span struct {
+	from, to   float32
+	top, level float32 // vertical extent: top offset and height, as fractions
+	color      color.NRGBA
+}
+
+// timelineSpans lays out a's history at now: first the track, then the
+// validity bars (lower part), then the refresh marks (full height). The
+// current access token's validity is drawn from its refresh to now.
+func timelineSpans(a engine.AccountStatus, now time.Time) []span {
+	start := now.Add(-timelineSpan)
+	frac := func(t time.Time) float32 {
+		f := float32(t.Sub(start)) / float32(timelineSpan)
+		return min(max(f, 0), 1)
+	}
+	out := []span{{from: 0, to: 1, top: 0, level: 1, color: colorTrack}}
+	var marks []span
+	for _, e := range a.History {
+		if e.At.Before(start) && (e.Expiry.IsZero() || e.Expiry.Before(start)) {
+			continue
+		}
+		if e.Kind == engine.EventOK && !e.Expiry.IsZero() && e.Expiry.After(start) {
+			end := e.Expiry
+			if end.After(now) {
+				end = now
+			}
+			out = append(out, span{from: frac(e.At), to: frac(end), top: 0.5, level: 0.5, color: colorValid})
+		}
+		if e.At.Before(start) {
+			continue
+		}
+		c := colorOK
+		if e.Kind != engine.EventOK {
+			c = colorFailed
+		}
+		x := frac(e.At)
+		marks = append(marks, span{from: x, to: x, top: 0, level: 1, color: c})
+	}
+	return append(out, marks...)
+}
+
+// spanLayout places each object at its span; a zero-width span is a 2 px
+// mark.
+type spanLayout struct{ spans []span }
+
+const timelineHeight = 16
+
+func (l *spanLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for i, o := range objs {
+		if i >= len(l.spans) {
+			o.Hide()
+			continue
+		}
+		s := l.spans[i]
+		w := (s.to - s.from) * size.Width
+		x := s.from * size.Width
+		if w < 2 {
+			w = 2
+			x = min(max(x-1, 0), size.Width-2)
+		}
+		o.Move(fyne.NewPos(x, s.top*size.Height))
+		o.Resize(fyne.NewSize(w, s.level*size.Height))
+	}
+}
+
+func (l *spanLayout) MinSize([]fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(120, timelineHeight)
+}

@@ -1,0 +1,202 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+// Tray menu labels the end-to-end test clicks by name: keep them exact.
+const (
+	labelRefreshNow  = "Refresh now"
+	labelRefreshOne  = "Refresh one account"
+	labelOpen        = "Open tokentray"
+	labelSettings    = "Settings…"
+	labelSignInAgain = "Sign in again…"
+	labelQuit        = "Quit"
+	labelNoAccounts  = "No accounts yet — open tokentray to add one"
+	accountSeparator = " — "
+)
+
+// op is what a menu entry does when clicked.
+type op int
+
+const (
+	opNone       op = iota // a status line or a separator
+	opRefreshAll           // Refresh now (every account)
+	opRefresh              // refresh one account
+	opOpen                 // show the window
+	opSettings             // show the settings
+	opSignIn               // sign one account in again
+	opQuit                 // quit the app
+)
+
+// menuEntry is one tray menu item as plain data, so the menu can be checked
+// without a tray.
+type menuEntry struct {
+	Label     string
+	Op        op
+	Account   string // for opRefresh and opSignIn
+	Disabled  bool
+	Separator bool
+	Children  []menuEntry
+}
+
+// menuModel is the tray menu for snapshot s at now: a status line per
+// account, Refresh now (all; with several accounts also a submenu per
+// account), Sign in again… when an account needs it, Open tokentray,
+// Settings… and Quit.
+func menuModel(s engine.Snapshot, now time.Time, loc *time.Location) []menuEntry {
+	var m []menuEntry
+	if len(s.Accounts) == 0 {
+		m = append(m, menuEntry{Label: labelNoAccounts, Disabled: true})
+	}
+	for _, a := range s.Accounts {
+		m = append(m, menuEntry{Label: statusLine(a, now, loc), Disabled: true})
+	}
+	m = append(m, menuEntry{Separator: true})
+	var refreshable, signIn []string
+	for _, a := range s.Accounts {
+		if canRefresh(a.State) {
+			refreshable = append(refreshable, a.Name)
+		}
+		if a.State == engine.NeedsSignIn || a.State == engine.SignedOut {
+			signIn = append(signIn, a.Name)
+		}
+	}
+	m = append(m, menuEntry{Label: labelRefreshNow, Op: opRefreshAll, Disabled: len(refreshable) == 0})
+	if len(s.Accounts) > 1 {
+		sub := menuEntry{Label: labelRefreshOne, Disabled: len(refreshable) == 0}
+		for _, n := range refreshable {
+			sub.Children = append(sub.Children, menuEntry{Label: n, Op: opRefresh, Account: n})
+		}
+		m = append(m, sub)
+	}
+	switch len(signIn) {
+	case 0:
+	case 1:
+		m = append(m, menuEntry{Label: labelSignInAgain, Op: opSignIn, Account: signIn[0]})
+	default:
+		sub := menuEntry{Label: labelSignInAgain}
+		for _, n := range signIn {
+			sub.Children = append(sub.Children, menuEntry{Label: n, Op: opSignIn, Account: n})
+		}
+		m = append(m, sub)
+	}
+	m = append(m,
+		menuEntry{Separator: true},
+		menuEntry{Label: labelOpen, Op: opOpen},
+		menuEntry{Label: labelSettings, Op: opSettings},
+		menuEntry{Separator: true},
+		menuEntry{Label: labelQuit, Op: opQuit},
+	)
+	return m
+}
+
+// canRefresh reports whether Refresh now makes sense in state st (the
+// engine decides; this only greys out what cannot work).
+func canRefresh(st engine.State) bool {
+	return st != engine.SignedOut && st != engine.NeedsSignIn
+}
+
+// statusLine is one account's tray line: "work — refreshed 12:04, next 13:04".
+func statusLine(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+	var parts []string
+	switch a.State {
+	case engine.NeedsSignIn:
+		return a.Name + accountSeparator + "needs sign-in"
+	case engine.SignedOut:
+		return a.Name + accountSeparator + "signed out"
+	case engine.Refreshing:
+		return a.Name + accountSeparator + "refreshing…"
+	case engine.BackingOff, engine.Failing:
+		word := "retrying"
+		if a.State == engine.Failing {
+			word = "failing"
+		}
+		s := fmt.Sprintf("%s (%d failures in a row)", word, a.Failures)
+		if retry := retryAt(a); !retry.IsZero() {
+			s += ", retry " + clockTime(retry, now, loc)
+		}
+		return a.Name + accountSeparator + s
+	}
+	if !a.LastSuccess.IsZero() {
+		parts = append(parts, "refreshed "+clockTime(a.LastSuccess, now, loc))
+	} else {
+		parts = append(parts, "signed in")
+	}
+	if a.NextDue.IsZero() {
+		parts = append(parts, "no automatic refresh")
+	} else {
+		parts = append(parts, "next "+clockTime(a.NextDue, now, loc))
+	}
+	if a.State == engine.StorageDegraded || a.Storage.Degraded {
+		parts = append(parts, "not saved")
+	}
+	return a.Name + accountSeparator + strings.Join(parts, ", ")
+}
+
+// retryAt is when a backing-off account is tried again.
+func retryAt(a engine.AccountStatus) time.Time {
+	if !a.NextDue.IsZero() {
+		return a.NextDue
+	}
+	return a.BackoffUntil
+}
+
+// trayState is the icon the tray shows.
+type trayState int
+
+const (
+	trayOK trayState = iota
+	trayRefreshing
+	trayWarning
+	traySignIn
+)
+
+// trayStateOf picks the most urgent state over all accounts: sign-in needed,
+// then a warning (backing off, failing, storage degraded), then refreshing.
+func trayStateOf(s engine.Snapshot) trayState {
+	st := trayOK
+	for _, a := range s.Accounts {
+		var t trayState
+		switch a.State {
+		case engine.NeedsSignIn, engine.SignedOut:
+			t = traySignIn
+		case engine.BackingOff, engine.Failing, engine.StorageDegraded:
+			t = trayWarning
+		case engine.Refreshing:
+			t = trayRefreshing
+		}
+		if a.Storage.Degraded && t < trayWarning {
+			t = trayWarning
+		}
+		st = max(st, t)
+	}
+	return st
+}
+
+// summary is the one-line tray tooltip: "tokentray: 2 accounts OK",
+// "tokentray: work needs sign-in".
+func summary(s engine.Snapshot) string {
+	if len(s.Accounts) == 0 {
+		return "tokentray: no accounts"
+	}
+	var bad []string
+	for _, a := range s.Accounts {
+		switch {
+		case a.State == engine.OK && !a.Storage.Degraded, a.State == engine.Refreshing:
+		default:
+			bad = append(bad, a.Name+" "+strings.ToLower(stateLabel(a.State)))
+		}
+	}
+	if len(bad) == 0 {
+		if len(s.Accounts) == 1 {
+			return "tokentray: " + s.Accounts[0].Name + " OK"
+		}
+		return fmt.Sprintf("tokentray: %d accounts OK", len(s.Accounts))
+	}
+	return "tokentray: " + strings.Join(bad, ", ")
+}

@@ -1,0 +1,83 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+func TestWindowStates(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		snap   engine.Snapshot
+		o      Options
+	}{
+		{"window_ok.xml", snap(okAccount("work")), Options{}},
+		{"window_refreshing.xml", snap(refreshingAccount("work")), Options{}},
+		{"window_backing_off.xml", snap(backingOffAccount("work")), Options{}},
+		{"window_needs_signin.xml", snap(needsSignInAccount("work")), Options{}},
+		{"window_storage_degraded.xml", snap(degradedAccount("work")), Options{}},
+		{"window_no_accounts.xml", snap(), Options{}},
+		{"window_no_tray_host.xml", snap(), Options{NoTrayHost: true}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			tc.o.Engine = &scriptedEngine{snap: tc.snap}
+			tc.o.OnDemo = func() error { return nil }
+			tc.o.AddAccount = func(config.Account) error { return nil }
+			u, w := newTestUI(t, tc.o)
+			u.render(t.Context(), tc.snap)
+			assertGolden(t, tc.golden, w.Canvas())
+		})
+	}
+}
+
+func TestSettingsPendingChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	onDisk := config.Defaults()
+	onDisk.Refresh.IntervalHours = 6
+	onDisk.Storage.Backend = "file"
+	if err := config.Save(path, onDisk); err != nil {
+		t.Fatal(err)
+	}
+	u, w := newTestUI(t, Options{ConfigPath: path, OnRestart: func() {}})
+	u.render(t.Context(), snap(okAccount("work")))
+	u.tabs.SelectIndex(1)
+	assertGolden(t, "settings_pending.xml", w.Canvas())
+}
+
+func TestGoldensStaySmall(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > 40_000 {
+			t.Errorf("%s is %d bytes; keep golden files under 40 KB", f, st.Size())
+		}
+	}
+}
+
+// The countdown follows the clock, not the snapshot.
+func TestTickCountsDown(t *testing.T) {
+	now := clock
+	u, _ := newTestUI(t, Options{Now: func() time.Time { return now }})
+	u.render(t.Context(), snap(okAccount("work")))
+	if got, want := u.cards["work"].expiry.Text, "Access token expires in 39m 00s"; got != want {
+		t.Fatalf("expiry = %q; want %q", got, want)
+	}
+	now = now.Add(61 * time.Second)
+	u.tick()
+	if got, want := u.cards["work"].expiry.Text, "Access token expires in 37m 59s"; got != want {
+		t.Errorf("after a tick expiry = %q; want %q", got, want)
+	}
+	_ = test.NewTempApp
+}
