@@ -40,6 +40,7 @@ func newCard(ctx context.Context, u *UI, name string) *card {
 	c.who, c.last, c.next, c.expiry = label(), label(), label(), label()
 	c.errLine, c.fix, c.storage, c.message = label(), label(), label(), label()
 	c.errLine.Importance = widget.DangerImportance
+	c.message.Hide()
 	c.timeline = newTimeline()
 
 	c.refresh = widget.NewButton("Refresh now", func() { u.refreshOne(ctx, name) })

@@ -168,6 +168,7 @@ func newTestUI(t *testing.T, o Options) (*UI, fyne.Window) {
 	}
 	u := New(a, o)
 	w := test.NewWindow(u.build(t.Context()))
+	u.win = w
 	w.Resize(fyne.NewSize(560, 900))
 	t.Cleanup(w.Close)
 	return u, w

@@ -84,7 +84,8 @@ type UI struct {
 	trayShown bool
 	notes     notifier
 
-	wg       sync.WaitGroup // goroutines started by actions and Start
+	tickEvery time.Duration  // countdown clock period (1 s)
+	wg        sync.WaitGroup // goroutines started by actions and Start
 	loopDone chan struct{}  // closed when the snapshot loop ends
 }
 
@@ -101,6 +102,7 @@ func New(app fyne.App, o Options) *UI {
 		u.loc = time.Local
 	}
 	u.notes = notifier{open: map[string]engine.State{}}
+	u.tickEvery = time.Second
 	return u
 }
 
@@ -145,7 +147,7 @@ func (u *UI) Start(ctx context.Context) {
 		close(u.loopDone)
 	}
 	u.wg.Go(func() {
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(u.tickEvery)
 		defer t.Stop()
 		for {
 			select {

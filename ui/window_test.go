@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -29,6 +31,8 @@ func TestWindowStates(t *testing.T) {
 			tc.o.Engine = &scriptedEngine{snap: tc.snap}
 			tc.o.OnDemo = func() error { return nil }
 			tc.o.AddAccount = func(config.Account) error { return nil }
+			tc.o.RemoveAccount = func(string) error { return nil }
+			tc.o.SignIn = func(context.Context, string, bool, func(string, string)) error { return nil }
 			u, w := newTestUI(t, tc.o)
 			u.render(t.Context(), tc.snap)
 			assertGolden(t, tc.golden, w.Canvas())

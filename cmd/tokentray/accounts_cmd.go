@@ -96,7 +96,7 @@ func newAccountListCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List accounts with their state",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				snap := c.engine.Snapshot()

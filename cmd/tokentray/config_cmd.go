@@ -44,7 +44,7 @@ apply after a restart.`,
 	path := &cobra.Command{
 		Use:   "path",
 		Short: "Print the settings file path",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := configPath(g)
 			if err != nil {
@@ -57,7 +57,7 @@ apply after a restart.`,
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print every effective setting with its source and allowed values",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := loadSettings(g, false)
 			if err != nil {
@@ -101,7 +101,7 @@ apply after a restart.`,
 	validate := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the settings file, environment and --set flags; exit 2 when anything is invalid",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := loadSettings(g, false)
 			if err != nil {

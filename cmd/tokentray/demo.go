@@ -37,7 +37,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 short-lived access tokens, so you see refreshes, a throttled refresh and a
 needs-sign-in recovery within minutes. Nothing touches your keychain or your
 real accounts.`,
-		Args: cobra.NoArgs,
+		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if headless {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -189,7 +189,7 @@ func newIdpSimCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "idp-sim",
 		Short:  "Run the OAuth simulator (Microsoft identity platform v2.0 look-alike) for testing",
-		Args:   cobra.NoArgs,
+		Args:   maxArgs(0),
 		Hidden: false,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if accessTTL < time.Second || accessTTL > 24*time.Hour {

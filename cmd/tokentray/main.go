@@ -41,6 +41,23 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// maxArgs accepts at most n positional arguments; more is a usage error
+// (exit 2) naming the command.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) <= n {
+			return nil
+		}
+		if !cmd.HasParent() && len(cmd.Commands()) > 0 {
+			return usageErr("unknown command %q; see tokentray --help", args[0])
+		}
+		if n == 0 {
+			return usageErr("%s takes no arguments (got %q)", cmd.CommandPath(), args)
+		}
+		return usageErr("%s takes at most %d argument(s) (got %d)", cmd.CommandPath(), n, len(args))
+	}
+}
+
 func usageErr(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
@@ -99,7 +116,7 @@ tray app.
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTray(cmd, g, trayOptions{})
 		},
@@ -135,7 +152,7 @@ func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "tokentray %s\n", version)
 			return nil

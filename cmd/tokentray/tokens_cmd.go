@@ -97,7 +97,7 @@ The token is refreshed first when it would expire within --min-valid. Across
 all processes only one refreshes; the others wait and print the same token.
 
 ` + exitCodesHelp,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if minValid < 0 || minValid > time.Hour {
 				return usageErr("--min-valid %s: want a duration from 0s to 1h", minValid)
@@ -134,7 +134,7 @@ func newRefreshCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "refresh [NAME|--all]",
 		Short: "Force a refresh now (through the running tokentray when there is one)",
-		Args:  cobra.MaximumNArgs(1),
+		Args:  maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all && len(args) > 0 {
 				return usageErr("give an account NAME or --all, not both")
@@ -219,7 +219,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show each account's state, last and next refresh, and the engine counters",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if snap, ok := statusViaControl(cmd); ok {
 				return printStatus(cmd, snap, jsonOut, "running tokentray")
@@ -426,7 +426,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [--headless]",
 		Short: "Run tokentray: the tray app, or with --headless the engine alone (servers, WSL, SSH)",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !headless {
 				return runTray(cmd, g, trayOptions{})

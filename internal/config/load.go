@@ -63,7 +63,7 @@ type Problem struct {
 func (p Problem) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s", p.Key)
-	if p.Value != "" || !strings.HasPrefix(p.Reason, "unknown") {
+	if p.Value != "" || (!strings.HasPrefix(p.Reason, "unknown") && !strings.HasPrefix(p.Key, "(")) {
 		fmt.Fprintf(&b, " = %q", p.Value)
 	}
 	if p.Origin != "" {
@@ -212,7 +212,7 @@ func parse(data []byte, path string, env func(string) (string, bool), flags map[
 		v := viper.New()
 		v.SetConfigType("yaml")
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-			return s, []Problem{{Key: "(file)", Origin: "file " + path, Reason: "not valid YAML: " + firstLine(err.Error())}}
+			return s, []Problem{{Key: "(file)", Origin: "file " + path, Reason: "not valid YAML: " + oneLine(err.Error())}}
 		}
 		all := v.AllSettings()
 		flatten("", all, fileVals)
@@ -286,11 +286,10 @@ func parse(data []byte, path string, env func(string) (string, bool), flags map[
 	return s, problems
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+// oneLine joins a multi-line parser message into one line.
+func oneLine(s string) string {
+	s = strings.TrimPrefix(s, "While parsing config: ")
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // flatten turns nested maps into dotted keys (lower-case, as viper returns).

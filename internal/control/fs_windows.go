@@ -33,3 +33,9 @@ func secureSocket(string) error { return nil }
 func isRefused(err error) bool {
 	return errors.Is(err, windows.WSAECONNREFUSED) || errors.Is(err, os.ErrNotExist)
 }
+
+// isResourceExhausted reports whether an accept error is worth retrying
+// after a pause.
+func isResourceExhausted(err error) bool {
+	return errors.Is(err, windows.WSAEMFILE) || errors.Is(err, windows.WSAENOBUFS)
+}

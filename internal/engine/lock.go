@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,13 +24,19 @@ func (e *Engine) lockFile(ctx context.Context, a *account) (func(), error) {
 	if e.lockDir == "" {
 		return func() {}, nil
 	}
-	if err := os.MkdirAll(e.lockDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create lock dir: %w", err)
-	}
 	fl := flock.New(filepath.Join(e.lockDir, lockName(a.name)), flock.SetPermissions(0o600))
-	lctx, cancel := context.WithTimeout(ctx, lockWait)
-	defer cancel()
-	ok, err := fl.TryLockContext(lctx, lockRetry)
+	ok, err := fl.TryLock()
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(e.lockDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create lock dir: %w", err)
+		}
+		ok, err = fl.TryLock()
+	}
+	if !ok && err == nil {
+		lctx, cancel := context.WithTimeout(ctx, lockWait)
+		ok, err = fl.TryLockContext(lctx, lockRetry)
+		cancel()
+	}
 	if !ok || err != nil {
 		_ = fl.Close()
 	}

@@ -38,7 +38,9 @@ type Profile struct {
 	Endpoints    Endpoints
 }
 
-// Claims are the display-only claims read from an ID token.
+// Claims are the display-only claims read from an ID token. They are parsed
+// without verifying the token's signature, so they must never be used for an
+// authorization decision.
 type Claims struct {
 	Name              string
 	PreferredUsername string
@@ -57,7 +59,7 @@ type Token struct {
 	Fresh        bool          // the access token differs from the previous one
 	Rotated      bool          // the response carried a new refresh token
 	ClockOffset  time.Duration // server Date minus local clock (0 when no Date header)
-	Claims       Claims
+	Claims       Claims        // from the id_token, signature NOT verified: display only
 }
 
 // Client performs token requests. The zero value is usable: it uses

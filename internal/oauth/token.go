@@ -294,7 +294,8 @@ func toToken(tr tokenResponse, p Profile, sent time.Time, off time.Duration, pre
 // keeps refreshToken when the response carries none (Rotated false), sets
 // Fresh when the new access token differs from prevAccess, Expiry to the
 // time the request was sent plus expires_in, and ClockOffset from the
-// response Date header. Errors are *Error values (see ClassOf).
+// response Date header. Every error wraps an *Error (see ClassOf) and
+// never contains a token.
 func (c *Client) Refresh(ctx context.Context, p Profile, refreshToken, prevAccess string) (Token, error) {
 	if refreshToken == "" {
 		return Token{}, &Error{Class: Permanent, Err: errors.New("no refresh token stored")}

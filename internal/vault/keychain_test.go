@@ -504,3 +504,27 @@ func TestKeychainReadKeepsRacing(t *testing.T) {
 		t.Errorf("%d replacements; want %d", replacements, readAttempts-1)
 	}
 }
+
+// FuzzKeychainLoad stores arbitrary head and chunk items and checks that
+// Load neither panics nor reports anything but a clean result or a
+// classified error.
+func FuzzKeychainLoad(f *testing.F) {
+	f.Add(`{"v":1,"rt":"r"}`, "", "")
+	f.Add(`{"v":1,"chunks":2,"gen":1,"len":10,"sha256":"`+strings.Repeat("0", 64)+`"}`, `{"v":1,"rt"`, `:"r"}`)
+	f.Add(`{"v":1,"chunks":1,"gen":1,"len":0,"deleted":true}`, "", "")
+	f.Add(`{"chunks":"x"}`, "", "")
+	f.Fuzz(func(t *testing.T, headValue, chunk0, chunk1 string) {
+		store := newStoreKeychain()
+		store.put("work", headValue)
+		store.put(chunkName("work", 1, 0), chunk0)
+		store.put(chunkName("work", 1, 1), chunk1)
+		k := NewKeychain(KeychainOptions{LockDir: t.TempDir(), backend: store})
+		_, err := k.Load(t.Context(), "work")
+		if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotFound) {
+			t.Errorf("Load() = %v; want nil, ErrCorrupt or ErrNotFound", err)
+		}
+		if err := k.Delete(t.Context(), "work"); err != nil {
+			t.Errorf("Delete() = %v", err)
+		}
+	})
+}

@@ -87,6 +87,13 @@ func TestIntegrationSetGetReplaceDelete(t *testing.T) {
 	if got := secretItems(t, DefaultService); !slices.Contains(got, "it-work") || !slices.Contains(got, indexItem) {
 		t.Errorf("Secret Service items %q; want it-work and the index", got)
 	}
+	if path, err := exec.LookPath("secret-tool"); err == nil {
+		// Its output holds the secrets: check it, never log it.
+		out, err := exec.CommandContext(ctx, path, "search", "--all", "service", DefaultService).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "attribute.username = it-work") {
+			t.Errorf("secret-tool search service %s: %v; want an item for it-work", DefaultService, err)
+		}
+	}
 	if err := k.Delete(ctx, "it-work"); err != nil {
 		t.Fatalf("Delete() = %v", err)
 	}

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tokentray/tokentray/internal/idpsim"
+)
+
+// binPath is the tokentray binary under test: $TOKENTRAY_BIN, or one built
+// once by TestMain.
+var binPath string
+
+func TestMain(m *testing.M) {
+	binPath = os.Getenv("TOKENTRAY_BIN")
+	var tmp string
+	if binPath == "" {
+		var err error
+		tmp, err = os.MkdirTemp("", "tokentray-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		binPath = filepath.Join(tmp, "tokentray")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build tokentray: %v\n%s", err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	os.Exit(code)
+}
+
+// cli runs the binary with an isolated config and state directory.
+type cli struct {
+	t      *testing.T
+	env    []string
+	dir    string
+	mu     sync.Mutex
+	output bytes.Buffer // everything every command printed, except `token` stdout
+}
+
+func newCLI(t *testing.T, extraEnv ...string) *cli {
+	t.Helper()
+	dir := t.TempDir()
+	env := []string{
+		"HOME=" + dir,
+		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+		"XDG_STATE_HOME=" + filepath.Join(dir, "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"),
+		"PATH=" + os.Getenv("PATH"),
+		"LANG=C.UTF-8",
+	}
+	os.MkdirAll(filepath.Join(dir, "run"), 0o700)
+	return &cli{t: t, env: append(env, extraEnv...), dir: dir}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (c *cli) run(stdin string, args ...string) result {
+	c.t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = c.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("run %v: %v", args, err)
+	}
+	c.mu.Lock()
+	if len(args) == 0 || args[0] != "token" {
+		c.output.Write(out.Bytes())
+	}
+	c.output.Write(errb.Bytes())
+	c.mu.Unlock()
+	return result{out.String(), errb.String(), code}
+}
+
+func (c *cli) must(stdin string, args ...string) result {
+	c.t.Helper()
+	r := c.run(stdin, args...)
+	if r.code != 0 {
+		c.t.Fatalf("tokentray %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// assertNoSecrets fails if any token the simulator issued appears in what
+// the commands printed (other than `token`'s stdout) or in any file outside
+// the vault.
+func (c *cli) assertNoSecrets(sim *idpsim.Server, vaultFiles ...string) {
+	c.t.Helper()
+	issued := sim.Issued()
+	if len(issued) == 0 {
+		c.t.Fatal("the simulator issued no token; the secret scan would prove nothing")
+	}
+	skip := map[string]bool{}
+	for _, f := range vaultFiles {
+		skip[f] = true
+	}
+	texts := map[string]string{"command output": c.output.String()}
+	filepath.Walk(c.dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() && !skip[filepath.Base(p)] {
+			b, _ := os.ReadFile(p)
+			texts[p] = string(b)
+		}
+		return nil
+	})
+	for where, text := range texts {
+		for _, tok := range issued {
+			if tok != "" && strings.Contains(text, tok) {
+				c.t.Errorf("a token the simulator issued (%s…) appears in %s", tok[:min(8, len(tok))], where)
+			}
+		}
+	}
+}
+
+func TestCLIConfigErrorsExit2(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("", "config", "set", "refresh.interval_hours", "25")
+	if r.code != 2 {
+		t.Fatalf("config set 25: exit %d; want 2", r.code)
+	}
+	for _, w := range []string{"refresh.interval_hours", "25", "1–24"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("config set 25: stderr %q lacks %q", r.stderr, w)
+		}
+	}
+	c2 := newCLI(t, "TOKENTRAY_REFRESH_INTERVAL_HOURS=abc")
+	r = c2.run("", "config", "validate")
+	if r.code != 2 || !strings.Contains(r.stderr, "TOKENTRAY_REFRESH_INTERVAL_HOURS") {
+		t.Errorf("validate with env abc: exit %d, stderr %q; want 2 naming the variable", r.code, r.stderr)
+	}
+	c.must("", "config", "set", "refresh.interval_hours", "3")
+	p := strings.TrimSpace(c.must("", "config", "path").stdout)
+	os.WriteFile(p, []byte("refresh:\n  interval_hours: 3\nui:\n  start_minimised: true\n"), 0o600)
+	r = c.run("", "config", "validate")
+	if r.code != 2 || !strings.Contains(r.stderr, "ui.start_minimised") || !strings.Contains(r.stderr, "ui.start_minimized") {
+		t.Errorf("validate with a typo: exit %d, stderr %q; want 2 naming the key and the suggestion", r.code, r.stderr)
+	}
+}
+
+func TestCLIBadFlagsExit2NamingTheFlag(t *testing.T) {
+	c := newCLI(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "--min-valid", "abc"}, "--min-valid"},
+		{[]string{"token", "--min-valid", "3h"}, "--min-valid"},
+		{[]string{"status", "--bogus"}, "--bogus"},
+		{[]string{"account", "add", "x", "--provider", "google", "--client-id", "y"}, "--provider"},
+		{[]string{"account", "add", "x", "--provider", "microsoft"}, "--client-id"},
+		{[]string{"account", "add", "x", "--provider", "oidc", "--client-id", "y", "--issuer", "http://idp.example.com"}, "--issuer"},
+		{[]string{"account", "add", "bad name", "--provider", "microsoft", "--client-id", "y"}, "name"},
+		{[]string{"import", "x"}, "--refresh-token-stdin"},
+		{[]string{"token", "nobody"}, "nobody"},
+		{[]string{"set", "x"}, "unknown command"},
+		{[]string{"--set", "refresh.interval_hours=99", "config", "validate"}, "refresh.interval_hours"},
+		{[]string{"idp-sim", "--addr", "0.0.0.0:0"}, "loopback"},
+	}
+	for _, tt := range tests {
+		r := c.run("", tt.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("tokentray %s: exit %d, stderr %q; want exit 2 naming %q", strings.Join(tt.args, " "), r.code, r.stderr, tt.want)
+		}
+	}
+}
+
+// expiresRewriter shortens expires_in in token responses while short is set,
+// so a test can make the stored access token about to expire.
+type expiresRewriter struct {
+	h     http.Handler
+	short atomic.Bool
+}
+
+var expiresRE = regexp.MustCompile(`"expires_in":\s*\d+`)
+
+func (x *expiresRewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !x.short.Load() || !strings.HasSuffix(r.URL.Path, "/token") {
+		x.h.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	x.h.ServeHTTP(rec, r)
+	body := expiresRE.ReplaceAll(rec.Body.Bytes(), []byte(`"expires_in": 120`))
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+func startSim(t *testing.T, o idpsim.Options) (*idpsim.Server, *expiresRewriter, string) {
+	t.Helper()
+	sim := idpsim.New(o)
+	x := &expiresRewriter{h: sim}
+	srv := httptest.NewServer(x)
+	t.Cleanup(srv.Close)
+	return sim, x, srv.URL
+}
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
+}
+
+// TestCLIAccountLifecycle: add, import, token, refresh, status, logout, each
+// a real process against the simulator over HTTP, with the file vault.
+func TestCLIAccountLifecycle(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--tenant", "organizations", "--client-id", "cli-1", "--scope", "User.Read")
+
+	rt := sim.Grant("cli-1", "alice@contoso.test", []string{"offline_access", "openid", "profile", "User.Read"})
+	r := c.must(rt+"\n", "import", "work", "--refresh-token-stdin")
+	if !strings.Contains(r.stdout, "imported") {
+		t.Errorf("import stdout = %q", r.stdout)
+	}
+	if got := sim.Refreshes("alice@contoso.test"); got != 1 {
+		t.Errorf("after import the simulator saw %d refreshes; want 1 (the proof)", got)
+	}
+
+	tok := strings.TrimSpace(c.must("", "token", "work").stdout)
+	if !strings.HasPrefix(tok, "simAT-") || strings.Contains(tok, "\n") {
+		t.Fatalf("token printed %q; want one access token alone", tok)
+	}
+	if got := sim.Refreshes("alice@contoso.test"); got != 1 {
+		t.Errorf("token with a valid stored token made %d refreshes; want still 1", got)
+	}
+	var tj struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := json.Unmarshal([]byte(c.must("", "token", "--json").stdout), &tj); err != nil || tj.AccessToken != tok || tj.ExpiresIn <= 0 {
+		t.Errorf("token --json = %+v, %v; want the same token with expiry", tj, err)
+	}
+
+	r = c.must("", "refresh", "work")
+	if !strings.Contains(r.stdout, "new access token from provider") {
+		t.Errorf("refresh stdout = %q", r.stdout)
+	}
+	if got := sim.Refreshes("alice@contoso.test"); got != 2 {
+		t.Errorf("after refresh the simulator saw %d refreshes; want 2", got)
+	}
+	tok2 := strings.TrimSpace(c.must("", "token").stdout)
+	if tok2 == tok {
+		t.Error("token after a forced refresh is unchanged")
+	}
+
+	var st struct {
+		Accounts []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+		} `json:"accounts"`
+		Counters map[string]any `json:"counters"`
+	}
+	if err := json.Unmarshal([]byte(c.must("", "status", "--json").stdout), &st); err != nil {
+		t.Fatalf("status --json: %v", err)
+	}
+	if len(st.Accounts) != 1 || st.Accounts[0].State != "ok" {
+		t.Errorf("status accounts = %+v; want work ok", st.Accounts)
+	}
+	for _, k := range []string{"refresh_success_total", "refresh_failed_total", "refresh_skipped_total"} {
+		if _, ok := st.Counters[k]; !ok {
+			t.Errorf("status --json counters lack %s: %v", k, st.Counters)
+		}
+	}
+
+	c.must("", "logout", "work")
+	r = c.run("", "token", "work")
+	if r.code != 3 || !strings.Contains(r.stderr, "tokentray login work") {
+		t.Errorf("token after logout: exit %d, stderr %q; want 3 with the fix", r.code, r.stderr)
+	}
+	c.assertNoSecrets(sim, "tokens.json")
+}
+
+// TestCLIRevokedGrantExit3: when the provider has ended the grant, token
+// exits 3 and says to sign in; one request, no retry storm.
+func TestCLIRevokedGrantExit3(t *testing.T) {
+	sim, x, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	x.short.Store(true)
+	c.must(sim.Grant("cli-1", "bob@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	sim.RevokeGrant("bob@contoso.test")
+	before := sim.Refreshes("bob@contoso.test")
+	r := c.run("", "token", "work")
+	if r.code != 3 || !strings.Contains(r.stderr, "login") {
+		t.Errorf("token with a revoked grant: exit %d, stderr %q; want 3 telling to sign in", r.code, r.stderr)
+	}
+	r = c.run("", "token", "work")
+	if r.code != 3 {
+		t.Errorf("second token: exit %d; want 3", r.code)
+	}
+	if got := sim.Refreshes("bob@contoso.test") - before; got > 2 {
+		t.Errorf("%d refresh requests after the grant ended; want at most one per command", got)
+	}
+	c.assertNoSecrets(sim, "tokens.json")
+}
+
+// TestCLITokenFrom20ProcessesOneRefresh: 20 `tokentray token` processes
+// start together when the stored token is about to expire; exactly one
+// refreshes and all print the same token.
+func TestCLITokenFrom20ProcessesOneRefresh(t *testing.T) {
+	sim, x, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	x.short.Store(true) // the imported access token lives 2 minutes: inside --min-valid 5m
+	c.must(sim.Grant("cli-1", "carol@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	x.short.Store(false)
+	before := sim.Refreshes("carol@contoso.test")
+
+	const n = 20
+	outs := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = c.run("", "token", "work", "--min-valid", "5m")
+		}()
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for i, r := range outs {
+		if r.code != 0 {
+			t.Errorf("process %d: exit %d: %s", i, r.code, r.stderr)
+			continue
+		}
+		seen[hash(strings.TrimSpace(r.stdout))]++
+	}
+	if len(seen) != 1 {
+		t.Errorf("20 processes printed %d different tokens (%v); want 1", len(seen), seen)
+	}
+	if got := sim.Refreshes("carol@contoso.test") - before; got != 1 {
+		t.Errorf("the simulator recorded %d refreshes for 20 concurrent token calls; want exactly 1", got)
+	}
+}
+
+func TestCLIVersionAndHelp(t *testing.T) {
+	c := newCLI(t)
+	if r := c.must("", "version"); !strings.HasPrefix(r.stdout, "tokentray ") {
+		t.Errorf("version = %q", r.stdout)
+	}
+	r := c.must("", "--help")
+	for _, w := range []string{"Exit codes", "3  the account needs sign-in", "token", "status", "demo"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("--help lacks %q", w)
+		}
+	}
+	_ = io.Discard
+}

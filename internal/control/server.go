@@ -1,0 +1,399 @@
+// Package control owns tokentray's local control channel: a unix socket
+// (also on Windows 10+) through which CLI commands reach the running
+// instance, the small request/response protocol spoken over it, and
+// single-instance detection (a live socket means "already running"; a
+// socket left by a crashed instance is replaced).
+package control
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Handler answers the requests of a Server. The server itself answers
+// OpPing and refuses unknown ops and malformed requests, so Handle sees only
+// validated requests with Op OpStatus, OpRefresh, OpShow or OpQuit.
+//
+// ctx ends at the request's Timeout (DefaultTimeout if none) or when the
+// server stops. Handle may be called concurrently. A Response with OK false
+// and Code 0 is sent with Code CodeFailure. For OpQuit, Handle should start
+// the shutdown (e.g. cancel the context given to Serve) and return: the
+// response is still written.
+type Handler interface {
+	Handle(ctx context.Context, req Request) Response
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req Request) Response
+
+// Handle calls f(ctx, req).
+func (f HandlerFunc) Handle(ctx context.Context, req Request) Response { return f(ctx, req) }
+
+// Server is a listening control socket. Create it with Listen, run it with
+// Serve, stop it by cancelling Serve's context or with Close.
+type Server struct {
+	path string
+	ln   *net.UnixListener
+	sock os.FileInfo // the socket file we created, to remove only ours
+	h    Handler
+
+	// Tunables; tests shorten them. Set before Serve.
+	readTimeout  time.Duration // accept → full request received
+	writeTimeout time.Duration // handler done → response written
+	wantUID      int           // peer uid required on Linux; <0 disables the check
+	logger       *slog.Logger
+
+	mu      sync.Mutex
+	serving bool
+	closing bool
+	closed  chan struct{} // closed by Close
+	done    chan struct{} // closed when the socket is gone
+	doneErr error
+}
+
+// lockTimeout bounds the wait for another starter's check-and-listen.
+const lockTimeout = 10 * time.Second
+
+// Listen takes over path for a new control server answering with h. If a
+// live server answers there, it returns an error wrapping ErrRunning. A
+// socket file (or other non-directory) that nobody answers on is treated as
+// left by a crashed instance and replaced. The directory is created 0700
+// (owner checked), the socket is 0600. A lock file path+".lock" serializes
+// concurrent starters and stoppers, so exactly one of them wins.
+func Listen(path string, h Handler) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("control: listen: nil handler")
+	}
+	if !fitsSocketPath(path) {
+		return nil, fmt.Errorf("control: listen %s: %w (%d bytes, limit %d)", path, errPathTooLong, len(path), maxSocketPath()-1)
+	}
+	if err := prepareDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("control: listen %s: %w", path, err)
+	}
+	unlock, err := lockPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("control: listen %s: %w", path, err)
+	}
+	defer unlock()
+
+	if err := clearStale(path); err != nil {
+		return nil, fmt.Errorf("control: listen %s: %w", path, err)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control: listen %s: %w", path, err)
+	}
+	ln.SetUnlinkOnClose(false) // we remove the file ourselves, under the lock
+	fail := func(err error) (*Server, error) {
+		ln.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("control: listen %s: %w", path, err)
+	}
+	if err := secureSocket(path); err != nil {
+		return fail(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fail(err)
+	}
+	wantUID := -1
+	if peerCheck {
+		wantUID = os.Getuid()
+	}
+	return &Server{
+		path:         path,
+		ln:           ln,
+		sock:         fi,
+		h:            h,
+		readTimeout:  DefaultTimeout,
+		writeTimeout: DefaultTimeout,
+		wantUID:      wantUID,
+		logger:       slog.Default(),
+		closed:       make(chan struct{}),
+		done:         make(chan struct{}),
+	}, nil
+}
+
+// lockPath takes the starter lock next to path and returns its release.
+func lockPath(path string) (func(), error) {
+	l := flock.New(path+".lock", flock.SetPermissions(0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), lockTimeout)
+	defer cancel()
+	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("lock %s: %w", l.Path(), errors.Join(err, ctx.Err()))
+	}
+	return func() { l.Unlock() }, nil
+}
+
+// clearStale returns an error wrapping ErrRunning if a server answers on
+// path, and removes whatever sits at path when nobody answers.
+func clearStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a socket: remove it", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return ErrRunning
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// The backlog is full: a live but busy instance.
+		return ErrRunning
+	}
+	// Refused, or not a socket at all: left behind by a crashed instance.
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale socket: %w", err)
+	}
+	return nil
+}
+
+// Path returns the socket path the server listens on.
+func (s *Server) Path() string { return s.path }
+
+// Serve accepts connections until ctx is cancelled or Close is called, then
+// waits for the connections in flight (their handlers see ctx cancelled),
+// removes the socket file and returns nil. It returns an error if the
+// listener fails, if Serve was already called, or if the server was closed
+// before Serve started. Serve owns every goroutine it starts.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	switch {
+	case s.serving:
+		s.mu.Unlock()
+		return errors.New("control: serve called twice")
+	case s.closing:
+		s.mu.Unlock()
+		return errors.New("control: serve on a closed server")
+	}
+	s.serving = true
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { // unblocks Accept on stop
+		select {
+		case <-ctx.Done():
+		case <-s.closed:
+		}
+		s.ln.Close()
+	})
+
+	var serveErr error
+	var backoff time.Duration
+	for {
+		c, err := s.ln.AcceptUnix()
+		if err != nil {
+			if s.stopping(ctx) {
+				break
+			}
+			if isResourceExhausted(err) { // too many open files: pause, then retry
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				t := time.NewTimer(backoff)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				case <-s.closed:
+				}
+				t.Stop()
+				continue
+			}
+			serveErr = fmt.Errorf("control: accept: %w", err)
+			break
+		}
+		backoff = 0
+		wg.Go(func() { s.serveConn(ctx, c) })
+	}
+	cancel()
+	wg.Wait()
+
+	err := s.removeSocket()
+	s.mu.Lock()
+	s.doneErr = err
+	s.mu.Unlock()
+	close(s.done)
+	return errors.Join(serveErr, err)
+}
+
+func (s *Server) stopping(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	case <-s.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close stops the server: no new connections, in-flight handlers see their
+// context cancelled, and the socket file is removed before Close returns.
+// It is safe to call more than once and together with Serve.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		<-s.done
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.doneErr
+	}
+	s.closing = true
+	serving := s.serving
+	close(s.closed)
+	s.mu.Unlock()
+
+	if serving {
+		<-s.done
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.doneErr
+	}
+	s.ln.Close()
+	err := s.removeSocket()
+	s.mu.Lock()
+	s.doneErr = err
+	s.mu.Unlock()
+	close(s.done)
+	return err
+}
+
+// removeSocket closes the listener and removes the socket file, under the
+// starter lock so that a new instance starting right now cannot lose its
+// fresh socket to us; a file that is no longer ours is left alone.
+func (s *Server) removeSocket() error {
+	unlock, lockErr := lockPath(s.path)
+	if lockErr == nil {
+		defer unlock()
+	}
+	s.ln.Close()
+	fi, err := os.Lstat(s.path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("control: remove socket: %w", err)
+	}
+	if !os.SameFile(fi, s.sock) {
+		return nil
+	}
+	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("control: remove socket: %w", err)
+	}
+	return nil
+}
+
+// serveConn answers one request on c and closes it.
+func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
+	defer c.Close()
+	if s.wantUID >= 0 {
+		uid, err := peerUID(c)
+		if err != nil || uid != s.wantUID {
+			s.logger.Warn("control: refused connection from another user", "uid", uid, "err", err)
+			s.write(c, Response{Error: "permission denied", Code: CodeFailure})
+			return
+		}
+	}
+
+	c.SetReadDeadline(time.Now().Add(s.readTimeout))
+	// Stopping the server ends a read in progress at once.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	line, err := readLine(c, MaxRequestSize)
+	stop()
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			s.write(c, Response{Error: fmt.Sprintf("request too large: limit %d bytes", MaxRequestSize), Code: CodeUsage})
+		}
+		// Otherwise the peer was silent, went away, or we are stopping.
+		return
+	}
+	req, err := decodeRequest(line)
+	if err != nil {
+		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
+		return
+	}
+	s.write(c, s.answer(ctx, req))
+}
+
+// answer runs one validated request. It never logs request or response
+// bodies: only the op and the outcome.
+func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
+	if req.Op == OpPing {
+		return Result(PingInfo{PID: os.Getpid()})
+	}
+	timeout := req.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			// The panic value may hold anything: do not log it.
+			s.logger.Error("control: handler panicked", "op", req.Op)
+			resp = Response{Error: "internal error in the running instance", Code: CodeFailure}
+		}
+	}()
+	start := time.Now()
+	resp = s.h.Handle(hctx, req)
+	if !resp.OK && resp.Code == CodeOK {
+		resp.Code = CodeFailure
+	}
+	s.logger.Debug("control: request", "op", req.Op, "ok", resp.OK, "code", resp.Code, "took", time.Since(start))
+	return resp
+}
+
+// write sends resp as one line within the write deadline.
+func (s *Server) write(c *net.UnixConn, resp Response) {
+	b, err := encodeLine(resp)
+	if err != nil { // a handler's Data that is not valid JSON
+		b, _ = encodeLine(Response{Error: "internal error: invalid response data", Code: CodeFailure})
+	}
+	c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	c.Write(b)
+}
+
+var errTooLarge = errors.New("line too large")
+
+// readLine reads one newline-terminated line of at most limit bytes
+// (newline included). A final line without newline is accepted at EOF.
+func readLine(r io.Reader, limit int) ([]byte, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, int64(limit)+1), 4096)
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > limit {
+			return nil, errTooLarge
+		}
+		switch {
+		case err == nil:
+			return line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(line) > 0:
+			return line, nil
+		default:
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+// tail is the fixed end of every menu.
+var tail = []menuEntry{
+	{Separator: true},
+	{Label: "Open tokentray", Op: opOpen},
+	{Label: "Settings…", Op: opSettings},
+	{Separator: true},
+	{Label: "Quit", Op: opQuit},
+}
+
+func TestMenuModel(t *testing.T) {
+	unsaved := okAccount("home")
+	unsaved.State = engine.StorageDegraded
+	unsaved.Storage.Degraded = true
+	manual := okAccount("work")
+	manual.NextDue = time.Time{}
+	fresh := okAccount("work")
+	fresh.LastSuccess = time.Time{}
+	yesterday := okAccount("work")
+	yesterday.LastSuccess = clock.Add(-24 * time.Hour)
+	failing := backingOffAccount("work")
+	failing.State = engine.Failing
+	failing.Failures = 10
+
+	for _, tc := range []struct {
+		name string
+		snap engine.Snapshot
+		want []menuEntry
+	}{
+		{"no accounts", snap(), []menuEntry{
+			{Label: "No accounts yet — open tokentray to add one", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll, Disabled: true},
+		}},
+		{"one ok", snap(okAccount("work")), []menuEntry{
+			{Label: "work — refreshed 12:04, next 13:04", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+		}},
+		{"automatic refresh off", snap(manual), []menuEntry{
+			{Label: "work — refreshed 12:04, no automatic refresh", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+		}},
+		{"signed in, not refreshed yet", snap(fresh), []menuEntry{
+			{Label: "work — signed in, next 13:04", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+		}},
+		{"refreshed yesterday", snap(yesterday), []menuEntry{
+			{Label: "work — refreshed Mar 9 12:30, next 13:04", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+		}},
+		{"refreshing", snap(refreshingAccount("work")), []menuEntry{
+			{Label: "work — refreshing…", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+		}},
+		{"backing off", snap(backingOffAccount("work")), []menuEntry{
+			{Label: "work — retrying (3 failures in a row), retry 12:40", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+		}},
+		{"failing", snap(failing), []menuEntry{
+			{Label: "work — failing (10 failures in a row), retry 12:40", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+		}},
+		{"needs sign-in", snap(needsSignInAccount("work")), []menuEntry{
+			{Label: "work — needs sign-in", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll, Disabled: true},
+			{Label: "Sign in again…", Op: opSignIn, Account: "work"},
+		}},
+		{"two accounts, one needs sign-in", snap(needsSignInAccount("work"), unsaved), []menuEntry{
+			{Label: "work — needs sign-in", Disabled: true},
+			{Label: "home — refreshed 12:04, next 13:04, not saved", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll},
+			{Label: "Refresh one account", Children: []menuEntry{{Label: "home", Op: opRefresh, Account: "home"}}},
+			{Label: "Sign in again…", Op: opSignIn, Account: "work"},
+		}},
+		{"two need sign-in", snap(needsSignInAccount("work"), needsSignInAccount("home")), []menuEntry{
+			{Label: "work — needs sign-in", Disabled: true},
+			{Label: "home — needs sign-in", Disabled: true},
+			{Separator: true},
+			{Label: "Refresh now", Op: opRefreshAll, Disabled: true},
+			{Label: "Refresh one account", Disabled: true},
+			{Label: "Sign in again…", Children: []menuEntry{
+				{Label: "work", Op: opSignIn, Account: "work"},
+				{Label: "home", Op: opSignIn, Account: "home"},
+			}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := menuModel(tc.snap, clock, time.UTC)
+			want := append(tc.want, tail...)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("menuModel mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTrayStateAndSummary(t *testing.T) {
+	for _, tc := range []struct {
+		snap    engine.Snapshot
+		state   trayState
+		summary string
+	}{
+		{snap(), trayOK, "tokentray: no accounts"},
+		{snap(okAccount("work")), trayOK, "tokentray: work OK"},
+		{snap(okAccount("work"), okAccount("home")), trayOK, "tokentray: 2 accounts OK"},
+		{snap(okAccount("work"), refreshingAccount("home")), trayRefreshing, "tokentray: 2 accounts OK"},
+		{snap(backingOffAccount("work"), refreshingAccount("home")), trayWarning, "tokentray: work backing off"},
+		{snap(degradedAccount("work")), trayWarning, "tokentray: work storage degraded"},
+		{snap(degradedAccount("work"), needsSignInAccount("home")), traySignIn, "tokentray: work storage degraded, home needs sign-in"},
+	} {
+		if got := trayStateOf(tc.snap); got != tc.state {
+			t.Errorf("trayStateOf(%s) = %d; want %d", tc.summary, got, tc.state)
+		}
+		if got := summary(tc.snap); got != tc.summary {
+			t.Errorf("summary = %q; want %q", got, tc.summary)
+		}
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{countdown(9 * time.Second), "9s"},
+		{countdown(42*time.Minute + 10*time.Second + 900*time.Millisecond), "42m 10s"},
+		{countdown(time.Hour + 2*time.Minute), "1h 02m"},
+		{expiryText(time.Time{}, clock), "Access token: none held"},
+		{expiryText(clock.Add(90*time.Second), clock), "Access token expires in 1m 30s"},
+		{expiryText(clock.Add(-3*time.Minute), clock), "Access token expired 3m 00s ago"},
+		{identityText(engine.Identity{Username: "ada@contoso.test"}), "Signed in as ada@contoso.test"},
+		{identityText(engine.Identity{}), "Signed in as: unknown (no ID token claims)"},
+		{clockTime(at("09:05"), clock, time.FixedZone("CET", 3600)), "10:05"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q; want %q", tc.got, tc.want)
+		}
+	}
+}
