@@ -118,6 +118,9 @@ func (f *accountForm) account(existing []string) (config.Account, []string) {
 		ClientID: strings.TrimSpace(f.clientID.Text),
 		Scopes:   strings.Fields(f.scopes.Text),
 	}
+	if len(a.Scopes) == 0 {
+		a.Scopes = nil
+	}
 	if f.provider.Selected == choiceOIDC {
 		a.Provider = "oidc"
 		a.Issuer = strings.TrimSpace(f.issuer.Text)
@@ -204,7 +207,7 @@ func (u *UI) newSignInView(ctx context.Context, name string, closeWin func()) *s
 	v := &signInView{u: u, name: name}
 	v.status = widget.NewLabel("Sign in " + name + " in your browser, or with a code on any device.")
 	v.status.Wrapping = fyne.TextWrapWord
-	v.code = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true, Bold: true})
+	v.code = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 	v.code.Hide()
 	var verify string
 	v.copy = widget.NewButton("Copy code", func() { u.app.Clipboard().SetContent(v.code.Text) })

@@ -86,7 +86,7 @@ type UI struct {
 
 	tickEvery time.Duration  // countdown clock period (1 s)
 	wg        sync.WaitGroup // goroutines started by actions and Start
-	loopDone chan struct{}  // closed when the snapshot loop ends
+	loopDone  chan struct{}  // closed when the snapshot loop ends
 }
 
 // New builds the UI on app; nothing is shown until Start.

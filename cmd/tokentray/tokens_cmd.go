@@ -32,6 +32,8 @@ func addCommands(root *cobra.Command, g *globals) {
 		newRunCmd(g),
 		newDemoCmd(g),
 		newIdpSimCmd(),
+		newDoctorCmd(g),
+		newAutostartCmd(),
 	)
 }
 

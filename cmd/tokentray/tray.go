@@ -24,7 +24,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 	}
 	var c *core
 	if o.demo {
-		d, err := startDemo(ctx, g, nil)
+		d, err := startDemo(ctx, g, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}

@@ -172,18 +172,18 @@ func (s *Server) Path() string { return s.path }
 
 // Serve accepts connections until ctx is cancelled or Close is called, then
 // waits for the connections in flight (their handlers see ctx cancelled),
-// removes the socket file and returns nil. It returns an error if the
-// listener fails, if Serve was already called, or if the server was closed
-// before Serve started. Serve owns every goroutine it starts.
+// removes the socket file and returns nil. It returns nil at once if Close
+// came first, and an error if the listener fails or Serve was already
+// called. Serve owns every goroutine it starts.
 func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	switch {
 	case s.serving:
 		s.mu.Unlock()
 		return errors.New("control: serve called twice")
-	case s.closing:
+	case s.closing: // Close came first: nothing to serve
 		s.mu.Unlock()
-		return errors.New("control: serve on a closed server")
+		return nil
 	}
 	s.serving = true
 	s.mu.Unlock()

@@ -39,6 +39,7 @@ func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 	a.manual = nil
 	e.mu.Unlock()
 	close(f.done)
+	e.flushNotes()
 	return f.res, f.err
 }
 
@@ -79,7 +80,9 @@ func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration)
 	env, ok := e.heldValidLocked(a, minValid, e.now())
 	e.mu.Unlock()
 	if !ok {
-		if _, env, err = e.refresh(ctx, a, modeToken, minValid); err != nil {
+		_, env, err = e.refresh(ctx, a, modeToken, minValid)
+		e.flushNotes()
+		if err != nil {
 			return AccessToken{}, err
 		}
 	}
@@ -123,7 +126,7 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 	if err := e.acquire(ctx, a, true); err != nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
 	}
-	defer func() { <-a.sem }()
+	defer e.release(a, nil)
 	return e.storeHeld(ctx, a, tok, "sign in")
 }
 
@@ -141,22 +144,20 @@ func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result,
 	if err := e.acquire(ctx, a, true); err != nil {
 		return Result{}, fmt.Errorf("import account %q: %w", name, err)
 	}
+	defer e.release(a, nil)
 	now := e.now()
 	e.mu.Lock()
 	if a.retryAfterUntil.After(now) {
 		r := &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
 		e.mu.Unlock()
-		<-a.sem
 		return Result{}, fmt.Errorf("import account %q: %w", name, r)
 	}
 	if ok, until := e.bud.take(now.UnixNano()); !ok {
 		e.mu.Unlock()
-		<-a.sem
 		return Result{}, fmt.Errorf("import account %q: %w", name, &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)})
 	}
 	prof := a.profile
 	e.mu.Unlock()
-	defer func() { <-a.sem }()
 	tok, err := e.ref.Refresh(ctx, prof, refreshToken, "")
 	if err != nil {
 		class := classOf(err)
@@ -176,7 +177,7 @@ func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result,
 // caller holds a's flight.
 func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, what string) (Result, error) {
 	e.setBusy(a)
-	defer e.done(a, nil)
+	defer e.done(a)
 	unlock, err := e.lockFile(ctx, a)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s account %q: %w", what, a.name, err)
@@ -184,6 +185,9 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 	defer unlock()
 	now := e.now()
 	var env vault.Envelope
+	e.mu.Lock()
+	env.ClientSecret = a.env.ClientSecret
+	e.mu.Unlock()
 	if a.profile.ClientSecret != "" {
 		env.ClientSecret = a.profile.ClientSecret
 	}
@@ -209,9 +213,9 @@ func (e *Engine) SignOut(ctx context.Context, name string) error {
 	if err := e.acquire(ctx, a, true); err != nil {
 		return fmt.Errorf("sign out account %q: %w", name, err)
 	}
-	defer func() { <-a.sem }()
+	defer e.release(a, nil)
 	e.setBusy(a)
-	defer e.done(a, nil)
+	defer e.done(a)
 	unlock, err := e.lockFile(ctx, a)
 	if err != nil {
 		return fmt.Errorf("sign out account %q: %w", name, err)

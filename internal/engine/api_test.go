@@ -299,3 +299,80 @@ func TestLockName(t *testing.T) {
 		}
 	}
 }
+
+// lockedThenOpen fails the first n Loads with vault.ErrLocked.
+type lockedThenOpen struct {
+	store
+	mu sync.Mutex
+	n  int
+}
+
+func (l *lockedThenOpen) Load(ctx context.Context, account string) (vault.Envelope, error) {
+	l.mu.Lock()
+	fail := l.n > 0
+	if fail {
+		l.n--
+	}
+	l.mu.Unlock()
+	if fail {
+		return vault.Envelope{}, vault.ErrLocked
+	}
+	return l.store.Load(ctx, account)
+}
+
+func TestLockedKeychainAtStartRecovers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{store: func(m *vault.Memory) store { return &lockedThenOpen{store: m, n: 2} }})
+		synctest.Wait()
+		st := w.status("acct0")
+		if st.State != BackingOff || st.LastError == nil || st.LastError.Class != ClassStorage || !strings.Contains(st.LastError.Message, "locked") {
+			t.Fatalf("with a locked keychain at start: state %s, error %+v; want backing_off, storage, locked", st.State, st.LastError)
+		}
+		time.Sleep(5 * time.Minute)
+		if st := w.status("acct0"); st.State != OK || len(w.tokenRequests("acct0")) != 1 {
+			t.Errorf("after unlock: state %s, %d requests; want ok, 1", st.State, len(w.tokenRequests("acct0")))
+		}
+	})
+}
+
+func TestTokenNeedsSignInSendsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{noRun: true})
+		w.sim.Inject(idpsim.Fault{Kind: idpsim.InvalidGrant})
+		w.start()
+		synctest.Wait()
+		if _, err := w.eng.Token(t.Context(), "acct0", time.Minute); err == nil || !strings.Contains(err.Error(), "needs sign-in") {
+			t.Errorf("Token() of an account that needs sign-in = %v; want a needs sign-in error", err)
+		}
+		if n := len(w.tokenRequests("acct0")); n != 1 {
+			t.Errorf("requests = %d; want 1", n)
+		}
+	})
+}
+
+func TestRunTwiceIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{})
+		synctest.Wait()
+		if err := w.eng.Run(t.Context()); err == nil {
+			t.Errorf("a second concurrent Run() = nil; want an error")
+		}
+	})
+}
+
+func TestSlowNotifyDoesNotHoldTheAccount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{noRun: true})
+		release := make(chan struct{})
+		w.eng.notify = func(Notification) { <-release }
+		w.sim.Inject(idpsim.Fault{Kind: idpsim.InvalidGrant})
+		go func() { _, _ = w.eng.RefreshNow(context.Background(), "acct0") }()
+		synctest.Wait()
+		// The notifier is blocked; the account's flight must be free.
+		if _, err := w.eng.RefreshNow(t.Context(), "acct0"); err != nil {
+			t.Errorf("RefreshNow while Notify blocks = %v; want success (the grant is still valid)", err)
+		}
+		close(release)
+		synctest.Wait()
+	})
+}

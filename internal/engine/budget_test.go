@@ -18,7 +18,7 @@ func TestBudgetSlidingWindow(t *testing.T) {
 		{2, true, 0},
 		{3, false, at(10)}, // full: the request at 0 leaves the window at 10
 		{9, false, at(10)},
-		{10, true, 0},      // replaces the one at 0
+		{10, true, 0}, // replaces the one at 0
 		{10, false, at(11)},
 		{11, true, 0},
 		{12, true, 0},

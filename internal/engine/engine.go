@@ -86,6 +86,9 @@ type Engine struct {
 	counters Counters
 	subs     map[chan Snapshot]struct{}
 	dirty    []int
+	// persistPending is set when the state file needs writing.
+	persistPending bool
+	notes          []Notification // queued for flushNotes
 }
 
 // New returns an engine for opts.Accounts with opts.Settings. It reads the
@@ -281,7 +284,9 @@ func (e *Engine) fire(ctx context.Context, wg *sync.WaitGroup, a *account, now t
 			e.retrySave(ctx, a)
 			return
 		}
-		if _, _, err := e.refresh(ctx, a, modeAuto, 0); errors.Is(err, errBusy) {
+		_, _, err := e.refresh(ctx, a, modeAuto, 0)
+		e.flushNotes()
+		if errors.Is(err, errBusy) {
 			// Another caller holds the flight without having marked the
 			// account busy yet; look again in a second.
 			e.mu.Lock()
@@ -338,12 +343,11 @@ func (e *Engine) loadAll(ctx context.Context) {
 				e.signedOutLocked(a)
 			}
 		default:
-			// Storage unusable right now: keep what we know, try again at the
-			// next due time (a refresh re-reads the vault).
-			a.lastErr = &ErrorInfo{Class: ClassStorage, Message: storageMessage(err), At: e.now()}
-			if a.state == SignedOut && a.persistedSignedIn {
+			// Storage unusable right now: back off and try again (a refresh
+			// re-reads the vault; a missing envelope then means signed out).
+			if a.state != NeedsSignIn {
 				a.haveEnv = true
-				a.state = OK
+				_ = e.failLocked(a, err, ClassStorage, e.now())
 			}
 		}
 		e.changedLocked(a)

@@ -80,7 +80,10 @@ func testLogger(t *testing.T) *slog.Logger {
 
 type tWriter struct{ t *testing.T }
 
-func (w tWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // newWorld builds the world; call it inside a synctest bubble when the test
 // uses fake time. Every account starts with a fresh grant stored in the vault.
@@ -214,4 +217,3 @@ func (f *failNextSaves) Save(ctx context.Context, account string, e vault.Envelo
 }
 
 func (f *failNextSaves) set(n int) { f.mu.Lock(); f.n = n; f.mu.Unlock() }
-

@@ -98,16 +98,50 @@ func (e *Engine) restore() error {
 	return nil
 }
 
-// persist writes the state file atomically. Writers are serialised, and each
-// takes its snapshot of the state after it holds the write slot, so the last
-// write always carries the newest state.
+// persist writes the state file atomically. Concurrent calls coalesce: a
+// caller that finds a write running leaves its change to that writer, which
+// writes again (with the newest state) after it finishes.
 func (e *Engine) persist() {
 	if e.statePath == "" {
 		return
 	}
-	e.persistC <- struct{}{}
-	defer func() { <-e.persistC }()
 	e.mu.Lock()
+	e.persistPending = true
+	e.mu.Unlock()
+	for {
+		select {
+		case e.persistC <- struct{}{}:
+		default:
+			return // the running writer will see persistPending
+		}
+		for {
+			e.mu.Lock()
+			if !e.persistPending {
+				e.mu.Unlock()
+				break
+			}
+			e.persistPending = false
+			f := e.stateLocked()
+			e.mu.Unlock()
+			b, err := json.MarshalIndent(f, "", "  ")
+			if err == nil {
+				err = writeAtomic(e.statePath, b)
+			}
+			if err != nil {
+				e.log.Warn("could not write engine state file", "path", e.statePath, "error", err)
+			}
+		}
+		<-e.persistC
+		e.mu.Lock()
+		again := e.persistPending
+		e.mu.Unlock()
+		if !again {
+			return
+		}
+	}
+}
+
+func (e *Engine) stateLocked() stateFile {
 	now := e.now()
 	f := stateFile{Version: stateVersion, Accounts: make(map[string]stateAccount, len(e.accts))}
 	for _, a := range e.accts {
@@ -122,14 +156,7 @@ func (e *Engine) persist() {
 			LastError: a.lastErr, Notified: a.notified, History: a.events(now),
 		}
 	}
-	e.mu.Unlock()
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err == nil {
-		err = writeAtomic(e.statePath, b)
-	}
-	if err != nil {
-		e.log.Warn("could not write engine state file", "path", e.statePath, "error", err)
-	}
+	return f
 }
 
 // writeAtomic replaces path with data (0600, parent 0700) via a rename, so

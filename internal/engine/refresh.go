@@ -58,16 +58,43 @@ func (e *Engine) setBusy(a *account) {
 	e.mu.Unlock()
 }
 
-// done ends a flight: marks a for rescheduling, publishes, persists, sends
-// the notification if any, and releases the flight.
-func (e *Engine) done(a *account, n *Notification) {
+// done ends the busy part of a flight: marks a for rescheduling and
+// publishes. The caller still holds the flight.
+func (e *Engine) done(a *account) {
 	e.mu.Lock()
 	a.busy = false
 	e.changedLocked(a)
 	e.mu.Unlock()
+}
+
+// release gives up a's flight, then persists the state and queues the
+// notification, if any. The public entry points deliver queued
+// notifications with flushNotes once they hold nothing, so a slow Notify
+// never holds up an account or callers sharing its flight.
+func (e *Engine) release(a *account, n *Notification) {
+	<-a.sem
 	e.persist()
-	if n != nil && e.notify != nil {
-		e.notify(*n)
+	if n != nil {
+		e.mu.Lock()
+		e.notes = append(e.notes, *n)
+		e.mu.Unlock()
+	}
+}
+
+// flushNotes delivers the queued notifications.
+func (e *Engine) flushNotes() {
+	for {
+		e.mu.Lock()
+		if len(e.notes) == 0 {
+			e.mu.Unlock()
+			return
+		}
+		n := e.notes[0]
+		e.notes = e.notes[1:]
+		e.mu.Unlock()
+		if e.notify != nil {
+			e.notify(n)
+		}
 	}
 }
 
@@ -88,20 +115,20 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	if err := e.acquire(ctx, a, m != modeAuto); err != nil {
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
 	}
-	defer func() { <-a.sem }()
-
 	if m == modeToken {
 		e.mu.Lock()
 		env, ok := e.heldValidLocked(a, minValid, e.now())
 		e.mu.Unlock()
 		if ok {
+			<-a.sem
 			return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: true}, env, nil
 		}
 	}
 
 	e.setBusy(a)
 	var note *Notification
-	defer func() { e.done(a, note) }()
+	defer func() { e.release(a, note) }()
+	defer e.done(a)
 
 	start := time.Now()
 	unlock, err := e.lockFile(ctx, a)
@@ -292,9 +319,9 @@ func (e *Engine) retrySave(ctx context.Context, a *account) {
 	if e.acquire(ctx, a, false) != nil {
 		return
 	}
-	defer func() { <-a.sem }()
+	defer e.release(a, nil)
 	e.setBusy(a)
-	defer e.done(a, nil)
+	defer e.done(a)
 	unlock, err := e.lockFile(ctx, a)
 	if err == nil {
 		defer unlock()

@@ -196,7 +196,7 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request, rec *Reques
 		s.writeError(w, newErr(400, "invalid_request", 9002313, "The request body is not a form."))
 		return
 	}
-	clientID, _, _ := clientAuth(r)
+	clientID, _ := clientAuth(r)
 	rec.ClientID = clientID
 	tok := r.PostForm.Get("token")
 	if tok == "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, rt rout
 		s.writeError(w, newErr(400, "invalid_request", 9002313, "The request body is not a form."))
 		return
 	}
-	clientID, secret, _ := clientAuth(r)
+	clientID, secret := clientAuth(r)
 	rec.ClientID = clientID
 	if e := s.checkClient(r, clientID, secret); e != nil {
 		s.writeError(w, e)
@@ -108,11 +109,8 @@ func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, rt rout
 
 // redeemDevice is the device_code grant: authorization_pending until the
 // code is approved, slow_down when polled faster than the interval.
-func (s *Server) redeemDevice(f map[string][]string, clientID, iss string) (tokenResponse, *msError) {
-	code := ""
-	if v := f["device_code"]; len(v) > 0 {
-		code = v[0]
-	}
+func (s *Server) redeemDevice(f url.Values, clientID, iss string) (tokenResponse, *msError) {
+	code := f.Get("device_code")
 	if code == "" {
 		return tokenResponse{}, newErr(400, "invalid_request", 900144, "Missing: 'device_code'.")
 	}

@@ -214,6 +214,9 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault) (h
 		w.WriteHeader(status(500))
 		_, _ = w.Write([]byte(htmlErrorPage))
 	case ConnReset:
+		if sw, ok := w.(*statusWriter); ok {
+			sw.commit(0) // before the client can see the reset
+		}
 		reset(w)
 	default:
 		s.writeError(w, newErr(status(500), "server_error", code(50000), "Unknown injected fault."))

@@ -49,25 +49,34 @@ func (s *Server) record(rec *RequestRecord) {
 	s.log = append(s.log, *rec)
 }
 
-// statusWriter remembers the status written through it.
+// statusWriter records the request when its response starts, so that a
+// client which has seen a response also finds it in Requests.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	err    string // OAuth error written, if any
-	aadsts int
+	s         *Server
+	rec       *RequestRecord
+	committed bool
+	err       string // OAuth error about to be written, if any
+	aadsts    int
+}
+
+// commit records the request once, with status (0: no response).
+func (w *statusWriter) commit(status int) {
+	if w.committed {
+		return
+	}
+	w.committed = true
+	w.rec.Status, w.rec.Error, w.rec.AADSTS = status, w.err, w.aadsts
+	w.s.record(w.rec)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.commit(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.commit(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 

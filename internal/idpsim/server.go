@@ -73,8 +73,12 @@ type Options struct {
 	Grace time.Duration
 	// MaxLive caps live refresh tokens per grant under GraceWindow; default 10.
 	MaxLive int
-	// Clock is the time source; default time.Now (fake time in a synctest
-	// bubble works with the default).
+	// ReuseRevokes, under Strict, ends the whole grant when a used refresh
+	// token is presented again (OAuth 2.1 reuse detection, as fosite does):
+	// the newest token then fails too, with AADSTS50173.
+	ReuseRevokes bool
+	// Clock is the time source; default time.Now, which is the fake clock
+	// inside a synctest bubble (create the Server inside the bubble).
 	Clock func() time.Time
 	// DateOffset is added to the Date response header, to simulate a server
 	// whose clock is off.
@@ -163,10 +167,7 @@ func New(o Options) *Server {
 	if o.DeviceInterval <= 0 {
 		o.DeviceInterval = 5 * time.Second
 	}
-	o.DeviceInterval = o.DeviceInterval.Round(time.Second)
-	if o.DeviceInterval < time.Second {
-		o.DeviceInterval = time.Second
-	}
+	o.DeviceInterval = (o.DeviceInterval + time.Second - 1).Truncate(time.Second)
 	if o.DeviceTTL <= 0 {
 		o.DeviceTTL = 15 * time.Minute
 	}
@@ -226,7 +227,7 @@ type route struct {
 func parseRoute(path string) route {
 	p := strings.Trim(path, "/")
 	switch p {
-	case ".well-known/openid-configuration", "v2.0/.well-known/openid-configuration":
+	case ".well-known/openid-configuration":
 		return route{endpoint: "discovery"}
 	case "revoke":
 		return route{endpoint: "revoke"}
@@ -235,8 +236,8 @@ func parseRoute(path string) route {
 	case "oidc/userinfo":
 		return route{endpoint: "userinfo"}
 	}
-	if r := tenantRoute(p); r.endpoint != "" {
-		return r
+	if r := tenantRoute(p); r.endpoint != "" && r.endpoint != "discovery" {
+		return r // a plain route; its discovery is the one above
 	}
 	tenant, rest, ok := strings.Cut(p, "/")
 	if !ok || tenant == "" {
@@ -311,15 +312,12 @@ func isGUID(v string) bool {
 // ServeHTTP serves every simulator endpoint and records the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := parseRoute(r.URL.Path)
-	sw := &statusWriter{ResponseWriter: w}
 	rec := RequestRecord{Time: s.now(), Endpoint: rt.endpoint, Tenant: rt.tenant}
 	if rec.Endpoint == "" {
 		rec.Endpoint = "notfound"
 	}
-	defer func() {
-		rec.Status, rec.Error, rec.AADSTS = sw.status, sw.err, sw.aadsts
-		s.record(&rec)
-	}()
+	sw := &statusWriter{ResponseWriter: w, s: s, rec: &rec}
+	defer sw.commit(0) // no response: reset, or the client left
 	s.setDate(sw)
 	switch rt.endpoint {
 	case "discovery":

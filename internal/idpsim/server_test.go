@@ -98,6 +98,7 @@ func TestRoutes(t *testing.T) {
 		{"/common/oauth2/token", route{}},
 		{"//oauth2/v2.0/token", route{endpoint: "token"}},
 		{"/a/b/oauth2/v2.0/token", route{}},
+		{"/v2.0/.well-known/openid-configuration", route{}},
 	} {
 		if got := parseRoute(tc.path); got != tc.want {
 			t.Errorf("parseRoute(%q) = %+v; want %+v", tc.path, got, tc.want)

@@ -15,15 +15,15 @@ const (
 	maxForm     = 64 << 10 // request body limit
 )
 
-// clientAuth returns the client ID and secret of r, from HTTP Basic or the
-// form; basic says which. r.Form must be parsed.
-func clientAuth(r *http.Request) (clientID, secret string, basic bool) {
+// clientAuth returns the client ID and secret of r, from HTTP Basic
+// (form-encoded, RFC 6749 §2.3.1) or else the form. r.Form must be parsed.
+func clientAuth(r *http.Request) (clientID, secret string) {
 	if id, sec, ok := r.BasicAuth(); ok {
 		id, _ = url.QueryUnescape(id)
 		sec, _ = url.QueryUnescape(sec)
-		return id, sec, true
+		return id, sec
 	}
-	return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), false
+	return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 }
 
 // serveToken is the token endpoint.
@@ -39,7 +39,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rt route, re
 	}
 	f := r.PostForm
 	rec.GrantType = f.Get("grant_type")
-	clientID, secret, _ := clientAuth(r)
+	clientID, secret := clientAuth(r)
 	rec.ClientID = clientID
 	rec.Subject = s.subjectOf(rec.GrantType, f)
 
@@ -170,6 +170,9 @@ func (s *Server) redeemRefresh(f url.Values, clientID, iss string) (tokenRespons
 	defer s.mu.Unlock()
 	rt, e := s.lookupLocked(value)
 	if e != nil {
+		if rt != nil && s.opts.Rotation == Strict && s.opts.ReuseRevokes && !rt.used.IsZero() && !rt.g.revoked {
+			rt.g.revoked = true
+		}
 		return tokenResponse{}, e
 	}
 	if rt.g.clientID != clientID {

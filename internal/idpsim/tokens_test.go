@@ -43,6 +43,9 @@ func TestRotationPolicies(t *testing.T) {
 		{"strict rejects a used token at once", Options{Rotation: Strict}, []step{
 			{0, 0, 70008}, {0, 1, 70008}, {0, 3, 0}, {0, 3, 70008},
 		}},
+		{"strict reuse revokes the grant", Options{Rotation: Strict, ReuseRevokes: true}, []step{
+			{0, 3, 0}, {0, 3, 70008}, {0, 2, 50173},
+		}},
 		{"grace keeps a used token for the window", Options{Rotation: GraceWindow, Grace: 2 * time.Hour}, []step{
 			{0, 0, 0}, {time.Hour, 1, 0}, {59 * time.Minute, 0, 0}, {time.Minute, 0, 70008},
 			{0, 1, 70008}, {0, 3, 0},

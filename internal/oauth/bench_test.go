@@ -92,3 +92,39 @@ func BenchmarkBareOAuth2Refresh(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRefreshPaired alternates one Client.Refresh and one bare oauth2
+// refresh per iteration against the same simulator, so load changes on a
+// shared machine hit both alike; it reports each side's ns per refresh and
+// their ratio (target ≤ 1.05).
+func BenchmarkRefreshPaired(b *testing.B) {
+	p, rt := benchOnce.fresh(b)
+	c := &Client{HTTP: benchOnce.hc}
+	cfg := &oauth2.Config{
+		ClientID: p.ClientID,
+		Endpoint: oauth2.Endpoint{TokenURL: p.Endpoints.Token, AuthStyle: oauth2.AuthStyleInParams},
+		Scopes:   p.Scopes,
+	}
+	ctx := context.Background()
+	bareCtx := context.WithValue(ctx, oauth2.HTTPClient, benchOnce.hc)
+	expired := time.Now().Add(-time.Hour)
+	var ours, bare time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := c.Refresh(ctx, p, rt, ""); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		ts := cfg.TokenSource(bareCtx, &oauth2.Token{AccessToken: "old", RefreshToken: rt, Expiry: expired})
+		if _, err := ts.Token(); err != nil {
+			b.Fatal(err)
+		}
+		ours += t1.Sub(t0)
+		bare += time.Since(t1)
+		n++
+	}
+	b.ReportMetric(float64(ours.Nanoseconds())/float64(n), "ours-ns/refresh")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(n), "bare-ns/refresh")
+	b.ReportMetric(float64(ours)/float64(bare), "ratio")
+}

@@ -96,6 +96,14 @@ func (goKeyring) Delete(service, user string) error { return keyring.Delete(serv
 // Writes are serialised across processes by a lock file and are
 // replace-safe: after a crash at any point the old or the new envelope is
 // readable, never a mix. A Keychain is safe for concurrent use.
+//
+// Items, all under the service name, by user name:
+//
+//	ACCOUNT          the encoded envelope (inline), or a head
+//	                 {"v":1,"chunks":N,"gen":G,"len":L,"sha256":H}
+//	ACCOUNT#G.I      chunk I of generation G (I = 0..N-1)
+//	tokentray:index  {"v":1,"accounts":[...]}, stored the same way
+//	tokentray:probe  written and deleted by Probe
 type Keychain struct {
 	service  string
 	timeout  time.Duration
@@ -387,7 +395,7 @@ func (k *Keychain) writeBlob(ctx context.Context, user string, data []byte, old 
 	for {
 		size := int(k.chunk.Load())
 		var err error
-		inline, err = k.writeGeneration(ctx, user, data, size, next)
+		inline, err = k.writeGeneration(ctx, user, data, size, next, old.chunks > 0)
 		if !errors.Is(err, errTooBig) {
 			if err != nil {
 				return err
@@ -417,9 +425,11 @@ func (k *Keychain) writeBlob(ctx context.Context, user string, data []byte, old 
 }
 
 // writeGeneration writes data inline or as chunks of generation gen
-// followed by the head that points at them.
-func (k *Keychain) writeGeneration(ctx context.Context, user string, data []byte, size int, gen uint64) (inline bool, err error) {
-	if len(data) <= size {
+// followed by the head that points at them. Once an item is chunked it
+// stays chunked (perhaps in one chunk): an inline head would forget the
+// generation whose chunks a failed cleanup may have left behind.
+func (k *Keychain) writeGeneration(ctx context.Context, user string, data []byte, size int, gen uint64, chunked bool) (inline bool, err error) {
+	if len(data) <= size && !chunked {
 		return true, k.set(ctx, user, string(data))
 	}
 	chunks := split(data, size)
@@ -535,6 +545,9 @@ func (k *Keychain) lock(ctx context.Context, shared bool) (unlock func(), err er
 // Load returns the envelope of account. Errors wrap ErrNotFound,
 // ErrCorrupt, ErrLocked, ErrTimeout or ErrUnavailable and name the account.
 func (k *Keychain) Load(ctx context.Context, account string) (Envelope, error) {
+	if err := checkAccount(account); err != nil {
+		return Envelope{}, fmt.Errorf("load account from keychain: %w", err)
+	}
 	data, err := k.readBlob(ctx, account, false)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("load account %q from keychain: %w", account, err)

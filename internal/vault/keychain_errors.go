@@ -19,6 +19,7 @@ var lockedHints = []string{
 	"islocked",
 	"prompt",
 	"user interaction is not allowed",
+	"passphrase",
 	"user canceled",
 	"authorization",
 }

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// requireGUI skips (locally) or fails (on CI) unless a display and a private
+// session bus are there: make test runs these under xvfb-run + dbus-run-session.
+func requireGUI(t *testing.T) {
+	t.Helper()
+	missing := []string{}
+	if os.Getenv("TOKENTRAY_GUI_TEST") != "1" {
+		missing = append(missing, "TOKENTRAY_GUI_TEST=1")
+	}
+	if os.Getenv("DISPLAY") == "" {
+		missing = append(missing, "DISPLAY")
+	}
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		missing = append(missing, "DBUS_SESSION_BUS_ADDRESS")
+	}
+	for _, tool := range []string{"xdotool", "import"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("GUI test needs %s; run it with make test (xvfb-run + dbus-run-session)", strings.Join(missing, ", "))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds or d passes. The processes under test
+// are real, so there is no clock to fake.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// menuItem is one node of a com.canonical.dbusmenu layout.
+type menuItem struct {
+	ID       int32
+	Label    string
+	Children []menuItem
+}
+
+func (m menuItem) find(label string) (menuItem, bool) {
+	if m.Label == label {
+		return m, true
+	}
+	for _, c := range m.Children {
+		if f, ok := c.find(label); ok {
+			return f, true
+		}
+	}
+	return menuItem{}, false
+}
+
+func (m menuItem) labels() []string {
+	var out []string
+	if m.Label != "" {
+		out = append(out, m.Label)
+	}
+	for _, c := range m.Children {
+		out = append(out, c.labels()...)
+	}
+	return out
+}
+
+func parseLayout(v []any) menuItem {
+	var m menuItem
+	if len(v) < 3 {
+		return m
+	}
+	m.ID, _ = v[0].(int32)
+	if props, ok := v[1].(map[string]dbus.Variant); ok {
+		if l, ok := props["label"]; ok {
+			m.Label, _ = l.Value().(string)
+		}
+	}
+	if kids, ok := v[2].([]dbus.Variant); ok {
+		for _, k := range kids {
+			if kv, ok := k.Value().([]any); ok {
+				m.Children = append(m.Children, parseLayout(kv))
+			}
+		}
+	}
+	return m
+}
+
+type trayMenu struct {
+	obj dbus.BusObject
+}
+
+func (tm trayMenu) layout(t *testing.T) (uint32, menuItem) {
+	t.Helper()
+	var rev uint32
+	var raw []any
+	call := tm.obj.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{"label"})
+	if call.Err != nil {
+		t.Fatalf("GetLayout: %v", call.Err)
+	}
+	if err := call.Store(&rev, &raw); err != nil {
+		t.Fatalf("GetLayout reply: %v", err)
+	}
+	return rev, parseLayout(raw)
+}
+
+func (tm trayMenu) click(t *testing.T, id int32) {
+	t.Helper()
+	call := tm.obj.Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(int32(0)), uint32(0))
+	if call.Err != nil {
+		t.Fatalf("Event(%d, clicked): %v", id, call.Err)
+	}
+}
+
+// findTray finds the StatusNotifierItem of process pid on the session bus.
+func findTray(t *testing.T, conn *dbus.Conn, pid int) trayMenu {
+	t.Helper()
+	prefix := fmt.Sprintf("org.kde.StatusNotifierItem-%d-", pid)
+	var name string
+	waitFor(t, 20*time.Second, "the StatusNotifierItem on D-Bus", func() bool {
+		var names []string
+		if err := conn.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names); err != nil {
+			return false
+		}
+		for _, n := range names {
+			if strings.HasPrefix(n, prefix) {
+				name = n
+				return true
+			}
+		}
+		return false
+	})
+	return trayMenu{obj: conn.Object(name, "/StatusNotifierMenu")}
+}
+
+func artifactsDir(t *testing.T) string {
+	if d := os.Getenv("TOKENTRAY_ARTIFACTS"); d != "" {
+		os.MkdirAll(d, 0o755)
+		return d
+	}
+	return t.TempDir()
+}
+
+func countRefreshes(log string) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "msg=refresh") && strings.Contains(line, "result=ok") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestE2ETrayDemo starts `tokentray demo` under Xvfb and a private D-Bus
+// session, waits for its window (screenshot saved), reads the tray menu over
+// com.canonical.dbusmenu, clicks "Refresh now", sees a refresh happen and the
+// status line change, then clicks "Quit" and expects exit 0 within 5 s.
+func TestE2ETrayDemo(t *testing.T) {
+	requireGUI(t)
+	c := newCLI(t)
+	cmd := exec.Command(binPath, "demo")
+	cmd.Env = append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("tokentray demo output:\n%s", stderr.String())
+		}
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", "tokentray").CombinedOutput(); err != nil {
+		t.Fatalf("the window did not appear: %v %s", err, out)
+	}
+	waitFor(t, 10*time.Second, "the demo's first refresh", func() bool { return countRefreshes(stderr.String()) >= 1 })
+	shot := filepath.Join(artifactsDir(t), "e2e-window.png")
+	time.Sleep(500 * time.Millisecond) // let the first frame render before the screenshot
+	if out, err := exec.Command("import", "-window", "root", shot).CombinedOutput(); err != nil {
+		t.Errorf("screenshot: %v %s", err, out)
+	} else {
+		t.Logf("screenshot saved: %s", shot)
+	}
+
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatalf("session bus: %v", err)
+	}
+	defer conn.Close()
+	menu := findTray(t, conn, cmd.Process.Pid)
+	var root menuItem
+	var rev0 uint32
+	waitFor(t, 10*time.Second, "a menu with Refresh now, Open tokentray and Quit", func() bool {
+		rev0, root = menu.layout(t)
+		_, a := root.find("Refresh now")
+		_, b := root.find("Quit")
+		_, o := root.find("Open tokentray")
+		return a && b && o
+	})
+	labels := root.labels()
+	t.Logf("tray menu (revision %d): %q", rev0, labels)
+	status := ""
+	for _, l := range labels {
+		if strings.HasPrefix(l, "demo") {
+			status = l
+		}
+	}
+	if status == "" {
+		t.Errorf("no status line for the demo account in %q", labels)
+	}
+	os.WriteFile(filepath.Join(artifactsDir(t), "e2e-tray-menu.txt"), []byte(strings.Join(labels, "\n")+"\n"), 0o644)
+
+	before := countRefreshes(stderr.String())
+	item, _ := root.find("Refresh now")
+	if len(item.Children) > 0 {
+		item = item.Children[0]
+	}
+	menu.click(t, item.ID)
+	waitFor(t, 15*time.Second, "the refresh that Refresh now asked for", func() bool { return countRefreshes(stderr.String()) > before })
+	waitFor(t, 10*time.Second, "the menu to be rebuilt after the refresh", func() bool {
+		rev, r := menu.layout(t)
+		if rev == rev0 {
+			return false
+		}
+		for _, l := range r.labels() {
+			if strings.HasPrefix(l, "demo") && l != status {
+				t.Logf("status line: %q → %q", status, l)
+				return true
+			}
+		}
+		return false
+	})
+
+	_, root = menu.layout(t)
+	quit, _ := root.find("Quit")
+	menu.click(t, quit.ID)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("tokentray demo exited with %v after Quit; want exit 0", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("tokentray demo still runs 5 s after Quit")
+	}
+}

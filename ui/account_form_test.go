@@ -1,0 +1,131 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokentray/tokentray/internal/config"
+)
+
+func TestAccountForm(t *testing.T) {
+	for _, tc := range []struct {
+		name                                 string
+		provider                             string
+		acct, tenant, issuer, client, scopes string
+		want                                 *config.Account // nil: refused
+		problem                              string
+	}{
+		{name: "microsoft", provider: choiceMicrosoft, acct: "work", tenant: "organizations", client: "11111111-2222-3333-4444-555555555555", scopes: "offline_access  User.Read",
+			want: &config.Account{Name: "work", Provider: "microsoft", Tenant: "organizations", ClientID: "11111111-2222-3333-4444-555555555555", Scopes: []string{"offline_access", "User.Read"}}},
+		{name: "oidc", provider: choiceOIDC, acct: "home", tenant: "ignored", issuer: "https://login.example.com", client: "cli",
+			want: &config.Account{Name: "home", Provider: "oidc", Issuer: "https://login.example.com", ClientID: "cli"}},
+		{name: "missing client id", provider: choiceMicrosoft, acct: "work",
+			problem: `client_id = "": missing; allowed: the application (client) ID of your app registration`},
+		{name: "duplicate", provider: choiceMicrosoft, acct: "taken", client: "cli",
+			problem: "name taken: an account with this name exists already"},
+		{name: "plain http issuer", provider: choiceOIDC, acct: "home", issuer: "http://login.example.com", client: "cli"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			test.NewTempApp(t)
+			var got *config.Account
+			var device bool
+			f := newAccountForm([]string{"taken"}, func(a config.Account, d bool) error {
+				got, device = &a, d
+				return nil
+			})
+			w := test.NewWindow(f.content)
+			defer w.Close()
+			f.provider.SetSelected(tc.provider)
+			f.method.SetSelected(choiceDevice)
+			for e, s := range map[*widget.Entry]string{f.name: tc.acct, f.tenant: tc.tenant, f.issuer: tc.issuer, f.clientID: tc.client, f.scopes: tc.scopes} {
+				test.Type(e, s)
+			}
+			test.Tap(f.submit)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("submitted account (-want +got):\n%s\nproblems: %s", diff, f.problems.Text)
+			}
+			if tc.want != nil && !device {
+				t.Errorf("device code choice was lost")
+			}
+			if tc.want == nil && !f.problems.Visible() {
+				t.Errorf("refused form shows no problem")
+			}
+			if tc.problem != "" && f.problems.Text != tc.problem {
+				t.Errorf("problems = %q; want %q", f.problems.Text, tc.problem)
+			}
+		})
+	}
+}
+
+func TestAccountFormGolden(t *testing.T) {
+	test.NewTempApp(t)
+	f := newAccountForm(nil, func(config.Account, bool) error { return errors.New("config file is read-only") })
+	w := test.NewWindow(f.content)
+	defer w.Close()
+	w.Resize(fyne.NewSize(520, 420))
+	test.Type(f.name, "work")
+	test.Type(f.clientID, "cli")
+	test.Tap(f.submit)
+	assertGolden(t, "add_account.xml", w.Canvas())
+}
+
+func TestSignInDeviceCode(t *testing.T) {
+	release := make(chan error)
+	var gotName string
+	var gotDevice bool
+	u, _ := newTestUI(t, Options{SignIn: func(ctx context.Context, name string, device bool, show func(code, url string)) error {
+		gotName, gotDevice = name, device
+		show("ABCD-EFGH", "https://microsoft.com/devicelogin")
+		return <-release
+	}})
+	v := u.newSignInView(t.Context(), "work", func() {})
+	test.NewWindow(v.content)
+	v.start(true)
+	release <- nil
+	u.wg.Wait()
+	if gotName != "work" || !gotDevice {
+		t.Errorf("SignIn(%q, device=%v); want (work, true)", gotName, gotDevice)
+	}
+	if want := "work is signed in."; v.status.Text != want {
+		t.Errorf("status = %q; want %q", v.status.Text, want)
+	}
+	if v.cancel.Text != "Done" {
+		t.Errorf("close button says %q; want Done", v.cancel.Text)
+	}
+}
+
+func TestSignInShowsCodeAndCopies(t *testing.T) {
+	shown := make(chan struct{})
+	release := make(chan struct{})
+	u, _ := newTestUI(t, Options{SignIn: func(ctx context.Context, name string, device bool, show func(code, url string)) error {
+		show("ABCD-EFGH", "https://microsoft.com/devicelogin")
+		close(shown)
+		<-release
+		return errors.New("the code expired")
+	}})
+	v := u.newSignInView(t.Context(), "work", func() {})
+	test.NewWindow(v.content)
+	v.start(true)
+	<-shown
+	if !v.code.Visible() || v.code.Text != "ABCD-EFGH" {
+		t.Errorf("code label = %q (visible %v); want ABCD-EFGH", v.code.Text, v.code.Visible())
+	}
+	test.Tap(v.copy)
+	if got := u.app.Clipboard().Content(); got != "ABCD-EFGH" {
+		t.Errorf("clipboard = %q after Copy code; want ABCD-EFGH", got)
+	}
+	close(release)
+	u.wg.Wait()
+	if want := "Sign-in failed: the code expired"; v.status.Text != want {
+		t.Errorf("status = %q; want %q", v.status.Text, want)
+	}
+	if v.browser.Disabled() || v.device.Disabled() {
+		t.Errorf("after a failed sign-in the retry buttons stay disabled")
+	}
+}
