@@ -167,3 +167,22 @@ func newAccountRemoveCmd(g *globals) *cobra.Command {
 		},
 	}
 }
+
+// addAccountToFile validates a and appends it to the settings file.
+func addAccountToFile(path string, a config.Account) error {
+	if a.Provider == "microsoft" && a.Tenant == "" {
+		a.Tenant = "common"
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	s, err := config.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if _, ok := s.Account(a.Name); ok {
+		return fmt.Errorf("an account named %q exists already", a.Name)
+	}
+	s.Accounts = append(s.Accounts, a)
+	return config.Save(path, s)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,12 +43,22 @@ real accounts.`,
 			if headless {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				d, err := startDemo(ctx, g, cmd.ErrOrStderr())
+				h := newLateHandler(hooks{quit: stop})
+				srv, err := claimInstance(h)
+				if errors.Is(err, errHandedOver) {
+					fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running")
+					return nil
+				}
 				if err != nil {
 					return err
 				}
+				d, err := startDemo(ctx, g, cmd.ErrOrStderr())
+				if err != nil {
+					srv.Close()
+					return err
+				}
 				defer d.Close()
-				return serveCore(ctx, d.core, nil)
+				return serveCore(ctx, d.core, srv, h)
 			}
 			return runTray(cmd, g, trayOptions{demo: true})
 		},

@@ -448,10 +448,34 @@ func runHeadless(cmd *cobra.Command, g *globals) error {
 	if err != nil {
 		return err
 	}
-	c, err := newCore(ctx, l, coreOptions{logTo: cmd.ErrOrStderr(), probe: true})
+	h := newLateHandler(hooks{quit: stop})
+	srv, err := claimInstance(h)
+	if errors.Is(err, errHandedOver) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
+	c, err := newCore(ctx, l, coreOptions{logTo: cmd.ErrOrStderr(), probe: true})
+	if err != nil {
+		srv.Close()
+		return err
+	}
 	defer c.Close()
-	return serveCore(ctx, c, nil)
+	c.log.Info("tokentray running headless", "accounts", len(c.settings.Accounts), "storage", c.store.Kind())
+	return serveCore(ctx, c, srv, h)
+}
+
+// signInFunc is the UI's sign-in action: the engine's SignIn with the
+// browser (the demo's simulator approves by itself) or a device code.
+func signInFunc(c *core, demo bool) func(ctx context.Context, name string, device bool, show func(code, url string)) error {
+	return func(ctx context.Context, name string, device bool, show func(code, url string)) error {
+		m := engine.SignInMethod{Device: device, Show: func(dc oauth.DeviceCode) { show(dc.UserCode, dc.VerificationURI) }}
+		if demo {
+			m.Browser.Open = demoBrowser
+		}
+		_, err := c.engine.SignIn(ctx, name, m)
+		return err
+	}
 }

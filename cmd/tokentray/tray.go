@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"sync"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"github.com/spf13/cobra"
 
+	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -14,18 +20,49 @@ type trayOptions struct {
 	demo bool
 }
 
-// runTray starts the tray app with the settings read once at start.
+// runTray starts the tray app with the settings read once at start. A
+// second launch hands over to the running instance and exits 0.
 func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
-	l, err := loadSettings(g, true)
+	l, err := loadSettings(g, !o.demo)
 	if err != nil {
 		return err
 	}
+
+	a := app.NewWithID("io.github.tokentray")
+	var u *ui.UI
+	var quitOnce sync.Once
+	quit := func() { quitOnce.Do(func() { cancel(); fyne.Do(a.Quit) }) }
+	h := newLateHandler(hooks{
+		show: func() error {
+			if u == nil {
+				return errors.New("the window is not ready yet")
+			}
+			fyne.Do(func() {
+				for _, w := range a.Driver().AllWindows() {
+					w.Show()
+					w.RequestFocus()
+				}
+			})
+			return nil
+		},
+		quit: quit,
+	})
+	srv, err := claimInstance(h)
+	if errors.Is(err, errHandedOver) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running; its window was brought forward")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
 	var c *core
 	if o.demo {
 		d, err := startDemo(ctx, g, cmd.ErrOrStderr())
 		if err != nil {
+			srv.Close()
 			return err
 		}
 		defer d.Close()
@@ -33,15 +70,44 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 	} else {
 		c, err = newCore(ctx, l, coreOptions{probe: true})
 		if err != nil {
+			srv.Close()
 			return err
 		}
 		defer c.Close()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- serveCore(ctx, c, nil) }()
+	go func() { errc <- serveCore(ctx, c, srv, h) }()
 
-	a := app.NewWithID("io.github.tokentray")
-	u := ui.New(a, ui.Options{Engine: c.engine, Settings: c.settings, ConfigPath: l.Path, OnQuit: a.Quit})
+	// reexec replaces this instance with `tokentray args...`: the control
+	// socket is released first so the new process can claim it.
+	reexec := func(args ...string) {
+		srv.Close()
+		exe, err := os.Executable()
+		if err == nil {
+			p := exec.Command(exe, args...)
+			p.Stdout, p.Stderr = os.Stdout, os.Stderr
+			err = p.Start()
+		}
+		if err != nil {
+			c.log.Error("restart failed", "error", err)
+		}
+		quit()
+	}
+	opts := ui.Options{
+		Engine:     c.engine,
+		Settings:   c.settings,
+		ConfigPath: l.Path,
+		Logger:     c.log,
+		NoTrayHost: !trayHostPresent(),
+		OnQuit:     quit,
+		OnRestart:  func() { reexec(os.Args[1:]...) },
+		AddAccount: func(acct config.Account) error { return addAccountToFile(l.Path, acct) },
+		SignIn:     signInFunc(c, o.demo),
+	}
+	if !o.demo {
+		opts.OnDemo = func() error { reexec("demo"); return nil }
+	}
+	u = ui.New(a, opts)
 	u.Start(ctx)
 	a.Run()
 	cancel()

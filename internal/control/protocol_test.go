@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -219,7 +220,7 @@ func TestClientDerivesTimeoutFromDeadline(t *testing.T) {
 	// Validation happens before dialing, so an over-long deadline must be
 	// capped rather than refused.
 	c := &Client{path: filepath.Join(t.TempDir(), "none.sock")}
-	ctx, cancel := context_WithTimeout(t, time.Hour)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
 	defer cancel()
 	_, err := c.Do(ctx, Request{Op: OpStatus})
 	if !errors.Is(err, ErrNotRunning) {

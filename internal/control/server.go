@@ -1,8 +1,3 @@
-// Package control owns tokentray's local control channel: a unix socket
-// (also on Windows 10+) through which CLI commands reach the running
-// instance, the small request/response protocol spoken over it, and
-// single-instance detection (a live socket means "already running"; a
-// socket left by a crashed instance is replaced).
 package control
 
 import (
@@ -279,7 +274,9 @@ func (s *Server) Close() error {
 
 // removeSocket closes the listener and removes the socket file, under the
 // starter lock so that a new instance starting right now cannot lose its
-// fresh socket to us; a file that is no longer ours is left alone.
+// fresh socket to us; a file that is no longer ours is left alone (on
+// Windows os.SameFile re-reads the path, so there only the lock protects).
+// The lock file itself stays: removing lock files races.
 func (s *Server) removeSocket() error {
 	unlock, lockErr := lockPath(s.path)
 	if lockErr == nil {
@@ -308,7 +305,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	if s.wantUID >= 0 {
 		uid, err := peerUID(c)
 		if err != nil || uid != s.wantUID {
-			s.logger.Warn("control: refused connection from another user", "uid", uid, "err", err)
+			s.logger.Warn("control: refused connection: peer is not this user", "uid", uid, "err", err)
 			s.write(c, Response{Error: "permission denied", Code: CodeFailure})
 			return
 		}

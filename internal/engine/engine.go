@@ -55,9 +55,12 @@ type Options struct {
 	// LockDir holds the cross-process lock files "<account>.lock". "" means
 	// in-process locking only.
 	LockDir string
-	Logger  *slog.Logger       // nil: discard
-	Notify  func(Notification) // nil: none; called once per episode
-	Rand    *rand.Rand         // nil: seeded from the clock; used for jitter
+	Logger  *slog.Logger // nil: discard
+	// Notify is called once per episode (an account starts needing sign-in,
+	// or starts failing), from the goroutine of the action or refresh that
+	// started it, after the engine has released the account. nil: none.
+	Notify func(Notification)
+	Rand   *rand.Rand // nil: seeded from the clock; used for jitter
 }
 
 // Engine owns every account's token state: it schedules and performs
@@ -92,8 +95,8 @@ type Engine struct {
 }
 
 // New returns an engine for opts.Accounts with opts.Settings. It reads the
-// persisted state file (a missing file is no error) but no secrets; Run
-// loads the envelopes.
+// persisted state file (a missing or unreadable file is a fresh start) but
+// no secrets; Load (called by Run) reads the envelopes.
 func New(opts Options) (*Engine, error) {
 	if opts.Store == nil || opts.Refresher == nil {
 		return nil, errors.New("engine: Store and Refresher are required")
@@ -194,7 +197,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	e.loadAll(ctx)
+	e.Load(ctx)
 	sched := newSchedule(len(e.accts))
 	e.mu.Lock()
 	for _, a := range e.accts {
@@ -327,8 +330,11 @@ func (e *Engine) dueLocked(a *account, now time.Time) (time.Time, bool) {
 	return due, have
 }
 
-// loadAll reads every account's envelope once at start.
-func (e *Engine) loadAll(ctx context.Context) {
+// Load reads every account's envelope from the vault so that the snapshot
+// shows who is signed in. Run calls it first; a process that only calls
+// Token or RefreshNow does not need it (they read the vault themselves). A
+// storage failure puts the account in backing_off with a storage error.
+func (e *Engine) Load(ctx context.Context) {
 	for _, a := range e.accts {
 		if ctx.Err() != nil {
 			return

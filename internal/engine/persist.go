@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -67,7 +69,7 @@ func (e *Engine) restore() error {
 		a.lastAttempt = s.LastAttempt.Round(0)
 		a.lastSuccess = s.LastSuccess.Round(0)
 		a.fresh = s.Fresh
-		a.failures = s.Failures
+		a.failures = max(s.Failures, 0)
 		a.backoffUntil = s.BackoffUntil.Round(0)
 		a.retryAfterUntil = s.RetryAfterUntil.Round(0)
 		a.lastErr = s.LastError
@@ -91,6 +93,7 @@ func (e *Engine) restore() error {
 			}
 			a.history = append(a.history, event{at: ev.At.UnixNano(), expiry: exp, ok: ev.Kind == EventOK, fresh: ev.Fresh})
 		}
+		slices.SortFunc(a.history, func(x, y event) int { return cmp.Compare(x.at, y.at) })
 		if len(a.history) > historyCap {
 			a.history = a.history[len(a.history)-historyCap:]
 		}

@@ -102,7 +102,10 @@ type Event struct {
 	Expiry time.Time `json:"expiry,omitzero"`
 }
 
-// Counters are process-wide refresh totals.
+// Counters are process-wide refresh totals. A skipped refresh is one that
+// was due or asked for but not sent: another process had already refreshed,
+// Retry-After was running, or the budget was spent (an automatic refresh
+// deferred by the budget counts each time it is deferred).
 type Counters struct {
 	RefreshSuccessTotal int            `json:"refresh_success_total"`
 	RefreshFailedTotal  map[string]int `json:"refresh_failed_total"` // by class

@@ -109,8 +109,11 @@ func (e *Error) UserMessage() string {
 	case RetryAfter:
 		return "throttled: retrying after " + shortDuration(e.RetryAfter)
 	default:
-		if e.Status == 0 {
+		switch {
+		case e.Status == 0:
 			return "cannot reach the provider, will retry: " + e.reason()
+		case e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Code != "" && !transientCodes[e.Code]:
+			return "the provider rejected the request, will retry (check the account settings if this persists): " + e.reason()
 		}
 		return "temporary provider problem, will retry: " + e.reason()
 	}

@@ -138,8 +138,11 @@ func TestUserMessage(t *testing.T) {
 		{&Error{Class: RetryAfter, Status: 503, RetryAfter: 90 * time.Second}, "throttled: retrying after 1m30s"},
 		{&Error{Class: Transient, Status: 503}, "temporary provider problem, will retry: http 503 Service Unavailable"},
 		{&Error{Class: Transient, Err: errTest("request timed out")}, "cannot reach the provider, will retry: request timed out"},
+		{&Error{Class: Transient, Code: "temporarily_unavailable", Status: 400, AADSTS: []int{90033}},
+			"temporary provider problem, will retry: the provider is temporarily unavailable (AADSTS90033)"},
+		{&Error{Class: Transient, Status: 500, Err: errTest("html body (10 bytes)")}, "temporary provider problem, will retry: http 500 Internal Server Error: html body (10 bytes)"},
 		{&Error{Class: Transient, Code: "invalid_request", Status: 400, AADSTS: []int{9002327}},
-			"temporary provider problem, will retry: the provider answered invalid_request (AADSTS9002327: the app is registered as a single-page app: add an Origin header to the account)"},
+			"the provider rejected the request, will retry (check the account settings if this persists): the provider answered invalid_request (AADSTS9002327: the app is registered as a single-page app: add an Origin header to the account)"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.UserMessage(); got != tt.want {
