@@ -321,16 +321,20 @@ func (t *timeline) object() fyne.CanvasObject { return t.box }
 // update redraws the timeline for a at now.
 func (t *timeline) update(a engine.AccountStatus, now time.Time) {
 	spans := timelineSpans(a, now)
-	if slices.Equal(spans, t.lay.spans) && len(t.track.Objects) == len(spans) {
+	if slices.Equal(spans, t.lay.spans) {
 		return
 	}
-	objs := make([]fyne.CanvasObject, len(spans))
+	if len(t.track.Objects) != len(spans) {
+		objs := make([]fyne.CanvasObject, len(spans))
+		for i := range spans {
+			objs[i] = canvas.NewRectangle(spans[i].color)
+		}
+		t.track.Objects = objs
+	}
 	for i, s := range spans {
-		r := canvas.NewRectangle(s.color)
-		objs[i] = r
+		t.track.Objects[i].(*canvas.Rectangle).FillColor = s.color
 	}
 	t.lay.spans = spans
-	t.track.Objects = objs
 	t.track.Refresh()
 }
 

@@ -34,8 +34,9 @@ type Engine interface {
 }
 
 // Options configures the UI. Every callback may be nil; the UI then hides
-// or disables what needs it. Callbacks that do I/O are called off the Fyne
-// main goroutine and may block.
+// or disables what needs it. OnDemo, RemoveAccount and SignIn are called off
+// the Fyne main goroutine and may block; OnRestart, OnQuit and AddAccount
+// are called on it and should return quickly.
 type Options struct {
 	Engine     Engine          // nil: no accounts yet (first run)
 	Settings   config.Settings // the settings this process runs with
@@ -82,6 +83,7 @@ type UI struct {
 	menu      []menuEntry
 	tray      trayState
 	trayShown bool
+	tooltip   string
 	notes     notifier
 
 	tickEvery time.Duration  // countdown clock period (1 s)
@@ -217,7 +219,10 @@ func (u *UI) renderTray(ctx context.Context, s engine.Snapshot, now time.Time) {
 	}
 	// desktop.App has no tooltip in Fyne 2.7; the systray package Fyne
 	// drives does, and it is safe to call before the tray runs.
-	systray.SetTooltip(summary(s))
+	if tip := summary(s); tip != u.tooltip {
+		u.tooltip = tip
+		systray.SetTooltip(tip)
+	}
 	m := menuModel(s, now, u.loc)
 	if reflect.DeepEqual(m, u.menu) {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
@@ -44,27 +45,19 @@ func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 }
 
 // RefreshAll refreshes every signed-in account at once (as RefreshNow) and
-// returns the joined errors of those that failed.
+// returns the joined errors of those that failed. Signed-out accounts are
+// left alone.
 func (e *Engine) RefreshAll(ctx context.Context) error {
-	e.mu.Lock()
-	var names []string
-	for _, a := range e.accts {
-		if a.haveEnv || a.state != SignedOut {
-			names = append(names, a.name)
-		}
+	errs := make([]error, len(e.accts))
+	var wg sync.WaitGroup
+	for i, a := range e.accts {
+		wg.Go(func() {
+			if _, err := e.RefreshNow(ctx, a.name); err != nil && !errors.Is(err, ErrSignedOut) {
+				errs[i] = err
+			}
+		})
 	}
-	e.mu.Unlock()
-	errs := make([]error, len(names))
-	done := make(chan struct{})
-	for i, n := range names {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			_, errs[i] = e.RefreshNow(ctx, n)
-		}()
-	}
-	for range names {
-		<-done
-	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -376,3 +376,52 @@ func TestSlowNotifyDoesNotHoldTheAccount(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+func TestRefreshAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{accounts: 3, noRun: true, stored: storedNow})
+		if err := w.eng.RefreshAll(t.Context()); err != nil {
+			t.Fatalf("RefreshAll() = %v", err)
+		}
+		for _, n := range w.names {
+			if got := len(w.tokenRequests(n)); got != 1 {
+				t.Errorf("account %s: %d requests; want 1", n, got)
+			}
+		}
+		w.sim.Inject(idpsim.Fault{Kind: idpsim.ServerError500, Count: 3})
+		if err := w.eng.RefreshAll(t.Context()); err == nil || !strings.Contains(err.Error(), `"acct2"`) {
+			t.Errorf("RefreshAll() with every request failing = %v; want errors naming each account", err)
+		}
+	})
+}
+
+// TestOtherProcessRefreshSkipsScheduled runs a second engine (another
+// process, as the CLI is) on the same vault and lock dir: its refresh makes
+// the first engine's scheduled refresh unnecessary.
+func TestOtherProcessRefreshSkipsScheduled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{lockDir: t.TempDir()}) // access tokens live 1 h: due after 55 min
+		time.Sleep(50 * time.Minute)
+		other := w.newEng()
+		if _, err := other.RefreshNow(t.Context(), "acct0"); err != nil {
+			t.Fatalf("other process RefreshNow() = %v", err)
+		}
+		time.Sleep(10 * time.Minute) // the first engine's due time passes
+		if n := len(w.tokenRequests("acct0")); n != 2 {
+			t.Fatalf("requests = %d; want 2 (initial + other process); the scheduled one must be skipped", n)
+		}
+		s := w.eng.Snapshot()
+		if s.Counters.RefreshSkippedTotal != 1 {
+			t.Errorf("refresh_skipped_total = %d; want 1", s.Counters.RefreshSkippedTotal)
+		}
+		st, _ := s.Account("acct0")
+		if want := st.LastSuccess.Add(55 * time.Minute); st.NextDue.Before(want) {
+			t.Errorf("next due %v; want ≥ %v (from the other process's refresh)", st.NextDue, want)
+		}
+		time.Sleep(50 * time.Minute)
+		w.stop()
+		if n := len(w.tokenRequests("acct0")); n != 3 {
+			t.Errorf("requests after the next due time = %d; want 3", n)
+		}
+	})
+}

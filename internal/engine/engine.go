@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -131,7 +130,7 @@ func New(opts Options) (*Engine, error) {
 		e.kind = k.Kind()
 	}
 	if e.log == nil {
-		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		e.log = slog.New(slog.DiscardHandler)
 	}
 	if e.rnd == nil {
 		seed := uint64(time.Now().UnixNano())

@@ -90,6 +90,14 @@ func (goKeyring) Set(service, user, password string) error {
 }
 func (goKeyring) Delete(service, user string) error { return keyring.Delete(service, user) }
 
+// noSessionBus answers every call with the reason there is no keychain to
+// reach, instead of letting the D-Bus library autolaunch a stray daemon.
+type noSessionBus struct{ err error }
+
+func (n noSessionBus) Get(string, string) (string, error) { return "", n.err }
+func (n noSessionBus) Set(string, string, string) error   { return n.err }
+func (n noSessionBus) Delete(string, string) error        { return n.err }
+
 // Keychain stores envelopes in the OS keychain, one head item per account
 // plus chunk items when an envelope exceeds the chunk size, and an index
 // item listing the accounts. Every keychain call is bounded by the timeout.
@@ -144,6 +152,9 @@ func NewKeychain(opts KeychainOptions) *Keychain {
 	}
 	if k.be == nil {
 		k.be = goKeyring{}
+		if err := sessionBusMissing(); err != nil {
+			k.be = noSessionBus{err}
+		}
 	}
 	return k
 }

@@ -2,6 +2,8 @@ package vault
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -22,8 +24,8 @@ func platformClass(err error) error {
 	case errors.As(err, &v):
 		name = v.Name
 	default:
-		if strings.Contains(err.Error(), "session bus") {
-			return newClassError(ErrUnavailable, err, "no D-Bus session bus, so no Secret Service")
+		if strings.Contains(err.Error(), "session bus") || strings.Contains(err.Error(), "DBUS_SESSION_BUS_ADDRESS") {
+			return newClassError(ErrUnavailable, err, "no D-Bus session bus, so no Secret Service (log in to a desktop session, or choose the file store: tokentray config set storage.backend file)")
 		}
 		return nil
 	}
@@ -44,4 +46,20 @@ func platformClass(err error) error {
 		return newClassError(ErrTimeout, err, "keychain did not answer")
 	}
 	return newClassError(ErrUnavailable, err, "keychain unavailable")
+}
+
+// sessionBusMissing reports, without connecting, that no D-Bus session bus
+// can be found: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus
+// does not exist. The D-Bus library would then autolaunch a private
+// dbus-daemon that outlives tokentray and holds no keychain anyway.
+func sessionBusMissing() error {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return nil
+	}
+	if rd := os.Getenv("XDG_RUNTIME_DIR"); rd != "" {
+		if _, err := os.Stat(filepath.Join(rd, "bus")); err == nil {
+			return nil
+		}
+	}
+	return errors.New("DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist")
 }

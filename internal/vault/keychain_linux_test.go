@@ -2,6 +2,7 @@ package vault
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
@@ -28,5 +29,21 @@ func TestClassifySecretServiceErrors(t *testing.T) {
 				t.Errorf("classify(%v) = %v; want %v", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestKeychainWithoutSessionBusIsUnavailable(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	k := NewKeychain(KeychainOptions{LockDir: t.TempDir()})
+	_, err := k.Load(t.Context(), "work")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Load() without a session bus = %v; want ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "storage.backend file") {
+		t.Errorf("error %q does not say how to fix it", err)
+	}
+	if p := k.Probe(t.Context()); p.Status != ProbeUnavailable {
+		t.Errorf("Probe() = %v; want unavailable", p.Status)
 	}
 }
