@@ -169,6 +169,7 @@ func (u *UI) showAddAccount(ctx context.Context) {
 			return nil
 		}
 		v := u.newSignInView(ctx, a.Name, w.Close)
+		w.SetOnClosed(v.abort)
 		w.SetContent(v.content)
 		v.start(device)
 		return nil
@@ -185,6 +186,7 @@ func (u *UI) showSignIn(ctx context.Context, name string) {
 	}
 	w := u.app.NewWindow("tokentray — Sign in " + name)
 	v := u.newSignInView(ctx, name, w.Close)
+	w.SetOnClosed(v.abort)
 	w.SetContent(v.content)
 	w.Resize(fyne.NewSize(480, 260))
 	w.Show()
@@ -221,9 +223,7 @@ func (u *UI) newSignInView(ctx context.Context, name string, closeWin func()) *s
 	v.browser = widget.NewButton("Open browser", func() { v.start(false) })
 	v.device = widget.NewButton("Use a device code", func() { v.start(true) })
 	v.cancel = widget.NewButton("Close", func() {
-		if v.stop != nil {
-			v.stop()
-		}
+		v.abort()
 		closeWin()
 	})
 	v.content = container.NewVBox(v.status, container.NewHBox(v.browser, v.device),
@@ -254,6 +254,13 @@ func (u *UI) newSignInView(ctx context.Context, name string, closeWin func()) *s
 		})
 	}
 	return v
+}
+
+// abort cancels a running sign-in.
+func (v *signInView) abort() {
+	if v.stop != nil {
+		v.stop()
+	}
 }
 
 // start begins a sign-in (browser or device code).

@@ -319,3 +319,28 @@ func TestTimelineSpans(t *testing.T) {
 		t.Errorf("timelineSpans (-want +got):\n%s", diff)
 	}
 }
+
+func TestButtonsOpenWindows(t *testing.T) {
+	signIn := func(context.Context, string, bool, func(string, string)) error { return nil }
+	u, w := newTestUI(t, Options{
+		Engine:     &scriptedEngine{snap: snap(okAccount("work"))},
+		AddAccount: func(config.Account) error { return nil },
+		SignIn:     signIn,
+	})
+	u.render(t.Context(), snap(okAccount("work")))
+	titles := func() []string {
+		var out []string
+		for _, win := range fyne.CurrentApp().Driver().AllWindows() {
+			if win != w && win.Title() != "" {
+				out = append(out, win.Title())
+			}
+		}
+		return out
+	}
+	test.Tap(findButton(t, w.Content(), "Add account"))
+	test.Tap(u.cards["work"].signIn)
+	want := []string{"tokentray — Add account", "tokentray — Sign in work"}
+	if diff := cmp.Diff(want, titles()); diff != "" {
+		t.Errorf("windows opened (-want +got):\n%s", diff)
+	}
+}

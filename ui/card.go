@@ -222,7 +222,7 @@ func (u *UI) renderAccounts(ctx context.Context, s engine.Snapshot, now time.Tim
 		names[i] = a.Name
 	}
 	if len(names) == 0 {
-		if u.order == nil || len(u.list.Objects) == 0 || len(u.order) > 0 {
+		if u.order == nil || len(u.order) > 0 { // not showing the empty state yet
 			u.order = []string{}
 			u.cards = map[string]*card{}
 			u.list.Objects = []fyne.CanvasObject{u.emptyState(ctx)}

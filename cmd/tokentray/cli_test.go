@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 	"testing"
 
 	"github.com/tokentray/tokentray/internal/idpsim"
@@ -381,4 +383,67 @@ func TestCLIVersionAndHelp(t *testing.T) {
 		}
 	}
 	_ = io.Discard
+}
+
+// TestCLIRefreshThroughRunningHeadless: `refresh` and `status` reach a
+// running headless instance over the control socket; a second launch hands
+// over and exits 0; SIGTERM stops the instance cleanly.
+func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	c.must(sim.Grant("cli-1", "dave@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+
+	cmd := exec.Command(binPath, "run", "--headless")
+	cmd.Env = c.env
+	cmd.WaitDelay = 2 * time.Second
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{}) // closed when the process has exited; waitErr is then set
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("headless output:\n%s", logs.String())
+		}
+	})
+	waitFor(t, 15*time.Second, "the headless instance to answer status", func() bool {
+		r := c.run("", "status")
+		return r.code == 0 && strings.Contains(r.stdout, "from running tokentray")
+	})
+	before := sim.Refreshes("dave@contoso.test")
+	r := c.must("", "refresh", "work")
+	if !strings.Contains(r.stdout, "work: refreshed") {
+		t.Errorf("refresh via the instance printed %q", r.stdout)
+	}
+	if got := sim.Refreshes("dave@contoso.test") - before; got != 1 {
+		t.Errorf("refresh via the running instance made %d requests; want 1", got)
+	}
+	if n := strings.Count(logs.String(), "msg=refresh"); n < 1 {
+		t.Errorf("the running instance logged no refresh; did the CLI refresh by itself?\n%s", logs.String())
+	}
+	second := c.run("", "run", "--headless")
+	if second.code != 0 || !strings.Contains(second.stderr, "already running") {
+		t.Errorf("second launch: exit %d, stderr %q; want 0 and a hand-over", second.code, second.stderr)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		if err := waitErr; err != nil {
+			t.Errorf("headless instance exited with %v after SIGTERM; want 0", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("headless instance still runs 5 s after SIGTERM")
+	}
+	c.assertNoSecrets(sim, "tokens.json")
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -199,14 +200,16 @@ func TestE2ETrayDemo(t *testing.T) {
 	requireGUI(t)
 	c := newCLI(t)
 	cmd := exec.Command(binPath, "demo")
-	cmd.Env = append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	cmd.Env = append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "XAUTHORITY="+os.Getenv("XAUTHORITY"), "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	cmd.WaitDelay = 2 * time.Second
 	var stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	var waitErr error
+	exited := make(chan struct{}) // closed when the process has exited; waitErr is then set
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		select {
 		case <-exited:
@@ -261,6 +264,11 @@ func TestE2ETrayDemo(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(artifactsDir(t), "e2e-tray-menu.txt"), []byte(strings.Join(labels, "\n")+"\n"), 0o644)
 
+	// The status line shows HH:MM; wait for the minute of the first refresh
+	// to pass so the line must change when Refresh now refreshes.
+	if m := regexp.MustCompile(`refreshed (\d\d:\d\d)`).FindStringSubmatch(status); m != nil {
+		waitFor(t, 65*time.Second, "the minute to change", func() bool { return time.Now().Format("15:04") != m[1] })
+	}
 	before := countRefreshes(stderr.String())
 	item, _ := root.find("Refresh now")
 	if len(item.Children) > 0 {
@@ -274,7 +282,7 @@ func TestE2ETrayDemo(t *testing.T) {
 			return false
 		}
 		for _, l := range r.labels() {
-			if strings.HasPrefix(l, "demo") && l != status {
+			if strings.HasPrefix(l, "demo — refreshed") && l != status {
 				t.Logf("status line: %q → %q", status, l)
 				return true
 			}
@@ -286,8 +294,8 @@ func TestE2ETrayDemo(t *testing.T) {
 	quit, _ := root.find("Quit")
 	menu.click(t, quit.ID)
 	select {
-	case err := <-exited:
-		if err != nil {
+	case <-exited:
+		if err := waitErr; err != nil {
 			t.Errorf("tokentray demo exited with %v after Quit; want exit 0", err)
 		}
 	case <-time.After(5 * time.Second):

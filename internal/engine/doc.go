@@ -15,6 +15,7 @@
 //	storage_degraded ──save retried and succeeds──▶ ok
 //	needs_signin ──sign in / import──▶ ok
 //	any ──sign out, or the vault has no envelope──▶ signed_out
+//	(vault unreadable: locked, timed out) ──▶ backing_off, class "storage"
 //
 // "refreshing" is shown while a flight runs; the account returns to the state
 // its outcome decides. In storage_degraded the new pair is held in memory,
@@ -42,7 +43,7 @@
 // RefreshNow bypasses the interval and the cooldown, never a running
 // Retry-After.
 //
-// One goroutine (Run) owns the schedule: a heap of next-due times, one entry
+// Run first reads every envelope (Load), then one goroutine owns the schedule: a heap of next-due times, one entry
 // per account, recomputed only for accounts whose state changed. It sleeps
 // until the earliest due time but never more than 60 s, and compares due
 // times with the wall clock (monotonic readings stripped), so a refresh that
@@ -56,4 +57,8 @@
 // the refresh is still needed (for Token: is the stored access token valid
 // long enough — then no request is sent), refreshes, and saves the new pair
 // before the token is handed out or success is reported.
+//
+// Per-account state that must survive a restart (needs sign-in and why, last
+// attempt and success, failures, backoff and Retry-After deadlines, 24 h of
+// history) lives in the JSON file Options.StatePath; it never holds a secret.
 package engine

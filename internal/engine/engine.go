@@ -262,7 +262,8 @@ func (e *Engine) reschedule(s *schedule, now time.Time) {
 }
 
 // fire starts the due work of a in a goroutine owned by Run, or returns a
-// later time to try again (budget spent).
+// later time to try again (budget spent). A refresh it starts has already
+// spent its budget request.
 func (e *Engine) fire(ctx context.Context, wg *sync.WaitGroup, a *account, now time.Time) (again time.Time, retry bool) {
 	e.mu.Lock()
 	if a.busy {
@@ -272,7 +273,9 @@ func (e *Engine) fire(ctx context.Context, wg *sync.WaitGroup, a *account, now t
 	}
 	save := a.unsaved && !a.saveRetryAt.After(now)
 	if !save {
-		if u := e.bud.next(now.UnixNano()); u != 0 {
+		// Automatic refreshes pay the budget here, so a burst of due
+		// accounts starts only as many flights as the budget allows.
+		if ok, u := e.bud.take(now.UnixNano()); !ok {
 			a.deferUntil = time.Unix(0, u)
 			e.counters.RefreshSkippedTotal++
 			e.publishLocked()
@@ -282,12 +285,13 @@ func (e *Engine) fire(ctx context.Context, wg *sync.WaitGroup, a *account, now t
 	}
 	e.mu.Unlock()
 	wg.Go(func() {
+		var err error
 		if save {
-			e.retrySave(ctx, a)
-			return
+			err = e.retrySave(ctx, a)
+		} else {
+			_, _, err = e.refresh(ctx, a, modeAuto, 0)
+			e.flushNotes()
 		}
-		_, _, err := e.refresh(ctx, a, modeAuto, 0)
-		e.flushNotes()
 		if errors.Is(err, errBusy) {
 			// Another caller holds the flight without having marked the
 			// account busy yet; look again in a second.

@@ -191,12 +191,9 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		e.logRefresh(a, "refused", false, env.Expiry, time.Since(start), ClassRetryAfter)
 		return Result{}, env, fmt.Errorf("refresh account %q: %w", a.name, r)
 	}
-	if ok, until := e.bud.take(now.UnixNano()); !ok {
+	if ok, until := e.takeBudgetLocked(m, now); !ok {
 		r := &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)}
 		e.counters.RefreshSkippedTotal++
-		if m == modeAuto {
-			a.deferUntil = r.Until
-		}
 		e.mu.Unlock()
 		e.logRefresh(a, "refused", false, env.Expiry, time.Since(start), "budget")
 		return Result{}, env, fmt.Errorf("refresh account %q: %w", a.name, r)
@@ -225,6 +222,15 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	res, held := e.commit(ctx, a, env, tok, now, true)
 	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
 	return res, held, nil
+}
+
+// takeBudgetLocked spends one budget request for a refresh in mode m; an
+// automatic refresh paid when the scheduler started it.
+func (e *Engine) takeBudgetLocked(m mode, now time.Time) (bool, int64) {
+	if m == modeAuto {
+		return true, 0
+	}
+	return e.bud.take(now.UnixNano())
 }
 
 // commit saves the pair tok produced on top of env and records the success.
@@ -314,10 +320,12 @@ func (e *Engine) savedLocked(a *account) {
 	}
 }
 
-// retrySave tries again to save a pair that is held only in memory.
-func (e *Engine) retrySave(ctx context.Context, a *account) {
-	if e.acquire(ctx, a, false) != nil {
-		return
+// retrySave tries again to save a pair that is held only in memory. It
+// returns errBusy if the account's flight is taken, else nil (the outcome is
+// recorded in the account).
+func (e *Engine) retrySave(ctx context.Context, a *account) error {
+	if err := e.acquire(ctx, a, false); err != nil {
+		return err
 	}
 	defer e.release(a, nil)
 	e.setBusy(a)
@@ -335,13 +343,14 @@ func (e *Engine) retrySave(ctx context.Context, a *account) {
 	if err == nil {
 		e.savedLocked(a)
 		e.log.Info("saved token kept in memory", "account", a.name)
-		return
+		return nil
 	}
 	a.saveFailures++
 	now := e.now()
 	a.saveRetryAt = now.Add(spread(e.pol.backoff(a.saveFailures), e.rnd))
 	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(err), At: now}
 	e.log.Warn("save retry failed; token still in memory only", "account", a.name, "error", err, "retry_in", a.saveRetryAt.Sub(now).Round(time.Second))
+	return nil
 }
 
 // logRefresh writes the one log line of a refresh. It never logs a token.

@@ -3,7 +3,6 @@ package oauth
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -318,28 +317,4 @@ func (c *Client) Refresh(ctx context.Context, p Profile, refreshToken, prevAcces
 		t.Rotated = t.RefreshToken != refreshToken
 	}
 	return t, nil
-}
-
-// parseClaims reads name, preferred_username, tid and sub from an ID token
-// WITHOUT verifying its signature: the claims are for display only and must
-// never be used for an authorization decision.
-func parseClaims(idToken string) Claims {
-	parts := strings.Split(idToken, ".")
-	if len(parts) < 2 {
-		return Claims{}
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return Claims{}
-	}
-	var c struct {
-		Name              string `json:"name"`
-		PreferredUsername string `json:"preferred_username"`
-		TID               string `json:"tid"`
-		Sub               string `json:"sub"`
-	}
-	if json.Unmarshal(raw, &c) != nil {
-		return Claims{}
-	}
-	return Claims{Name: c.Name, PreferredUsername: c.PreferredUsername, TenantID: c.TID, Subject: c.Sub}
 }
