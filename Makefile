@@ -61,8 +61,9 @@ fuzz:
 bench: deps
 	bash .ci/bench.sh
 
+# Long reliability run: fault matrix, kill -9 crash safety, fuzz 10 min per target.
 soak: deps
-	FUZZTIME=10m bash .ci/fuzz.sh 10m
+	bash .ci/soak.sh
 
 lint:
 	@command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0

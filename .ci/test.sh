@@ -2,14 +2,19 @@
 # The whole suite (make test): vet, unit tests, -race on internal/, keychain
 # integration against a real gnome-keyring in a private D-Bus session
 # (DISPLAY unset, so no unlock prompt can hang), GUI tests under Xvfb with the
-# tray driven over D-Bus, a short fuzz pass on every fuzz target and the
-# import-rule test. Exits non-zero on any failure.
+# tray driven over D-Bus, a short fuzz pass on every fuzz target, the
+# import-rule test, and a scan of everything the suite logged for the tokens
+# the simulator issued. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 GO=${GO:-go}
-mkdir -p artifacts
+ART=$PWD/artifacts
+mkdir -p "$ART"
+rm -f "$ART"/test-*.log
 step() { printf '\n=== %s\n' "$*"; }
+
+export GO ART
 
 step "go vet"
 $GO vet ./...
@@ -17,18 +22,22 @@ $GO vet ./...
 step "unit tests (-race on internal/) with keychain integration against gnome-keyring in a private dbus-run-session"
 env -u DISPLAY -u WAYLAND_DISPLAY dbus-run-session -- bash .ci/with-keyring.sh bash -c '
   set -e
-  '"$GO"' test -race -skip "TestGUI|TestE2E" ./internal/...
-  '"$GO"' test -skip "TestGUI|TestE2E" ./cmd/... ./ui/...
+  bash .ci/gotest.sh test-internal.log -race -skip "TestGUI|TestE2E" ./internal/...
+  bash .ci/gotest.sh test-cmd-ui.log -skip "TestGUI|TestE2E" ./cmd/... ./ui/... ./assets/...
 '
 
 step "GUI + tray end-to-end under Xvfb and a private D-Bus session"
 $GO build -o bin/tokentray ./cmd/tokentray
-TOKENTRAY_GUI_TEST=1 TOKENTRAY_BIN="$PWD/bin/tokentray" TOKENTRAY_ARTIFACTS="$PWD/artifacts" \
-  xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
-  $GO test -count=1 -run 'TestGUI|TestE2E' ./ui/... ./cmd/...
+export TOKENTRAY_GUI_TEST=1 TOKENTRAY_BIN="$PWD/bin/tokentray" TOKENTRAY_ARTIFACTS="$ART"
+xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
+  bash -c 'bash .ci/gotest.sh test-gui.log -count=1 -run "TestGUI|TestE2E" ./ui/... ./cmd/...'
+unset TOKENTRAY_GUI_TEST
 
 step "fuzz (short pass on every target)"
-bash .ci/fuzz.sh "${FUZZTIME:-3s}"
+bash .ci/fuzz.sh "${FUZZTIME:-3s}" 2>&1 | tee "$ART/test-fuzz.log" | grep -E '^(---|ok|FAIL|fuzz:.*targets|PASS)' 
+
+step "secret scan of everything the suite logged"
+bash .ci/secret-scan.sh "$ART"
 
 echo
 echo "make test: all steps passed"

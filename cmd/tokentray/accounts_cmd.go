@@ -99,6 +99,7 @@ func newAccountListCmd(g *globals) *cobra.Command {
 		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				c.engine.Load(ctx)
 				snap := c.engine.Snapshot()
 				type row struct {
 					config.Account

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/tokentray/tokentray/internal/idpsim"
 )
@@ -446,4 +446,59 @@ func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
 		t.Error("headless instance still runs 5 s after SIGTERM")
 	}
 	c.assertNoSecrets(sim, "tokens.json")
+}
+
+func TestCLIAutostartEnableDisable(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "autostart", "enable")
+	entry := filepath.Join(c.dir, "config", "autostart", "tokentray.desktop")
+	b, err := os.ReadFile(entry)
+	if err != nil || !strings.Contains(string(b), "Exec=") {
+		t.Fatalf("autostart enable wrote %q, %v", b, err)
+	}
+	var st struct {
+		Enabled bool   `json:"enabled"`
+		Where   string `json:"where"`
+	}
+	json.Unmarshal([]byte(c.must("", "autostart", "status", "--json").stdout), &st)
+	if !st.Enabled || st.Where != entry {
+		t.Errorf("status = %+v; want enabled at %s", st, entry)
+	}
+	if r := c.must("", "config", "show"); !strings.Contains(r.stdout, "autostart") || !regexp.MustCompile(`autostart\s+true\s+file`).MatchString(r.stdout) {
+		t.Errorf("autostart setting not saved as true in the file:\n%s", r.stdout)
+	}
+	c.must("", "autostart", "disable")
+	if _, err := os.Stat(entry); !os.IsNotExist(err) {
+		t.Errorf("entry still there after disable: %v", err)
+	}
+}
+
+func TestCLIDoctorJSON(t *testing.T) {
+	_, _, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	r := c.run("", "doctor", "--json")
+	var out struct {
+		OK     bool `json:"ok"`
+		Checks []struct {
+			Name string `json:"name"`
+			OK   bool   `json:"ok"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, r.stdout)
+	}
+	got := map[string]bool{}
+	for _, ch := range out.Checks {
+		got[ch.Name] = ch.OK
+	}
+	for _, name := range []string{"settings", "storage", "provider work", "clock work"} {
+		if ok, present := got[name]; !present || !ok {
+			t.Errorf("doctor check %q = %v (present %v); want ok: %s", name, ok, present, r.stdout)
+		}
+	}
+	if _, present := got["tray host"]; !present {
+		t.Error("doctor has no tray host check")
+	}
 }

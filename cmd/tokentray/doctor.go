@@ -181,7 +181,7 @@ func hostOf(u string) string {
 	return s
 }
 
-func newAutostartCmd() *cobra.Command {
+func newAutostartCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "autostart enable|disable|status",
 		Short: "Start tokentray at login (XDG autostart, macOS LaunchAgent, Windows HKCU Run)",
@@ -201,6 +201,9 @@ func newAutostartCmd() *cobra.Command {
 			if err := autostart.Enable(autostart.Entry{Exe: exe}); err != nil {
 				return err
 			}
+			if err := setAutostartSetting(g, true); err != nil {
+				return err
+			}
 			st, _ := autostart.Current()
 			fmt.Fprintf(cmd.OutOrStdout(), "tokentray starts at login (%s)\n", st.Where)
 			return nil
@@ -212,6 +215,9 @@ func newAutostartCmd() *cobra.Command {
 		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := autostart.Disable(); err != nil {
+				return err
+			}
+			if err := setAutostartSetting(g, false); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "tokentray no longer starts at login")
@@ -242,4 +248,38 @@ func newAutostartCmd() *cobra.Command {
 	status.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	cmd.AddCommand(enable, disable, status)
 	return cmd
+}
+
+// setAutostartSetting keeps the autostart setting in the file in step with
+// the entry, so the tray (which applies the setting at start) agrees.
+func setAutostartSetting(g *globals, on bool) error {
+	p, err := configPath(g)
+	if err != nil {
+		return err
+	}
+	_, err = config.Set(p, "autostart", fmt.Sprint(on))
+	return err
+}
+
+// applyAutostart makes the login entry match the autostart setting (the
+// settings window's "Start at login"), applied at start like every setting.
+func applyAutostart(s config.Settings) error {
+	cur, err := autostart.Current()
+	if err != nil {
+		return err
+	}
+	if cur.Enabled == s.Autostart {
+		return nil
+	}
+	if !s.Autostart {
+		return autostart.Disable()
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return err
+	}
+	return autostart.Enable(autostart.Entry{Exe: exe})
 }

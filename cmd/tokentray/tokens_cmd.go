@@ -33,7 +33,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newDemoCmd(g),
 		newIdpSimCmd(),
 		newDoctorCmd(g),
-		newAutostartCmd(),
+		newAutostartCmd(g),
 	)
 }
 
@@ -227,6 +227,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return printStatus(cmd, snap, jsonOut, "running tokentray")
 			}
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				c.engine.Load(ctx) // envelopes from the vault: expiry and identity
 				return printStatus(cmd, c.engine.Snapshot(), jsonOut, "on disk (tokentray is not running)")
 			})
 		},
@@ -476,6 +477,21 @@ func signInFunc(c *core, demo bool) func(ctx context.Context, name string, devic
 			m.Browser.Open = demoBrowser
 		}
 		_, err := c.engine.SignIn(ctx, name, m)
+		if !errors.Is(err, engine.ErrUnknownAccount) || demo {
+			return err
+		}
+		// An account added in this session: the running engine learns of it
+		// on restart, so sign in through a core built from the file now.
+		l, lerr := config.Load(config.LoadOptions{Path: c.path})
+		if lerr != nil {
+			return lerr
+		}
+		tmp, terr := newCore(ctx, l, coreOptions{stateDir: c.stateDir})
+		if terr != nil {
+			return terr
+		}
+		defer tmp.Close()
+		_, err = tmp.engine.SignIn(ctx, name, m)
 		return err
 	}
 }

@@ -74,6 +74,9 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			return err
 		}
 		defer c.Close()
+		if err := applyAutostart(c.settings); err != nil {
+			c.log.Warn("start at login: could not apply the setting", "error", err)
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- serveCore(ctx, c, srv, h) }()

@@ -26,14 +26,18 @@ var baseScopes = []string{"offline_access", "openid", "profile"}
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// ValidTenant reports whether tenant is common, organizations, consumers or
-// a tenant GUID.
+// domainRE matches a verified tenant domain such as contoso.onmicrosoft.com,
+// which the Microsoft identity platform accepts in place of the GUID.
+var domainRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
+
+// ValidTenant reports whether tenant is common, organizations, consumers, a
+// tenant GUID or a tenant domain (contoso.onmicrosoft.com).
 func ValidTenant(tenant string) bool {
 	switch tenant {
 	case "common", "organizations", "consumers":
 		return true
 	}
-	return guidRE.MatchString(tenant)
+	return guidRE.MatchString(tenant) || (len(tenant) <= 253 && domainRE.MatchString(tenant))
 }
 
 // MicrosoftProfile returns a public-client profile for the Microsoft identity
@@ -53,7 +57,7 @@ func MicrosoftProfileAt(base, tenant, clientID string, scopes []string) (Profile
 		tenant = "common"
 	}
 	if !ValidTenant(tenant) {
-		return Profile{}, fmt.Errorf("microsoft tenant %q: want common, organizations, consumers or a tenant GUID", tenant)
+		return Profile{}, fmt.Errorf("microsoft tenant %q: want common, organizations, consumers, a tenant GUID or a tenant domain", tenant)
 	}
 	if strings.TrimSpace(clientID) == "" {
 		return Profile{}, errors.New("microsoft profile: client id is empty")

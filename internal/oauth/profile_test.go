@@ -21,7 +21,9 @@ func TestMicrosoftProfile(t *testing.T) {
 		{"consumers", []string{"https://graph.microsoft.com/.default"}, "consumers",
 			[]string{"offline_access", "openid", "profile", "https://graph.microsoft.com/.default"}, ""},
 		{"72F988BF-86F1-41AF-91AB-2D7CD011DB47", nil, "72F988BF-86F1-41AF-91AB-2D7CD011DB47", []string{"offline_access", "openid", "profile"}, ""},
-		{"contoso.onmicrosoft.com", nil, "", nil, "want common, organizations, consumers or a tenant GUID"},
+		{"contoso.onmicrosoft.com", nil, "contoso.onmicrosoft.com", []string{"offline_access", "openid", "profile"}, ""},
+		{"not a tenant", nil, "", nil, "want common, organizations, consumers, a tenant GUID or a tenant domain"},
+		{"-bad-.example", nil, "", nil, "want common"},
 		{"common/../evil", nil, "", nil, "want common"},
 	}
 	for _, tt := range tests {
