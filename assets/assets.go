@@ -6,6 +6,11 @@ package assets
 
 import _ "embed"
 
+// AppIcon is the application icon, 256×256 PNG (desktop entry, packages).
+//
+//go:embed icon.png
+var AppIcon []byte
+
 // Tray icons, 64×64 PNG, one per tray state.
 var (
 	//go:embed tray-ok.png

@@ -76,16 +76,20 @@ type layer struct {
 	c color.NRGBA
 }
 
-func draw(path string, layers ...layer) {
-	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+func draw(path string, layers ...layer) { drawAt(path, size, layers...) }
+
+// drawAt renders the 64×64 design at n×n pixels.
+func drawAt(path string, n int, layers ...layer) {
+	img := image.NewNRGBA(image.Rect(0, 0, n, n))
 	const ss = 4
-	for py := 0; py < size; py++ {
-		for px := 0; px < size; px++ {
+	k := float64(size) / float64(n)
+	for py := 0; py < n; py++ {
+		for px := 0; px < n; px++ {
 			var r, g, b, a float64
 			for sy := 0; sy < ss; sy++ {
 				for sx := 0; sx < ss; sx++ {
-					x := float64(px) + (float64(sx)+0.5)/ss
-					y := float64(py) + (float64(sy)+0.5)/ss
+					x := (float64(px) + (float64(sx)+0.5)/ss) * k
+					y := (float64(py) + (float64(sy)+0.5)/ss) * k
 					var c color.NRGBA
 					for _, l := range layers {
 						if l.s(x, y) {
@@ -137,4 +141,9 @@ func main() {
 		layer{base, color.NRGBA{0xc6, 0x28, 0x28, 255}},
 		layer{any(ring(32, 26, 9, 5, 360, 360), rect(20, 30, 44, 48)), white},
 		layer{disc(32, 38, 3), color.NRGBA{0xc6, 0x28, 0x28, 255}})
+	// The application icon (desktop entry, packages, window): the refresh
+	// ring around a check, 256×256.
+	drawAt("icon.png", 256,
+		layer{base, color.NRGBA{0x15, 0x65, 0xc0, 255}},
+		layer{any(ring(32, 32, 19, 5, 300, 345), triangle(43, 10, 56, 17, 45, 25), segment(23, 33, 30, 40, 5), segment(30, 40, 42, 26, 5)), white})
 }
