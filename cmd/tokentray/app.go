@@ -95,7 +95,7 @@ func openStore(s config.Settings, dir string) vaultStore {
 	case "file":
 		return vault.NewFile(filepath.Join(dir, "tokens.json"))
 	default:
-		return vault.NewKeychain(vault.KeychainOptions{Timeout: s.Storage.KeychainTimeout, LockDir: filepath.Join(dir, "locks")})
+		return vault.NewKeychain(vault.KeychainOptions{Timeout: s.Storage.KeychainTimeout, LockDir: filepath.Join(dir, "locks", "vault")})
 	}
 }
 

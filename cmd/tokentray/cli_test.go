@@ -502,3 +502,37 @@ func TestCLIDoctorJSON(t *testing.T) {
 		t.Error("doctor has no tray host check")
 	}
 }
+
+// TestCLIKeychainIntegration: with the real Secret Service, tokens land in
+// the keychain (secret-tool sees the item) and in no file at all.
+func TestCLIKeychainIntegration(t *testing.T) {
+	if os.Getenv("TOKENTRAY_KEYRING_TEST") != "1" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("keychain test needs TOKENTRAY_KEYRING_TEST=1 inside dbus-run-session with gnome-keyring (see .ci/with-keyring.sh)")
+		}
+		t.Skip("keychain test: run inside .ci/with-keyring.sh (make test does)")
+	}
+	sim, _, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base, "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	name := fmt.Sprintf("kc-%d", os.Getpid())
+	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", "cli-1")
+	c.must(sim.Grant("cli-1", "erin@contoso.test", nil)+"\n", "import", name, "--refresh-token-stdin")
+	t.Cleanup(func() { c.run("", "logout", name) })
+	tok := strings.TrimSpace(c.must("", "token", name).stdout)
+	if !strings.HasPrefix(tok, "simAT-") {
+		t.Fatalf("token = %q", tok[:min(len(tok), 8)])
+	}
+	out, err := exec.Command("secret-tool", "search", "--all", "service", "tokentray").CombinedOutput()
+	if err != nil {
+		t.Fatalf("secret-tool search: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "username = "+name) && !strings.Contains(string(out), name) {
+		t.Errorf("secret-tool does not list the account %q:\n%s", name, out)
+	}
+	c.assertNoSecrets(sim) // no vault file exempt: nothing may hold a token
+	c.must("", "logout", name)
+	out, _ = exec.Command("secret-tool", "search", "--all", "service", "tokentray").CombinedOutput()
+	if strings.Contains(string(out), "username = "+name+"\n") {
+		t.Errorf("after logout the keychain still holds %q:\n%s", name, out)
+	}
+}
