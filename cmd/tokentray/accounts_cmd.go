@@ -29,12 +29,7 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 		Example: `  tokentray account add work --provider microsoft --tenant organizations \
       --client-id 00000000-0000-0000-0000-000000000000 --scope https://graph.microsoft.com/.default
   tokentray account add idp --provider oidc --issuer https://id.example.com --client-id cli`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErr("account add takes the account NAME")
-			}
-			return nil
-		},
+		Args: nameArg("account add"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.Name = args[0]
 			for _, h := range headers {
@@ -133,12 +128,7 @@ func newAccountRemoveCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove NAME",
 		Short: "Remove an account: sign it out (deleting its secrets) and drop it from the settings",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErr("account remove takes the account NAME")
-			}
-			return nil
-		},
+		Args:  nameArg("account remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
@@ -186,4 +176,14 @@ func addAccountToFile(path string, a config.Account) error {
 	}
 	s.Accounts = append(s.Accounts, a)
 	return config.Save(path, s)
+}
+
+// nameArg requires exactly one account NAME argument.
+func nameArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageErr("%s takes the account NAME", what)
+		}
+		return nil
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,24 +40,13 @@ real accounts.`,
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if headless {
-				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-				defer stop()
-				h := newLateHandler(hooks{quit: stop})
-				srv, err := claimInstance(h)
-				if errors.Is(err, errHandedOver) {
-					fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running")
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				d, err := startDemo(ctx, g, cmd.ErrOrStderr())
-				if err != nil {
-					srv.Close()
-					return err
-				}
-				defer d.Close()
-				return serveCore(ctx, d.core, srv, h)
+				return serveHeadless(cmd, func(ctx context.Context) (*core, func(), error) {
+					d, err := startDemo(ctx, g, cmd.ErrOrStderr())
+					if err != nil {
+						return nil, nil, err
+					}
+					return d.core, d.Close, nil
+				})
 			}
 			return runTray(cmd, g, trayOptions{demo: true})
 		},

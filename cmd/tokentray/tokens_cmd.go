@@ -298,12 +298,7 @@ func newLoginCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login NAME",
 		Short: "Sign an account in (browser with PKCE, or --device code)",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErr("login takes the account NAME")
-			}
-			return nil
-		},
+		Args:  nameArg("login"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
@@ -343,12 +338,7 @@ func newLogoutCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout NAME",
 		Short: "Sign an account out: revoke where the provider allows, then delete its secrets",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErr("logout takes the account NAME")
-			}
-			return nil
-		},
+		Args:  nameArg("logout"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
@@ -388,12 +378,7 @@ func newImportCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import NAME --refresh-token-stdin",
 		Short: "Adopt an existing refresh token (refreshes once to prove it works)",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErr("import takes the account NAME")
-			}
-			return nil
-		},
+		Args:  nameArg("import"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !fromStdin {
 				return usageErr("import needs --refresh-token-stdin (tokens are never taken as arguments: they would show in the process list)")
@@ -443,12 +428,25 @@ func newRunCmd(g *globals) *cobra.Command {
 
 // runHeadless runs the engine until SIGINT or SIGTERM.
 func runHeadless(cmd *cobra.Command, g *globals) error {
+	return serveHeadless(cmd, func(ctx context.Context) (*core, func(), error) {
+		l, err := loadSettings(g, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := newCore(ctx, l, coreOptions{logTo: cmd.ErrOrStderr(), probe: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		c.log.Info("tokentray running headless", "accounts", len(c.settings.Accounts), "storage", c.store.Kind())
+		return c, c.Close, nil
+	})
+}
+
+// serveHeadless claims the single instance, builds the core and serves it
+// until SIGINT or SIGTERM (or a quit request on the control socket).
+func serveHeadless(cmd *cobra.Command, build func(ctx context.Context) (*core, func(), error)) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	l, err := loadSettings(g, true)
-	if err != nil {
-		return err
-	}
 	h := newLateHandler(hooks{quit: stop})
 	srv, err := claimInstance(h)
 	if errors.Is(err, errHandedOver) {
@@ -458,13 +456,12 @@ func runHeadless(cmd *cobra.Command, g *globals) error {
 	if err != nil {
 		return err
 	}
-	c, err := newCore(ctx, l, coreOptions{logTo: cmd.ErrOrStderr(), probe: true})
+	c, cleanup, err := build(ctx)
 	if err != nil {
 		srv.Close()
 		return err
 	}
-	defer c.Close()
-	c.log.Info("tokentray running headless", "accounts", len(c.settings.Accounts), "storage", c.store.Kind())
+	defer cleanup()
 	return serveCore(ctx, c, srv, h)
 }
 
