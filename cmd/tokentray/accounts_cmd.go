@@ -23,6 +23,7 @@ func newAccountCmd(g *globals) *cobra.Command {
 func newAccountAddCmd(g *globals) *cobra.Command {
 	var a config.Account
 	var headers []string
+	var secretStdin bool
 	cmd := &cobra.Command{
 		Use:   "add NAME --provider microsoft|oidc --client-id ID [--tenant T | --issuer URL] [--scope S]...",
 		Short: "Add an account to the settings file (then sign in with: tokentray login NAME)",
@@ -60,8 +61,19 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 				return usageErr("an account named %q exists already; remove it first or choose another name", a.Name)
 			}
 			s.Accounts = append(s.Accounts, a)
+			var secret string
+			if secretStdin {
+				if secret, err = readSecretLine(cmd.InOrStdin(), "client secret"); err != nil {
+					return err
+				}
+			}
 			if err := config.Save(p, s); err != nil {
 				return err
+			}
+			if secret != "" {
+				if err := storeClientSecret(cmd, g, a.Name, secret); err != nil {
+					return fmt.Errorf("account %q was added, but its client secret was not stored: %w (retry with tokentray login %s --client-secret-stdin)", a.Name, err, a.Name)
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added account %q to %s; sign in with: tokentray login %s\n(a running tokentray picks it up after a restart)\n", a.Name, p, a.Name)
 			return nil
@@ -75,6 +87,7 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 	f.StringArrayVar(&a.Scopes, "scope", nil, "extra scope, repeatable (offline_access openid profile are always included)")
 	f.StringVar(&a.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the app (default http://127.0.0.1:<free port>/callback)")
 	f.StringArrayVar(&headers, "header", nil, "extra request header 'Name: value' (for example Origin for single-page-app registrations)")
+	f.BoolVar(&secretStdin, "client-secret-stdin", false, "confidential client: read the client secret from standard input (kept in the keychain, never in the settings file)")
 	return cmd
 }
 
@@ -186,4 +199,12 @@ func nameArg(what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// storeClientSecret keeps a confidential client's secret in the vault,
+// through the engine, which owns all secret state.
+func storeClientSecret(cmd *cobra.Command, g *globals, name, secret string) error {
+	return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+		return c.engine.SetClientSecret(ctx, name, secret)
+	})
 }

@@ -536,3 +536,29 @@ func TestCLIKeychainIntegration(t *testing.T) {
 		t.Errorf("after logout the keychain still holds %q:\n%s", name, out)
 	}
 }
+
+// TestCLIConfidentialClient: the client secret given on stdin reaches the
+// vault (not the settings file) and authenticates the device sign-in and
+// later refreshes.
+func TestCLIConfidentialClient(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{ClientSecrets: map[string]string{"conf-1": "very-secret-value"}, AutoApproveDevice: 1, DeviceInterval: time.Second})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("very-secret-value\n", "account", "add", "conf", "--provider", "microsoft", "--client-id", "conf-1", "--client-secret-stdin")
+	p := strings.TrimSpace(c.must("", "config", "path").stdout)
+	if b, _ := os.ReadFile(p); strings.Contains(string(b), "very-secret-value") {
+		t.Fatal("the client secret was written to the settings file")
+	}
+	if r := c.run("", "token", "conf"); r.code != 3 {
+		t.Errorf("token before sign-in: exit %d; want 3", r.code)
+	}
+	r := c.must("", "login", "conf", "--device")
+	if !strings.Contains(r.stdout, "signed in") {
+		t.Errorf("login --device printed %q", r.stdout)
+	}
+	c.must("", "refresh", "conf")
+	if tok := strings.TrimSpace(c.must("", "token", "conf").stdout); !strings.HasPrefix(tok, "simAT-") {
+		t.Errorf("token after sign-in = %q", tok[:min(8, len(tok))])
+	}
+	_ = sim
+}

@@ -294,16 +294,29 @@ func yesNo(b bool, when time.Time) string {
 }
 
 func newLoginCmd(g *globals) *cobra.Command {
-	var device, noBrowser bool
+	var device, noBrowser, secretStdin bool
 	cmd := &cobra.Command{
 		Use:   "login NAME",
 		Short: "Sign an account in (browser with PKCE, or --device code)",
 		Args:  nameArg("login"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var secret string
+			if secretStdin {
+				s, err := readSecretLine(cmd.InOrStdin(), "client secret")
+				if err != nil {
+					return err
+				}
+				secret = s
+			}
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
 				if err != nil {
 					return err
+				}
+				if secret != "" {
+					if err := c.engine.SetClientSecret(ctx, name, secret); err != nil {
+						return err
+					}
 				}
 				errw := cmd.ErrOrStderr()
 				m := engine.SignInMethod{
@@ -331,6 +344,7 @@ func newLoginCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&device, "device", false, "use the device code flow (sign in on another device)")
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	cmd.Flags().BoolVar(&secretStdin, "client-secret-stdin", false, "confidential client: read the client secret from standard input first")
 	return cmd
 }
 

@@ -103,15 +103,22 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 	if e.sign == nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, ErrNoSigner)
 	}
+	prof := a.profile
+	if prof.ClientSecret == "" {
+		prof.ClientSecret = e.clientSecret(ctx, a)
+		e.mu.Lock()
+		a.env.ClientSecret = prof.ClientSecret // kept in the new envelope
+		e.mu.Unlock()
+	}
 	var tok oauth.Token
 	if m.Device {
 		show := m.Show
 		if show == nil {
 			show = func(oauth.DeviceCode) {}
 		}
-		tok, err = e.sign.LoginDevice(ctx, a.profile, show)
+		tok, err = e.sign.LoginDevice(ctx, prof, show)
 	} else {
-		tok, err = e.sign.LoginBrowser(ctx, a.profile, m.Browser)
+		tok, err = e.sign.LoginBrowser(ctx, prof, m.Browser)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
@@ -194,6 +201,52 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 	e.mu.Unlock()
 	e.logRefresh(a, "ok", tok.Fresh, res.Expiry, 0, what)
 	return res, nil
+}
+
+// clientSecret is a confidential client's secret from the held or stored
+// envelope ("" for public clients).
+func (e *Engine) clientSecret(ctx context.Context, a *account) string {
+	e.mu.Lock()
+	cs := a.env.ClientSecret
+	e.mu.Unlock()
+	if cs != "" {
+		return cs
+	}
+	if env, err := e.store.Load(ctx, a.name); err == nil {
+		return env.ClientSecret
+	}
+	return ""
+}
+
+// SetClientSecret stores a confidential client's secret for name in the
+// vault, keeping any tokens already there. Token requests of the account
+// then authenticate with it; it never reaches the settings file.
+func (e *Engine) SetClientSecret(ctx context.Context, name, secret string) error {
+	a, err := e.account(name)
+	if err != nil {
+		return err
+	}
+	if err := e.acquire(ctx, a, true); err != nil {
+		return fmt.Errorf("store client secret of account %q: %w", name, err)
+	}
+	defer func() { <-a.sem }()
+	unlock, err := e.lockFile(ctx, a)
+	if err != nil {
+		return fmt.Errorf("store client secret of account %q: %w", name, err)
+	}
+	defer unlock()
+	env, err := e.store.Load(ctx, name)
+	if err != nil && !errors.Is(err, vault.ErrNotFound) {
+		return fmt.Errorf("store client secret of account %q: %w", name, err)
+	}
+	env.ClientSecret = secret
+	if err := e.store.Save(ctx, name, env); err != nil {
+		return fmt.Errorf("store client secret of account %q: %w", name, err)
+	}
+	e.mu.Lock()
+	a.env.ClientSecret = secret
+	e.mu.Unlock()
+	return nil
 }
 
 // SignOut revokes name's refresh token where the provider supports it

@@ -345,6 +345,12 @@ func (e *Engine) Load(ctx context.Context) {
 		env, err := e.store.Load(ctx, a.name)
 		e.mu.Lock()
 		switch {
+		case err == nil && env.RefreshToken == "":
+			// Only a confidential client's secret, stored before sign-in.
+			if !a.unsaved {
+				e.signedOutLocked(a)
+				a.env.ClientSecret = env.ClientSecret
+			}
 		case err == nil:
 			e.adoptLocked(a, env)
 		case errors.Is(err, vault.ErrNotFound):

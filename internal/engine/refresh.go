@@ -289,9 +289,12 @@ func (e *Engine) reread(ctx context.Context, a *account) (vault.Envelope, error)
 		return held, nil
 	}
 	env, err := e.store.Load(ctx, a.name)
-	if errors.Is(err, vault.ErrNotFound) {
+	if errors.Is(err, vault.ErrNotFound) || (err == nil && env.RefreshToken == "") {
+		// No envelope, or only a confidential client's secret stored
+		// before the first sign-in.
 		e.mu.Lock()
 		e.signedOutLocked(a)
+		a.env.ClientSecret = env.ClientSecret
 		e.mu.Unlock()
 		return vault.Envelope{}, ErrSignedOut
 	}
