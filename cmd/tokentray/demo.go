@@ -75,14 +75,15 @@ func (d *demo) Close() {
 	})
 }
 
-// demoSettings are valid settings that make things happen within minutes:
-// 6-minute access tokens refreshed 1 minute before expiry, at most every
-// 5 minutes (the shortest cooldown allowed).
+// demoSettings make things happen within minutes: 3-minute access tokens
+// refreshed 1 minute before expiry, at most every 2 minutes. The cooldown is
+// below the 5-minute floor users may set: these settings never reach a
+// file, they only drive the demo's engine.
 func demoSettings(s config.Settings) config.Settings {
 	s.Refresh.Enabled = true
 	s.Refresh.IntervalHours = 1
 	s.Refresh.Lookahead = time.Minute
-	s.Refresh.Cooldown = 5 * time.Minute
+	s.Refresh.Cooldown = 2 * time.Minute
 	s.Refresh.JitterMax = 5 * time.Second
 	s.Backoff.Base = 30 * time.Second
 	s.Backoff.Max = 10 * time.Minute
@@ -91,16 +92,17 @@ func demoSettings(s config.Settings) config.Settings {
 }
 
 // startDemo starts the simulator on 127.0.0.1, signs the demo account in
-// (a grant adopted with one refresh) and runs the demo scenario: the third
-// refresh is throttled (429, Retry-After 60 s) and the fifth finds the grant
-// revoked, so the account needs sign-in; signing in again recovers it.
+// (a grant adopted with one refresh) and runs the demo scenario: after the
+// third refresh the next one is throttled (429, Retry-After 60 s), after the
+// fourth the provider ends the grant, so the account needs sign-in (about
+// 8 minutes in); "Sign in again" recovers it.
 func startDemo(ctx context.Context, g *globals, logTo io.Writer) (*demo, error) {
 	l, err := loadSettings(g, false)
 	if err != nil {
 		return nil, err
 	}
 	l.Settings = demoSettings(l.Settings)
-	sim := idpsim.New(idpsim.Options{AccessTTL: 6 * time.Minute, Clients: []string{demoClient}, DefaultSubject: demoSubject})
+	sim := idpsim.New(idpsim.Options{AccessTTL: 3 * time.Minute, Clients: []string{demoClient}, DefaultSubject: demoSubject})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start the demo simulator: %w", err)
@@ -155,12 +157,12 @@ func (d *demo) scenario(ctx context.Context, log *slog.Logger) {
 				return
 			}
 			n := s.Counters.RefreshSuccessTotal
-			if n >= 2 && !throttled {
+			if n >= 3 && !throttled {
 				throttled = true
 				d.sim.Inject(idpsim.Fault{Kind: idpsim.Throttle429, RetryAfter: time.Minute})
 				log.Info("demo: the next refresh will be throttled (429, Retry-After 60s)")
 			}
-			if n >= 4 && !revoked {
+			if n >= 4 && throttled && !revoked {
 				revoked = true
 				d.sim.RevokeGrant(demoSubject)
 				log.Info("demo: the provider ended the grant; the next refresh needs sign-in")

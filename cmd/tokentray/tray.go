@@ -107,7 +107,12 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		AddAccount: func(acct config.Account) error { return addAccountToFile(l.Path, acct) },
 		SignIn:     signInFunc(c, o.demo),
 	}
-	if !o.demo {
+	if o.demo {
+		// The demo's engine runs on demo timings; the settings tab shows
+		// the user's real settings, read-only (nothing is saved in a demo).
+		opts.Settings, opts.ConfigPath = l.Settings, ""
+		opts.AddAccount = nil
+	} else {
 		opts.OnDemo = func() error { reexec("demo"); return nil }
 	}
 	u = ui.New(a, opts)

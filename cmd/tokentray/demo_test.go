@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+// TestDemoNeedsSignInRecovery: the demo signs in by itself; when its
+// provider ends the grant the account needs sign-in, and the UI's "Sign in"
+// action (the simulator's self-approving browser flow) recovers it.
+func TestDemoNeedsSignInRecovery(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := startDemo(ctx, &globals{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != engine.OK {
+		t.Fatalf("demo account after start: %s; want ok", st.State)
+	}
+	d.sim.RevokeGrant(demoSubject)
+	if _, err := d.core.engine.RefreshNow(ctx, demoAccount); err == nil {
+		t.Fatal("RefreshNow after the grant ended = nil; want an error")
+	}
+	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != engine.NeedsSignIn {
+		t.Fatalf("state after the grant ended: %s; want needs_signin", st.State)
+	}
+	if err := signInFunc(d.core, true)(ctx, demoAccount, false, nil); err != nil {
+		t.Fatalf("demo sign-in: %v", err)
+	}
+	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != engine.OK {
+		t.Errorf("state after sign-in: %s; want ok", st.State)
+	}
+	if _, err := d.core.engine.RefreshNow(ctx, demoAccount); err != nil {
+		t.Errorf("RefreshNow after sign-in = %v", err)
+	}
+}
