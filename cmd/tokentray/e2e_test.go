@@ -290,6 +290,14 @@ func TestE2ETrayDemo(t *testing.T) {
 		return false
 	})
 
+	// A second launch hands over to this instance and exits 0.
+	second := exec.Command(binPath)
+	second.Env = cmd.Env
+	out, err := second.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "already running") {
+		t.Errorf("second launch: %v, output %q; want exit 0 and a hand-over", err, out)
+	}
+
 	_, root = menu.layout(t)
 	quit, _ := root.find("Quit")
 	menu.click(t, quit.ID)
