@@ -95,7 +95,7 @@ func demoSettings(s config.Settings) config.Settings {
 // (a grant adopted with one refresh) and runs the demo scenario: after the
 // third refresh the next one is throttled (429, Retry-After 60 s), after the
 // fourth the provider ends the grant, so the account needs sign-in (about
-// 8 minutes in); "Sign in again" recovers it.
+// 9 minutes in); "Sign in again" recovers it.
 func startDemo(ctx context.Context, g *globals, logTo io.Writer) (*demo, error) {
 	l, err := loadSettings(g, false)
 	if err != nil {
