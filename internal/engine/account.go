@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"os"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
@@ -14,6 +15,7 @@ type account struct {
 	name    string
 	profile oauth.Profile
 	sem     chan struct{} // cap 1: held by the account's one flight
+	lockFh  *os.File      // the lock file, kept open between flights (unix); used only by the flight holder
 
 	// Guarded by Engine.mu.
 	busy              bool
