@@ -13,9 +13,13 @@ for _ in $(seq 100); do
   fi
   sleep 0.1
 done
+# Stop only this session's daemon afterwards (another keyring session on the
+# machine must keep its own).
+kpid=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+  org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null | awk '/uint32/ {print $2}')
 export TOKENTRAY_KEYRING_TEST=1
 status=0
 "$@" || status=$?
-pkill -u "$(id -u)" -f "gnome-keyring-daemon --unlock --components=secrets" 2>/dev/null || true
+if [ -n "$kpid" ]; then kill "$kpid" 2>/dev/null || true; fi
 rm -rf "$XDG_DATA_HOME"
 exit $status

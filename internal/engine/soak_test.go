@@ -212,8 +212,6 @@ const (
 	permanentFail
 )
 
-func (o outcome) String() string { return [...]string{"success", "transient", "permanent"}[o] }
-
 func classify(a attempt, rec idpsim.RequestRecord) outcome {
 	switch {
 	case rec.Error == "invalid_grant" || rec.Error == "interaction_required" || rec.Error == "consent_required":

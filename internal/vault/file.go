@@ -143,7 +143,18 @@ func (f *File) write(d fileData) error {
 		_ = dh.Sync() // best effort: not supported everywhere
 		_ = dh.Close()
 	}
+	f.sweepTemps()
 	return nil
+}
+
+// sweepTemps removes temp files that a writer killed mid-write left behind
+// (they hold tokens). It runs under the exclusive lock, so no live writer
+// owns one.
+func (f *File) sweepTemps() {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(f.path), "."+filepath.Base(f.path)+".*.tmp"))
+	for _, m := range matches {
+		_ = os.Remove(m)
+	}
 }
 
 func (f *File) mkdir() error {

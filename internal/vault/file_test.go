@@ -128,3 +128,25 @@ func TestFileNoTempLeftOnFailure(t *testing.T) {
 		t.Errorf("Load() after a failed Save = %v; want the old envelope", err)
 	}
 }
+
+// TestFileSweepsTempsOfKilledWriters: a writer killed between creating its
+// temp file and the rename leaves a token-holding temp; the next write
+// removes it.
+func TestFileSweepsTempsOfKilledWriters(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokens.json")
+	f := NewFile(path)
+	stale := filepath.Join(dir, ".tokens.json.123456.tmp")
+	if err := os.WriteFile(stale, []byte(`{"rt":"left-behind"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(t.Context(), "work", Envelope{RefreshToken: "rt-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temp file still there after a write: %v", err)
+	}
+	if env, err := f.Load(t.Context(), "work"); err != nil || env.RefreshToken != "rt-1" {
+		t.Errorf("Load() = %v, %v", env.RefreshToken == "rt-1", err)
+	}
+}
