@@ -43,8 +43,12 @@ type Options struct {
 	ConfigPath string          // where Save writes; "" disables saving
 	Logger     *slog.Logger    // nil: slog.Default()
 	NoTrayHost bool            // no StatusNotifierWatcher: always show the window, with a banner
-	Now        func() time.Time
-	Location   *time.Location // times are shown in it; nil: time.Local
+	// StorageProblem, when set, is why the secret storage is unusable (the
+	// start-up probe's answer); the window then shows it with the way out:
+	// unlock the keychain, or choose the file store in Settings.
+	StorageProblem string
+	Now            func() time.Time
+	Location       *time.Location // times are shown in it; nil: time.Local
 
 	OnRestart func()       // re-executes the app ("Restart now")
 	OnDemo    func() error // "Try the demo account"
@@ -170,10 +174,27 @@ func (u *UI) build(ctx context.Context) fyne.CanvasObject {
 	u.settings = newSettingsForm(u)
 	u.accounts = container.NewTabItem("Accounts", container.NewBorder(u.header, nil, nil, nil, container.NewVScroll(u.list)))
 	u.tabs = container.NewAppTabs(u.accounts, container.NewTabItem("Settings", u.settings.content))
-	if !u.o.NoTrayHost {
+	var banners []fyne.CanvasObject
+	if u.o.StorageProblem != "" {
+		banners = append(banners, storageBanner(u.o.StorageProblem))
+	}
+	if u.o.NoTrayHost {
+		banners = append(banners, noTrayBanner())
+	}
+	if len(banners) == 0 {
 		return u.tabs
 	}
-	return container.NewBorder(noTrayBanner(), nil, nil, nil, u.tabs)
+	return container.NewBorder(container.NewVBox(banners...), nil, nil, nil, u.tabs)
+}
+
+// storageBanner says the secret storage is unusable and what to do. It
+// never switches storage by itself: plaintext is the user's explicit choice.
+func storageBanner(problem string) fyne.CanvasObject {
+	l := widget.NewLabel("Storage unavailable: " + problem + ". Accounts cannot be refreshed until it works. " +
+		"Unlock your keychain and restart tokentray, or choose the file store (a 0600 file) under Settings → Storage backend.")
+	l.Wrapping = fyne.TextWrapWord
+	l.Importance = widget.DangerImportance
+	return l
 }
 
 // noTrayBanner explains how to get a tray icon.

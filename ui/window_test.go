@@ -26,6 +26,7 @@ func TestWindowStates(t *testing.T) {
 		{"window_storage_degraded.xml", snap(degradedAccount("work")), Options{}},
 		{"window_no_accounts.xml", snap(), Options{}},
 		{"window_no_tray_host.xml", snap(), Options{NoTrayHost: true}},
+		{"window_storage_unavailable.xml", snap(okAccount("work")), Options{StorageProblem: "keychain locked (keychain is locked: unlock it)"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			tc.o.Engine = &scriptedEngine{snap: tc.snap}

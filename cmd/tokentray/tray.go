@@ -102,6 +102,12 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		ConfigPath: l.Path,
 		Logger:     c.log,
 		NoTrayHost: !trayHostPresent(),
+		StorageProblem: func() string {
+			if c.probe.Err == nil {
+				return ""
+			}
+			return fmt.Sprintf("%s %s (%v)", c.probe.Kind, c.probe.Status, c.probe.Err)
+		}(),
 		OnQuit:     quit,
 		OnRestart:  func() { reexec(os.Args[1:]...) },
 		AddAccount: func(acct config.Account) error { return addAccountToFile(l.Path, acct) },
