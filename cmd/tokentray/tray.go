@@ -106,7 +106,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			if c.probe.Err == nil {
 				return ""
 			}
-			return fmt.Sprintf("%s %s (%v)", c.probe.Kind, c.probe.Status, c.probe.Err)
+			return c.probe.Err.Error()
 		}(),
 		OnQuit:     quit,
 		OnRestart:  func() { reexec(os.Args[1:]...) },
