@@ -481,7 +481,11 @@ func serveHeadless(cmd *cobra.Command, build func(ctx context.Context) (*core, f
 
 // signInFunc is the UI's sign-in action: the engine's SignIn with the
 // browser (the demo's simulator approves by itself) or a device code.
-func signInFunc(c *core, demo bool) func(ctx context.Context, name string, device bool, show func(code, url string)) error {
+//
+// An account added in this session is unknown to the running engine: it is
+// signed in through a core built from the file, and then restarted (when
+// set) restarts the app so the engine takes the account on.
+func signInFunc(c *core, demo bool, restart func()) func(ctx context.Context, name string, device bool, show func(code, url string)) error {
 	return func(ctx context.Context, name string, device bool, show func(code, url string)) error {
 		m := engine.SignInMethod{Device: device, Show: func(dc oauth.DeviceCode) { show(dc.UserCode, dc.VerificationURI) }}
 		if demo {
@@ -502,7 +506,12 @@ func signInFunc(c *core, demo bool) func(ctx context.Context, name string, devic
 			return terr
 		}
 		defer tmp.Close()
-		_, err = tmp.engine.SignIn(ctx, name, m)
-		return err
+		if _, err = tmp.engine.SignIn(ctx, name, m); err != nil {
+			return err
+		}
+		if restart != nil {
+			time.AfterFunc(1500*time.Millisecond, restart) // let the window say "signed in" first
+		}
+		return nil
 	}
 }

@@ -111,7 +111,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		OnQuit:     quit,
 		OnRestart:  func() { reexec(os.Args[1:]...) },
 		AddAccount: func(acct config.Account) error { return addAccountToFile(l.Path, acct) },
-		SignIn:     signInFunc(c, o.demo),
+		SignIn:     signInFunc(c, o.demo, func() { reexec(os.Args[1:]...) }),
 	}
 	if o.demo {
 		// The demo's engine runs on demo timings; the settings tab shows
