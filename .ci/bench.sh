@@ -20,32 +20,6 @@ export LANG=C.UTF-8 LC_ALL=C.UTF-8
 GO=${GO:-go}
 COUNT=${BENCH_COUNT:-6}
 
-# --in-keyring CMD...: run CMD with a fresh, unlocked gnome-keyring on the
-# current private D-Bus session (DISPLAY must be unset, or an unlock prompt
-# could hang). The daemon is stopped by its own PID afterwards.
-if [ "${1:-}" = "--in-keyring" ]; then
-  shift
-  if [ -n "${DISPLAY:-}" ]; then echo "bench: --in-keyring needs DISPLAY unset" >&2; exit 2; fi
-  XDG_DATA_HOME="$(mktemp -d)"
-  export XDG_DATA_HOME TOKENTRAY_KEYRING_PASSWORD="tokentray-bench-keyring"
-  printf %s "$TOKENTRAY_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-  for _ in $(seq 100); do
-    if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true; then
-      break
-    fi
-    sleep 0.1
-  done
-  kpid=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-    org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null | awk '/uint32/ {print $2}')
-  export TOKENTRAY_KEYRING_TEST=1
-  status=0
-  "$@" || status=$?
-  if [ -n "$kpid" ]; then kill "$kpid" 2>/dev/null || true; fi
-  rm -rf "$XDG_DATA_HOME"
-  exit $status
-fi
-
 OUT=artifacts/bench
 mkdir -p "$OUT"
 failed=0
@@ -93,7 +67,7 @@ sched_ns=$(median $f $b ns/op); sched_bpa=$(median $f $b B/account)
 echo "BENCH engine-schedule-10k runs=$(runs $f $b) reschedule_ns=$sched_ns bytes_per_account=$sched_bpa heap_entry_bytes_per_account=$(median $f $b heap-B/account) allocs_per_op=$(median $f $b allocs/op)"
 
 step "go benchmark: vault Save+Load, gnome-keyring in a private D-Bus session vs memory"
-if env -u DISPLAY -u WAYLAND_DISPLAY dbus-run-session -- bash "$0" --in-keyring \
+if env -u DISPLAY -u WAYLAND_DISPLAY dbus-run-session -- bash .ci/with-keyring.sh \
     $GO test -run '^$' -count "$COUNT" -bench '^(BenchmarkKeychainSaveLoad|BenchmarkMemorySaveLoad)$' ./internal/vault/ >"$OUT/vault.txt" 2>&1; then :; else
   echo "BENCH vault error=go-test-failed (see $OUT/vault.txt)"; tail -20 "$OUT/vault.txt" >&2; failed=1
 fi
@@ -111,7 +85,7 @@ if ! $GO build -o bin/tokentray ./cmd/tokentray; then echo "BENCH build error=go
 export TOKENTRAY_BIN="$PWD/bin/tokentray" TOKENTRAY_PERF=1
 
 step "tokentray token: file vault and keychain (private D-Bus session, gnome-keyring)"
-env -u DISPLAY -u WAYLAND_DISPLAY dbus-run-session -- bash "$0" --in-keyring \
+env -u DISPLAY -u WAYLAND_DISPLAY dbus-run-session -- bash .ci/with-keyring.sh \
   $GO test -count=1 -timeout 5m -v -run '^TestPerfTokenCommand$' ./cmd/tokentray >"$OUT/token.txt" 2>&1 ||
   { echo "BENCH token error=go-test-failed (see $OUT/token.txt)"; grep -E -- '--- FAIL|perf_test' "$OUT/token.txt" >&2; failed=1; }
 grep '^PERF' "$OUT/token.txt"

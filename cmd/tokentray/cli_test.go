@@ -395,32 +395,7 @@ func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
 	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
 	c.must(sim.Grant("cli-1", "dave@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 
-	cmd := exec.Command(binPath, "run", "--headless")
-	cmd.Env = c.env
-	cmd.WaitDelay = 2 * time.Second
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var waitErr error
-	exited := make(chan struct{}) // closed when the process has exited; waitErr is then set
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("headless output:\n%s", logs.String())
-		}
-	})
-	waitFor(t, 15*time.Second, "the headless instance to answer status", func() bool {
-		r := c.run("", "status")
-		return r.code == 0 && strings.Contains(r.stdout, "from running tokentray")
-	})
+	h := startHeadless(t, c)
 	before := sim.Refreshes("dave@contoso.test")
 	r := c.must("", "refresh", "work")
 	if !strings.Contains(r.stdout, "work: refreshed") {
@@ -429,21 +404,18 @@ func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
 	if got := sim.Refreshes("dave@contoso.test") - before; got != 1 {
 		t.Errorf("refresh via the running instance made %d requests; want 1", got)
 	}
-	if n := strings.Count(logs.String(), "msg=refresh"); n < 1 {
-		t.Errorf("the running instance logged no refresh; did the CLI refresh by itself?\n%s", logs.String())
+	if n := strings.Count(h.logs.String(), "msg=refresh"); n < 1 {
+		t.Errorf("the running instance logged no refresh; did the CLI refresh by itself?\n%s", h.logs.String())
 	}
 	second := c.run("", "run", "--headless")
 	if second.code != 0 || !strings.Contains(second.stderr, "already running") {
 		t.Errorf("second launch: exit %d, stderr %q; want 0 and a hand-over", second.code, second.stderr)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-		if err := waitErr; err != nil {
-			t.Errorf("headless instance exited with %v after SIGTERM; want 0", err)
-		}
-	case <-time.After(5 * time.Second):
+	h.cmd.Process.Signal(syscall.SIGTERM)
+	if exited, ok := h.waitExit(5 * time.Second); !exited {
 		t.Error("headless instance still runs 5 s after SIGTERM")
+	} else if !ok {
+		t.Errorf("headless instance exited with %v after SIGTERM; want 0", h.cmd.ProcessState)
 	}
 	c.assertNoSecrets(sim, "tokens.json")
 }

@@ -45,12 +45,15 @@ func requireKeyring(t *testing.T) {
 	t.Skipf("set %s=1 inside dbus-run-session with an unlocked gnome-keyring (.ci/with-keyring.sh) to run against the real Secret Service", keyringTestEnv)
 }
 
-// headless is one `tokentray run --headless` process.
-type headless struct {
+// process is one tokentray process under test, its output kept.
+type process struct {
 	cmd    *exec.Cmd
 	logs   syncBuffer
 	exited chan struct{} // closed when the process has exited
 }
+
+// headless is one `tokentray run --headless` process.
+type headless = process
 
 // startHeadless starts the instance and waits until it answers status. The
 // test's cleanup kills it if it still runs.
@@ -72,34 +75,51 @@ func startHeadless(t *testing.T, c *cli) *headless {
 // startHeadlessNoWait starts the instance; the test's cleanup kills it if it
 // still runs. It is safe to call from any goroutine.
 func startHeadlessNoWait(t *testing.T, c *cli) *headless {
-	h := &headless{cmd: exec.Command(binPath, "run", "--headless"), exited: make(chan struct{})}
-	h.cmd.Env = c.env
-	h.cmd.WaitDelay = 2 * time.Second
-	h.cmd.Stdout, h.cmd.Stderr = &h.logs, &h.logs
-	if err := h.cmd.Start(); err != nil {
-		t.Errorf("start headless: %v", err)
-		close(h.exited)
-		return h
+	return startProcess(t, c.env, "run", "--headless")
+}
+
+// startProcess starts tokentray with env and args; the test's cleanup kills
+// it if it still runs and, when the test failed, logs its output.
+func startProcess(t *testing.T, env []string, args ...string) *process {
+	p := &process{cmd: exec.Command(binPath, args...), exited: make(chan struct{})}
+	p.cmd.Env = env
+	p.cmd.WaitDelay = 2 * time.Second
+	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Errorf("start tokentray %v: %v", args, err)
+		close(p.exited)
+		return p
 	}
-	go func() { h.cmd.Wait(); close(h.exited) }()
+	go func() { p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
-		h.kill()
+		p.kill()
 		if t.Failed() {
-			t.Logf("headless output:\n%s", h.logs.String())
+			t.Logf("tokentray %v output:\n%s", args, p.logs.String())
 		}
 	})
-	return h
+	return p
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (h *headless) kill() {
+func (p *process) kill() {
 	select {
-	case <-h.exited:
+	case <-p.exited:
 		return
 	default:
 	}
-	h.cmd.Process.Kill()
-	<-h.exited
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// waitExit waits up to d for the process to exit and reports whether it
+// exited with status 0.
+func (p *process) waitExit(d time.Duration) (exited, ok bool) {
+	select {
+	case <-p.exited:
+		return true, p.cmd.ProcessState != nil && p.cmd.ProcessState.Success()
+	case <-time.After(d):
+		return false, false
+	}
 }
 
 // tokenTrigger signals, without blocking, every token request the simulator

@@ -199,28 +199,9 @@ func countRefreshes(log string) int {
 func TestE2ETrayDemo(t *testing.T) {
 	requireGUI(t)
 	c := newCLI(t)
-	cmd := exec.Command(binPath, "demo")
-	cmd.Env = append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "XAUTHORITY="+os.Getenv("XAUTHORITY"), "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
-	cmd.WaitDelay = 2 * time.Second
-	var stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var waitErr error
-	exited := make(chan struct{}) // closed when the process has exited; waitErr is then set
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("tokentray demo output:\n%s", stderr.String())
-		}
-	})
+	env := append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "XAUTHORITY="+os.Getenv("XAUTHORITY"), "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	p := startProcess(t, env, "demo")
+	stderr := &p.logs
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -241,7 +222,7 @@ func TestE2ETrayDemo(t *testing.T) {
 		t.Fatalf("session bus: %v", err)
 	}
 	defer conn.Close()
-	menu := findTray(t, conn, cmd.Process.Pid)
+	menu := findTray(t, conn, p.cmd.Process.Pid)
 	var root menuItem
 	var rev0 uint32
 	waitFor(t, 10*time.Second, "a menu with Refresh now, Open tokentray and Quit", func() bool {
@@ -292,7 +273,7 @@ func TestE2ETrayDemo(t *testing.T) {
 
 	// A second launch hands over to this instance and exits 0.
 	second := exec.Command(binPath)
-	second.Env = cmd.Env
+	second.Env = env
 	out, err := second.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "already running") {
 		t.Errorf("second launch: %v, output %q; want exit 0 and a hand-over", err, out)
@@ -301,12 +282,9 @@ func TestE2ETrayDemo(t *testing.T) {
 	_, root = menu.layout(t)
 	quit, _ := root.find("Quit")
 	menu.click(t, quit.ID)
-	select {
-	case <-exited:
-		if err := waitErr; err != nil {
-			t.Errorf("tokentray demo exited with %v after Quit; want exit 0", err)
-		}
-	case <-time.After(5 * time.Second):
+	if exited, ok := p.waitExit(5 * time.Second); !exited {
 		t.Error("tokentray demo still runs 5 s after Quit")
+	} else if !ok {
+		t.Errorf("tokentray demo exited with %v after Quit; want exit 0", p.cmd.ProcessState)
 	}
 }
