@@ -17,32 +17,4 @@ func Path() (string, error) {
 	return filepath.Join(dir, "autostart", "tokentray.desktop"), nil
 }
 
-// Enable makes tokentray start at login.
-func Enable(e Entry) error {
-	if err := e.check(); err != nil {
-		return err
-	}
-	p, err := Path()
-	if err != nil {
-		return err
-	}
-	return writeFile(p, desktopEntry(e))
-}
-
-// Disable removes the login entry; no entry is no error.
-func Disable() error {
-	p, err := Path()
-	if err != nil {
-		return err
-	}
-	return removeFile(p)
-}
-
-// Current reports the login entry.
-func Current() (Status, error) {
-	p, err := Path()
-	if err != nil {
-		return Status{}, err
-	}
-	return fileStatus(p)
-}
+func entryContent(e Entry) string { return desktopEntry(e) }
