@@ -148,21 +148,7 @@ func newAccountRemoveCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := c.engine.SignOut(ctx, name); err != nil {
-					return fmt.Errorf("remove account %q: %w (its settings are kept so you can retry)", name, err)
-				}
-				s, err := config.ReadFile(c.path)
-				if err != nil {
-					return err
-				}
-				kept := s.Accounts[:0]
-				for _, a := range s.Accounts {
-					if a.Name != name {
-						kept = append(kept, a)
-					}
-				}
-				s.Accounts = kept
-				if err := config.Save(c.path, s); err != nil {
+				if err := removeAccount(ctx, c, name); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed account %q and deleted its secrets\n", name)
@@ -207,4 +193,25 @@ func storeClientSecret(cmd *cobra.Command, g *globals, name, secret string) erro
 	return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 		return c.engine.SetClientSecret(ctx, name, secret)
 	})
+}
+
+// removeAccount signs name out (revoking where possible, deleting every
+// secret) and then drops it from the settings file. If the sign-out fails
+// the settings are kept, so the user can retry.
+func removeAccount(ctx context.Context, c *core, name string) error {
+	if err := c.engine.SignOut(ctx, name); err != nil {
+		return fmt.Errorf("remove account %q: %w (its settings are kept so you can retry)", name, err)
+	}
+	s, err := config.ReadFile(c.path)
+	if err != nil {
+		return err
+	}
+	kept := s.Accounts[:0]
+	for _, a := range s.Accounts {
+		if a.Name != name {
+			kept = append(kept, a)
+		}
+	}
+	s.Accounts = kept
+	return config.Save(c.path, s)
 }

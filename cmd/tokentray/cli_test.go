@@ -534,3 +534,22 @@ func TestCLIConfidentialClient(t *testing.T) {
 	}
 	_ = sim
 }
+
+func TestCLIAccountRemoveDeletesSecretsAndSettings(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "gone", "--provider", "microsoft", "--client-id", "cli-1")
+	c.must(sim.Grant("cli-1", "frank@contoso.test", nil)+"\n", "import", "gone", "--refresh-token-stdin")
+	c.must("", "account", "remove", "gone")
+	if r := c.must("", "account", "list", "--json"); strings.Contains(r.stdout, `"gone"`) {
+		t.Errorf("account list after remove: %s", r.stdout)
+	}
+	b, _ := os.ReadFile(filepath.Join(c.dir, "state", "tokentray", "tokens.json"))
+	if strings.Contains(string(b), "simRT-") {
+		t.Error("the refresh token is still in the vault after account remove")
+	}
+	if r := c.run("", "token", "gone"); r.code != 2 {
+		t.Errorf("token for a removed account: exit %d; want 2", r.code)
+	}
+}

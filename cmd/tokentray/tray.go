@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -111,13 +112,20 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		OnQuit:     quit,
 		OnRestart:  func() { reexec(os.Args[1:]...) },
 		AddAccount: func(acct config.Account) error { return addAccountToFile(l.Path, acct) },
-		SignIn:     signInFunc(c, o.demo, func() { reexec(os.Args[1:]...) }),
+		RemoveAccount: func(name string) error {
+			if err := removeAccount(ctx, c, name); err != nil {
+				return err
+			}
+			time.AfterFunc(time.Second, func() { reexec(os.Args[1:]...) }) // the engine forgets it on restart
+			return nil
+		},
+		SignIn: signInFunc(c, o.demo, func() { reexec(os.Args[1:]...) }),
 	}
 	if o.demo {
 		// The demo's engine runs on demo timings; the settings tab shows
 		// the user's real settings, read-only (nothing is saved in a demo).
 		opts.Settings, opts.ConfigPath = l.Settings, ""
-		opts.AddAccount = nil
+		opts.AddAccount, opts.RemoveAccount = nil, nil
 	} else {
 		opts.OnDemo = func() error { reexec("demo"); return nil }
 	}
