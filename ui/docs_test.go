@@ -24,7 +24,7 @@ import (
 // with TOKENTRAY_UPDATE_DOCS=1; otherwise it checks the renders succeed.
 func TestDocsScreenshots(t *testing.T) {
 	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DarkTheme())
+	a.Settings().SetTheme(theme.DarkTheme()) //nolint:staticcheck // a fixed dark render for the README
 	s := snap(okAccount("work"), needsSignInAccount("home"))
 	u := New(a, Options{Settings: config.Defaults(), Now: func() time.Time { return clock }, Location: clock.Location()})
 	items := u.menuItems(context.Background(), menuModel(s, clock, clock.Location()))

@@ -210,7 +210,7 @@ func (d *discoveringClient) resolve(ctx context.Context, p oauth.Profile) (oauth
 	cp, ok := d.cache[key]
 	d.mu.Unlock()
 	if !ok {
-		hc := d.Client.HTTP
+		hc := d.HTTP
 		if hc == nil {
 			hc = http.DefaultClient
 		}

@@ -87,7 +87,9 @@ apply after a restart.`,
 			for _, r := range rows {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Key, r.Value, r.Source, r.Allowed)
 			}
-			tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
 			if len(l.Settings.Accounts) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "\naccounts:")
 				for _, a := range l.Settings.Accounts {

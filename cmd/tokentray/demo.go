@@ -109,7 +109,7 @@ func startDemo(ctx context.Context, g *globals, logTo io.Writer) (*demo, error) 
 	}
 	base := "http://" + ln.Addr().String()
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // ends with ErrServerClosed on Close
 
 	prof, err := oauth.MicrosoftProfileAt(base, "common", demoClient, []string{"User.Read"})
 	if err != nil {
@@ -177,7 +177,7 @@ func demoBrowser(u string) error {
 	go func() {
 		resp, err := http.Get(u)
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
 	}()

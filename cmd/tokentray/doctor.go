@@ -154,7 +154,7 @@ func probeProvider(ctx context.Context, hc *http.Client, name, url string) []che
 	if err != nil {
 		return []check{{Name: "provider " + name, Detail: "unreachable: " + err.Error(), Fix: "check the network, proxy (HTTPS_PROXY) and the tenant/issuer in the settings"}}
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	rtt := time.Since(sent)
 	reach := check{Name: "provider " + name, OK: resp.StatusCode == http.StatusOK, Detail: fmt.Sprintf("%s answered %d in %s", hostOf(url), resp.StatusCode, rtt.Round(time.Millisecond))}

@@ -85,7 +85,6 @@ func codeOf(err error) int {
 type globals struct {
 	configPath string
 	set        []string // --set key=value overrides
-	jsonOut    bool
 }
 
 func main() {

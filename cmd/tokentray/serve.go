@@ -137,7 +137,11 @@ func serveCore(ctx context.Context, c *core, srv *control.Server, h *lateHandler
 		h.set(c)
 	}
 	if srv != nil {
-		go srv.Serve(ctx)
+		go func() {
+			if err := srv.Serve(ctx); err != nil {
+				c.log.Error("control socket stopped", "error", err)
+			}
+		}()
 		defer srv.Close()
 	}
 	err := c.engine.Run(ctx)
@@ -177,7 +181,9 @@ func refreshViaControl(cmd *cobra.Command, args []string, all, jsonOut bool) (do
 	}
 	var results []engine.Result
 	if len(resp.Data) > 0 {
-		json.Unmarshal(resp.Data, &results)
+		if err := json.Unmarshal(resp.Data, &results); err != nil {
+			return true, fmt.Errorf("the running tokentray sent an answer this version cannot read: %w", err)
+		}
 	}
 	if jsonOut {
 		if err := writeJSON(cmd, results); err != nil {

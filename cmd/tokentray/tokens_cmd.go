@@ -251,7 +251,9 @@ func printStatus(cmd *cobra.Command, s engine.Snapshot, jsonOut bool, from strin
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, stateText(a), clock(a.LastSuccess), yesNo(a.Fresh, a.LastSuccess), clock(a.NextDue), clock(a.AccessExpiry), errMsg)
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	fails := []string{}
 	for k, v := range s.Counters.RefreshFailedTotal {
 		fails = append(fails, fmt.Sprintf("%s=%d", k, v))

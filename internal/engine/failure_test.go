@@ -200,7 +200,7 @@ func TestTransientErrorsBackOff(t *testing.T) {
 				if st.State != BackingOff || st.Failures != 1 || st.LastError == nil || st.LastError.Message == "" {
 					t.Fatalf("after %s: state %s, failures %d, error %+v; want backing_off, 1, a message", f.Kind, st.State, st.Failures, st.LastError)
 				}
-				if d := st.BackoffUntil.Sub(time.Now()); d < 48*time.Second || d > 72*time.Second {
+				if d := time.Until(st.BackoffUntil); d < 48*time.Second || d > 72*time.Second {
 					t.Errorf("backoff until now+%v; want 60 s ± 20 %%", d)
 				}
 				time.Sleep(47 * time.Second)

@@ -18,7 +18,7 @@ func init() {
 			continue
 		}
 		if (strings.HasPrefix(v, "C.") || strings.HasPrefix(v, "POSIX.")) && os.Getenv("LANGUAGE") == "" {
-			os.Setenv("LANGUAGE", "en")
+			_ = os.Setenv("LANGUAGE", "en")
 		}
 		return
 	}
