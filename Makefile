@@ -17,7 +17,7 @@ FUZZTIME   ?= 3s
 
 APT_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev \
   libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth \
-  libgl1-mesa-dri dbus dbus-x11 gnome-keyring libsecret-tools x11-utils xdotool \
+  libgl1-mesa-dri dbus gnome-keyring libsecret-tools x11-utils xdotool \
   imagemagick gcc-mingw-w64-x86-64
 
 .PHONY: all deps build run demo test unit race integration gui fuzz layout vet \
