@@ -13,7 +13,7 @@ export LANG := C.UTF-8
 export LC_ALL := C.UTF-8
 # Same build flags everywhere: a different flag set pays the cold cgo build again.
 GOFLAGS_BUILD :=
-FUZZTIME   ?= 3s
+FUZZTIME   ?= 1000x
 
 APT_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev \
   libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth \

@@ -34,7 +34,7 @@ xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
 unset TOKENTRAY_GUI_TEST
 
 step "fuzz (short pass on every target)"
-bash .ci/fuzz.sh "${FUZZTIME:-3s}" 2>&1 | tee "$ART/test-fuzz.log" | grep -E '^(---|ok|FAIL|fuzz:.*targets|PASS)' 
+bash .ci/fuzz.sh "${FUZZTIME:-1000x}" 2>&1 | tee "$ART/test-fuzz.log" | grep -E '^(---|ok|FAIL|fuzz:.*targets|PASS)' 
 
 step "secret scan of everything the suite logged"
 bash .ci/secret-scan.sh "$ART"
