@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -220,6 +219,16 @@ func (x *expiresRewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
+// newFileAccountCLI is a CLI on the file vault with one Microsoft account
+// name (client cli-1) whose login host is the simulator at base.
+func newFileAccountCLI(t *testing.T, base, name string) *cli {
+	t.Helper()
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", "cli-1")
+	return c
+}
+
 func startSim(t *testing.T, o idpsim.Options) (*idpsim.Server, *expiresRewriter, string) {
 	t.Helper()
 	sim := idpsim.New(o)
@@ -310,9 +319,7 @@ func TestCLIAccountLifecycle(t *testing.T) {
 // exits 3 and says to sign in; one request, no retry storm.
 func TestCLIRevokedGrantExit3(t *testing.T) {
 	sim, x, base := startSim(t, idpsim.Options{})
-	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
-	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	c := newFileAccountCLI(t, base, "work")
 	x.short.Store(true)
 	c.must(sim.Grant("cli-1", "bob@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	sim.RevokeGrant("bob@contoso.test")
@@ -336,9 +343,7 @@ func TestCLIRevokedGrantExit3(t *testing.T) {
 // refreshes and all print the same token.
 func TestCLITokenFrom20ProcessesOneRefresh(t *testing.T) {
 	sim, x, base := startSim(t, idpsim.Options{})
-	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
-	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	c := newFileAccountCLI(t, base, "work")
 	x.short.Store(true) // the imported access token lives 2 minutes: inside --min-valid 5m
 	c.must(sim.Grant("cli-1", "carol@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	x.short.Store(false)
@@ -382,7 +387,6 @@ func TestCLIVersionAndHelp(t *testing.T) {
 			t.Errorf("--help lacks %q", w)
 		}
 	}
-	_ = io.Discard
 }
 
 // TestCLIRefreshThroughRunningHeadless: `refresh` and `status` reach a
@@ -390,9 +394,7 @@ func TestCLIVersionAndHelp(t *testing.T) {
 // over and exits 0; SIGTERM stops the instance cleanly.
 func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
-	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
-	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	c := newFileAccountCLI(t, base, "work")
 	c.must(sim.Grant("cli-1", "dave@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 
 	h := startHeadless(t, c)
@@ -447,9 +449,7 @@ func TestCLIAutostartEnableDisable(t *testing.T) {
 
 func TestCLIDoctorJSON(t *testing.T) {
 	_, _, base := startSim(t, idpsim.Options{})
-	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
-	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	c := newFileAccountCLI(t, base, "work")
 	r := c.run("", "doctor", "--json")
 	var out struct {
 		OK     bool `json:"ok"`
@@ -513,7 +513,7 @@ func TestCLIKeychainIntegration(t *testing.T) {
 // vault (not the settings file) and authenticates the device sign-in and
 // later refreshes.
 func TestCLIConfidentialClient(t *testing.T) {
-	sim, _, base := startSim(t, idpsim.Options{ClientSecrets: map[string]string{"conf-1": "very-secret-value"}, AutoApproveDevice: 1, DeviceInterval: time.Second})
+	_, _, base := startSim(t, idpsim.Options{ClientSecrets: map[string]string{"conf-1": "very-secret-value"}, AutoApproveDevice: 1, DeviceInterval: time.Second})
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
 	c.must("", "config", "set", "storage.backend", "file")
 	c.must("very-secret-value\n", "account", "add", "conf", "--provider", "microsoft", "--client-id", "conf-1", "--client-secret-stdin")
@@ -532,14 +532,11 @@ func TestCLIConfidentialClient(t *testing.T) {
 	if tok := strings.TrimSpace(c.must("", "token", "conf").stdout); !strings.HasPrefix(tok, "simAT-") {
 		t.Errorf("token after sign-in = %q", tok[:min(8, len(tok))])
 	}
-	_ = sim
 }
 
 func TestCLIAccountRemoveDeletesSecretsAndSettings(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
-	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
-	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "gone", "--provider", "microsoft", "--client-id", "cli-1")
+	c := newFileAccountCLI(t, base, "gone")
 	c.must(sim.Grant("cli-1", "frank@contoso.test", nil)+"\n", "import", "gone", "--refresh-token-stdin")
 	c.must("", "account", "remove", "gone")
 	if r := c.must("", "account", "list", "--json"); strings.Contains(r.stdout, `"gone"`) {

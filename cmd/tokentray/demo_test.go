@@ -53,7 +53,7 @@ func TestSignInAccountAddedThisSession(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	sim, _, base := startSim(t, idpsim.Options{AutoApproveDevice: 1, DeviceInterval: time.Second})
+	_, _, base := startSim(t, idpsim.Options{AutoApproveDevice: 1, DeviceInterval: time.Second})
 	t.Setenv("TOKENTRAY_MICROSOFT_LOGIN_BASE", base)
 	path := filepath.Join(dir, "config", "tokentray", "config.yaml")
 	s := config.Defaults()
@@ -93,5 +93,4 @@ func TestSignInAccountAddedThisSession(t *testing.T) {
 	if err != nil || tok.Token == "" {
 		t.Fatalf("after restart Token(fresh) = %v; want the signed-in token", err)
 	}
-	_ = sim
 }

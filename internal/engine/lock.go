@@ -9,14 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/gofrs/flock"
-)
-
-const (
-	lockRetry = 10 * time.Millisecond // between attempts to take a held lock file
-	lockWait  = 2 * time.Minute       // give up on a lock file after this long
 )
 
 // lockFile takes the cross-process lock of a ("<LockDir>/<account>.lock"),

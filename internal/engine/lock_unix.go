@@ -14,11 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const (
-	lockRetry = 10 * time.Millisecond // between attempts to take a held lock file
-	lockWait  = 2 * time.Minute       // give up on a lock file after this long
-)
-
 // lockFile takes the cross-process lock of a ("<LockDir>/<account>.lock"),
 // retrying until ctx ends or lockWait passes. The returned func releases it.
 // The file stays open between flights (flock(2) on the kept descriptor); if
