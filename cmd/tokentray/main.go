@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
 	_ "github.com/tokentray/tokentray/internal/quietlocale" // before Fyne initialises
 )
 
@@ -88,6 +89,7 @@ type globals struct {
 }
 
 func main() {
+	control.Version = version
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

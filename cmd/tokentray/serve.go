@@ -44,7 +44,7 @@ func claimInstance(h *lateHandler) (*control.Server, error) {
 		if c, derr := control.Dial(path); derr == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if serr := c.Show(ctx); serr != nil {
+			if serr := c.Show(ctx, "", ""); serr != nil {
 				fmt.Fprintf(os.Stderr, "tokentray is already running; it could not show its window: %v\n", serr)
 			}
 		}

@@ -9,23 +9,37 @@ import (
 	"time"
 )
 
-// Client talks to a running tokentray over its control socket. It opens one
+// Client talks to a running keeper over its control socket. It opens one
 // connection per request, so it holds no resources and needs no Close; it
 // is safe for concurrent use.
 type Client struct {
 	path string
+	Info PingInfo // the keeper's handshake answer at Dial
 }
 
-// Dial returns a client for the server on path after checking with a ping
-// that it answers. Nobody listening yields an error wrapping ErrNotRunning;
-// a server that accepts but does not answer yields another error.
+// Dial returns a client for the keeper on path after the handshake: a ping
+// that must answer with this ProtocolVersion. Nobody listening yields an
+// error wrapping ErrNotRunning; a keeper of another protocol version an
+// error wrapping ErrVersionMismatch that names both versions; a server that
+// accepts but does not answer another error.
 func Dial(path string) (*Client, error) {
 	c := &Client{path: path}
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
-	if _, err := c.Ping(ctx); err != nil {
+	info, err := c.Ping(ctx)
+	if err != nil {
 		return nil, err
 	}
+	if info.Proto != ProtocolVersion {
+		kv, kp := info.Version, fmt.Sprint(info.Proto)
+		if info.Proto == 0 {
+			kv, kp = "an older release", "1"
+		}
+		return nil, fmt.Errorf("%w: the running keeper (pid %d) is tokentray %s (control protocol %s), this is tokentray %s (control protocol %d); "+
+			"quit the keeper (tokentray quit, or Quit in its tray menu) and start the version you want",
+			ErrVersionMismatch, info.PID, kv, kp, Version, ProtocolVersion)
+	}
+	c.Info = info
 	return c, nil
 }
 
@@ -37,12 +51,22 @@ const clientSlack = 2 * DefaultTimeout
 // is not an error here (see Response.Err); errors are about the transport:
 // nobody listening (wrapping ErrNotRunning), an invalid req, ctx ending, a
 // broken or silent connection. When req.Timeout is 0 and ctx has a deadline,
-// the remaining time (at most MaxTimeout) becomes req.Timeout, so the
+// the remaining time (at most the op's maximum) becomes req.Timeout, so the
 // server's handler gives up when the caller does.
 func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
-	if req.Timeout == 0 {
+	return c.Stream(ctx, req, nil)
+}
+
+// Stream sends req and calls onEvent for each event line the server sends
+// before its final Response, which it returns. onEvent returning an error
+// ends the stream (the connection is closed) with that error. For a
+// subscription there is no deadline: it lasts until ctx ends or the keeper
+// closes it (quit, restart, crash: an error).
+func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event string, data json.RawMessage) error) (Response, error) {
+	req.Proto, req.Client = ProtocolVersion, Version
+	if req.Timeout == 0 && req.Op != OpSubscribe {
 		if d, ok := ctx.Deadline(); ok {
-			req.Timeout = min(max(time.Until(d), time.Millisecond), MaxTimeout)
+			req.Timeout = min(max(time.Until(d), time.Millisecond), maxTimeout(req.Op))
 		}
 	}
 	if err := req.Validate(); err != nil {
@@ -67,27 +91,44 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 	if budget == 0 {
 		budget = DefaultTimeout
 	}
-	conn.SetDeadline(time.Now().Add(budget + clientSlack))
+	deadline := func() {
+		if req.Op != OpSubscribe {
+			conn.SetDeadline(time.Now().Add(budget + clientSlack))
+		}
+	}
+	deadline()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	_, werr := conn.Write(line)
-	// Even after a failed write the server may have answered (a refusal).
-	b, rerr := readLine(conn, MaxResponseSize)
-	if rerr != nil {
-		if err := ctx.Err(); err != nil {
-			return Response{}, fmt.Errorf("control: %s: %w", req.Op, err)
+	r := newLineReader(conn, MaxResponseSize)
+	for {
+		// Even after a failed write the server may have answered (a refusal).
+		b, rerr := r.next()
+		if rerr != nil {
+			if err := ctx.Err(); err != nil {
+				return Response{}, fmt.Errorf("control: %s: %w", req.Op, err)
+			}
+			return Response{}, fmt.Errorf("control: %s: no response: %w", req.Op, errors.Join(werr, rerr))
 		}
-		return Response{}, fmt.Errorf("control: %s: no response: %w", req.Op, errors.Join(werr, rerr))
+		var resp Response
+		if err := json.Unmarshal(b, &resp); err != nil {
+			return Response{}, fmt.Errorf("control: %s: malformed response: %s", req.Op, jsonProblem(err))
+		}
+		if resp.Event == "" {
+			if !resp.OK && resp.Code == CodeOK {
+				resp.Code = CodeFailure
+			}
+			return resp, nil
+		}
+		if onEvent == nil {
+			continue
+		}
+		if err := onEvent(resp.Event, resp.Data); err != nil {
+			return Response{}, err
+		}
+		deadline() // each event shows the keeper is working on it
 	}
-	var resp Response
-	if err := json.Unmarshal(b, &resp); err != nil {
-		return Response{}, fmt.Errorf("control: %s: malformed response: %s", req.Op, jsonProblem(err))
-	}
-	if !resp.OK && resp.Code == CodeOK {
-		resp.Code = CodeFailure
-	}
-	return resp, nil
 }
 
 // call runs req and turns a failed Response into its *ResponseError.
@@ -97,7 +138,7 @@ func (c *Client) call(ctx context.Context, req Request) (json.RawMessage, error)
 		return nil, err
 	}
 	if err := resp.Err(); err != nil {
-		return nil, fmt.Errorf("control: %s: %w", req.Op, err)
+		return resp.Data, err
 	}
 	return resp.Data, nil
 }
@@ -115,15 +156,15 @@ func (c *Client) Ping(ctx context.Context) (PingInfo, error) {
 	return info, nil
 }
 
-// Status returns the running instance's status document (the handler's
-// JSON, decoded by the caller). account "" means every account.
+// Status returns the keeper's status document (the handler's JSON).
+// account "" means every account.
 func (c *Client) Status(ctx context.Context, account string) (json.RawMessage, error) {
 	return c.call(ctx, Request{Op: OpStatus, Account: account})
 }
 
-// Refresh asks the running instance for a forced refresh of account, or of
-// every account when all is true, and returns the handler's result. Without
-// a ctx deadline the server gets MaxTimeout.
+// Refresh asks the keeper for a forced refresh of account, or of every
+// account when all is true, and returns the handler's result (on failure
+// too, with the error). Without a ctx deadline the server gets MaxTimeout.
 func (c *Client) Refresh(ctx context.Context, account string, all bool) (json.RawMessage, error) {
 	req := Request{Op: OpRefresh, Account: account, All: all}
 	if _, ok := ctx.Deadline(); !ok {
@@ -132,13 +173,14 @@ func (c *Client) Refresh(ctx context.Context, account string, all bool) (json.Ra
 	return c.call(ctx, req)
 }
 
-// Show asks the running instance to bring its window forward.
-func (c *Client) Show(ctx context.Context) error {
-	_, err := c.call(ctx, Request{Op: OpShow})
+// Show asks the keeper to open its window (or bring it forward) on tab;
+// account names the account of TabSignIn.
+func (c *Client) Show(ctx context.Context, tab, account string) error {
+	_, err := c.call(ctx, Request{Op: OpShow, Tab: tab, Account: account})
 	return err
 }
 
-// Quit asks the running instance to stop.
+// Quit asks the keeper to stop.
 func (c *Client) Quit(ctx context.Context) error {
 	_, err := c.call(ctx, Request{Op: OpQuit})
 	return err

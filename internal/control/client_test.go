@@ -70,7 +70,7 @@ func TestHandOverToRunningInstance(t *testing.T) {
 	if !errors.Is(err, ErrRunning) {
 		t.Fatalf("Listen = %v; want ErrRunning", err)
 	}
-	if err := dial(t, path).Show(t.Context()); err != nil {
+	if err := dial(t, path).Show(t.Context(), "", ""); err != nil {
 		t.Fatalf("Show() = %v", err)
 	}
 	if got := h.requests(); len(got) != 1 || got[0].Op != OpShow {

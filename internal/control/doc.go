@@ -1,25 +1,33 @@
-// Package control owns tokentray's local control channel: a unix socket
-// (also on Windows 10+) through which CLI commands reach the running
-// instance, the small request/response protocol spoken over it, and
-// single-instance detection (a live socket means "already running"; a
-// socket left by a crashed instance is replaced).
+// Package control owns tokentray's local control channel: the socket through
+// which the window and CLI commands reach the running keeper, the versioned
+// protocol spoken over it, and single-instance detection (a live socket
+// means "already running"; a socket left by a crashed keeper is replaced).
 //
-// Protocol: one request per connection. The client sends one JSON Request
-// terminated by a newline (at most MaxRequestSize bytes); the server sends
-// one JSON Response terminated by a newline and closes the connection. The
-// server must receive the request within DefaultTimeout of accepting; the
-// handler then has Request.Timeout (DefaultTimeout if 0, at most
-// MaxTimeout), and the response must be written within DefaultTimeout.
-// Unknown ops and malformed requests get a Response with Code CodeUsage.
-// There are no token operations: tokens are read from the vault by the CLI
-// process itself, so no secret ever crosses the socket, and the server never
-// logs request or response bodies (only op, outcome and duration).
+// Protocol (version ProtocolVersion): one request per connection. The client
+// sends one JSON Request terminated by a newline (at most MaxRequestSize
+// bytes) carrying its protocol version; the server refuses another version
+// with a message naming both, and answers OpPing (the handshake) with its
+// own, so an older or newer client can say which side to update. The server
+// then sends one JSON Response line and closes the connection; for the
+// streaming ops (OpSubscribe, OpLogin) event lines (Response with Event set:
+// snapshots, show requests, device codes) come first. The request must
+// arrive within DefaultTimeout of accepting; the handler then has
+// Request.Timeout (DefaultTimeout if 0, at most MaxTimeout, MaxLoginTimeout
+// for a login), a subscription lasts until either side closes, and every
+// line must be taken by the client within DefaultTimeout, so a slow or
+// silent client is dropped instead of waited for. At most MaxConns
+// connections and MaxStreams streams are served at once; more are refused
+// with "busy". A client that hangs up cancels its handler's context.
 //
-// Security: the socket directory is created 0700 and must be owned by the
-// user, the socket is 0600. On Linux the server also checks the peer's uid
-// with SO_PEERCRED and refuses other users. On macOS and the BSDs it relies
-// on the directory permissions alone; on Windows on the per-user ACL of
-// %LocalAppData% (Unix modes are not applied there).
+// Trust boundary: tokens cross this socket (OpToken answers with an access
+// token; OpImport and OpLogin carry a refresh token or client secret), so
+// only processes of the same user may connect, the same boundary as
+// ssh-agent and oidc-agent: the socket directory is created 0700 and must be
+// owned by the user, the socket is 0600, and on Linux the server also checks
+// the peer's uid with SO_PEERCRED. On macOS and the BSDs it relies on the
+// directory permissions; on Windows on the per-user ACL of %LocalAppData%.
+// Neither side ever logs a request or response body: Request and Token
+// format redacted, and the server logs only op, outcome and duration.
 //
 // Typical use (cmd/):
 //
@@ -27,13 +35,13 @@
 //	srv, err := control.Listen(path, handler)
 //	if errors.Is(err, control.ErrRunning) { // second launch: hand over
 //		c, err := control.Dial(path)
-//		... c.Show(ctx); exit 0
+//		... c.Show(ctx, control.TabAccounts, ""); exit 0
 //	}
 //	go srv.Serve(ctx) // returns after ctx is cancelled; socket removed
 //
-// and in the CLI:
+// and in a client:
 //
 //	c, err := control.Dial(path)
-//	if errors.Is(err, control.ErrNotRunning) { ... read from disk ... }
-//	data, err := c.Status(ctx, "")
+//	if errors.Is(err, control.ErrNotRunning) { ... work in-process ... }
+//	tok, err := c.Token(ctx, "work", 5*time.Minute)
 package control

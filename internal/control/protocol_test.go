@@ -141,7 +141,7 @@ func TestResultAndFailure(t *testing.T) {
 		want Response
 	}{
 		{"nil result", Result(nil), Response{OK: true}},
-		{"struct result", Result(PingInfo{PID: 7}), Response{OK: true, Data: []byte(`{"pid":7}`)}},
+		{"struct result", Result(PingInfo{PID: 7}), Response{OK: true, Data: []byte(`{"pid":7,"proto":0,"version":""}`)}},
 		{"unencodable", Result(make(chan int)), Response{Error: "encode response data: json: unsupported type: chan int", Code: CodeFailure}},
 		{"failure code 0", Failure(CodeOK, errors.New("x")), Response{Error: "x", Code: CodeFailure}},
 		{"failure sign-in", Failure(CodeNeedsSignIn, errors.New("sign in")), Response{Error: "sign in", Code: CodeNeedsSignIn}},
@@ -158,7 +158,7 @@ func TestResultAndFailure(t *testing.T) {
 		t.Errorf("Err() of OK = %v", err)
 	}
 	var re *ResponseError
-	if err := (Response{Error: "nope"}).Err(); !errors.As(err, &re) || re.Code != CodeFailure || err.Error() != "running instance: nope" {
+	if err := (Response{Error: "nope"}).Err(); !errors.As(err, &re) || re.Code != CodeFailure || err.Error() != "nope" {
 		t.Errorf("Err() of a failure = %v; want *ResponseError code 1", err)
 	}
 }

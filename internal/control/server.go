@@ -3,6 +3,7 @@ package control
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,16 +18,59 @@ import (
 )
 
 // Handler answers the requests of a Server. The server itself answers
-// OpPing and refuses unknown ops and malformed requests, so Handle sees only
-// validated requests with Op OpStatus, OpRefresh, OpShow or OpQuit.
+// OpPing and refuses unknown ops, malformed requests and requests of another
+// protocol version, so Handle sees only validated requests of this version.
 //
-// ctx ends at the request's Timeout (DefaultTimeout if none) or when the
-// server stops. Handle may be called concurrently. A Response with OK false
-// and Code 0 is sent with Code CodeFailure. For OpQuit, Handle should start
-// the shutdown (e.g. cancel the context given to Serve) and return: the
-// response is still written.
+// ctx ends at the request's Timeout (DefaultTimeout if none), when the
+// client hangs up, or when the server stops. Handle may be called
+// concurrently. A Response with OK false and Code 0 is sent with Code
+// CodeFailure. For OpQuit, Handle should start the shutdown (e.g. cancel the
+// context given to Serve) and return: the response is still written.
 type Handler interface {
 	Handle(ctx context.Context, req Request) Response
+}
+
+// StreamHandler is implemented by handlers that answer the streaming ops
+// (OpSubscribe, OpLogin): they send events on s, then return the final
+// Response. A handler without it refuses those ops.
+type StreamHandler interface {
+	HandleStream(ctx context.Context, req Request, s *Stream) Response
+}
+
+// Stream sends events to one client. Send is safe for concurrent use.
+type Stream struct {
+	mu      sync.Mutex
+	c       net.Conn
+	timeout time.Duration
+	failed  error
+}
+
+// Send writes one event line with data v (JSON). It fails when the client
+// does not take the line within the write timeout (a slow client is dropped,
+// never waited for) or has gone; the handler should then return.
+func (s *Stream) Send(event string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("control: encode %s event: %w", event, err)
+	}
+	line, err := encodeLine(Response{OK: true, Event: event, Data: b})
+	if err != nil {
+		return err
+	}
+	if len(line) > MaxResponseSize {
+		return fmt.Errorf("control: %s event of %d bytes exceeds the limit %d", event, len(line), MaxResponseSize)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return s.failed
+	}
+	s.c.SetWriteDeadline(time.Now().Add(s.timeout))
+	if _, err := s.c.Write(line); err != nil {
+		s.failed = fmt.Errorf("control: client stopped reading: %w", err)
+		return s.failed
+	}
+	return nil
 }
 
 // HandlerFunc adapts a function to Handler.
@@ -48,6 +92,9 @@ type Server struct {
 	writeTimeout time.Duration // handler done → response written
 	wantUID      int           // peer uid required on Linux; <0 disables the check
 	logger       *slog.Logger
+
+	conns   chan struct{} // a token per connection being served; cap MaxConns
+	streams chan struct{} // a token per stream; cap MaxStreams
 
 	mu      sync.Mutex
 	serving bool
@@ -115,6 +162,8 @@ func Listen(path string, h Handler) (*Server, error) {
 		writeTimeout: DefaultTimeout,
 		wantUID:      wantUID,
 		logger:       slog.Default(),
+		conns:        make(chan struct{}, MaxConns),
+		streams:      make(chan struct{}, MaxStreams),
 		closed:       make(chan struct{}),
 		done:         make(chan struct{}),
 	}, nil
@@ -216,7 +265,18 @@ func (s *Server) Serve(ctx context.Context) error {
 			break
 		}
 		backoff = 0
-		wg.Go(func() { s.serveConn(ctx, c) })
+		select {
+		case s.conns <- struct{}{}:
+			wg.Go(func() {
+				defer func() { <-s.conns }()
+				s.serveConn(ctx, c)
+			})
+		default: // full: refuse without reading, off the accept loop
+			wg.Go(func() {
+				defer c.Close()
+				s.write(c, Response{Error: fmt.Sprintf("the keeper is busy: %d connections are open (limit); try again", MaxConns), Code: CodeFailure})
+			})
+		}
 	}
 	cancel()
 	wg.Wait()
@@ -328,6 +388,24 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
 		return
 	}
+	if req.Op != OpPing && req.Proto != ProtocolVersion {
+		s.write(c, Failure(CodeUsage, mismatch(req.Proto, req.Client)))
+		return
+	}
+	// A client that hangs up ends its handler's context: the client sends
+	// nothing after its request, so any read returning means it is gone.
+	ctx, hangup := context.WithCancel(ctx)
+	defer hangup()
+	go func() {
+		var b [1]byte
+		c.SetReadDeadline(time.Time{})
+		c.Read(b[:])
+		hangup()
+	}()
+	if streaming(req.Op) {
+		s.write(c, s.stream(ctx, c, req))
+		return
+	}
 	s.write(c, s.answer(ctx, req))
 }
 
@@ -335,7 +413,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 // bodies: only the op and the outcome.
 func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
 	if req.Op == OpPing {
-		return Result(PingInfo{PID: os.Getpid()})
+		return Result(PingInfo{PID: os.Getpid(), Proto: ProtocolVersion, Version: Version})
 	}
 	timeout := req.Timeout
 	if timeout == 0 {
@@ -359,8 +437,49 @@ func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
 	return resp
 }
 
+// stream runs one streaming request: events go out as the handler sends
+// them; the returned Response ends the stream.
+func (s *Server) stream(ctx context.Context, c *net.UnixConn, req Request) (resp Response) {
+	sh, ok := s.h.(StreamHandler)
+	if !ok {
+		return Failure(CodeUsage, fmt.Errorf("op %q is not supported by this keeper", req.Op))
+	}
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		return Failure(CodeFailure, fmt.Errorf("the keeper is busy: %d subscriptions are open (limit); close a window or try again", MaxStreams))
+	}
+	if req.Op != OpSubscribe { // subscriptions last until either side closes
+		timeout := req.Timeout
+		if timeout == 0 {
+			timeout = DefaultTimeout
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("control: handler panicked", "op", req.Op)
+			resp = Response{Error: "internal error in the running instance", Code: CodeFailure}
+		}
+	}()
+	st := &Stream{c: c, timeout: s.writeTimeout}
+	start := time.Now()
+	resp = sh.HandleStream(ctx, req, st)
+	if !resp.OK && resp.Code == CodeOK {
+		resp.Code = CodeFailure
+	}
+	s.logger.Debug("control: stream", "op", req.Op, "ok", resp.OK, "code", resp.Code, "took", time.Since(start))
+	st.mu.Lock() // no event after the final line
+	st.failed = errStreamEnded
+	st.mu.Unlock()
+	return resp
+}
+
 // write sends resp as one line within the write deadline.
-func (s *Server) write(c *net.UnixConn, resp Response) {
+func (s *Server) write(c net.Conn, resp Response) {
 	b, err := encodeLine(resp)
 	if err != nil { // a handler's Data that is not valid JSON
 		b, _ = encodeLine(Response{Error: "internal error: invalid response data", Code: CodeFailure})
@@ -369,7 +488,10 @@ func (s *Server) write(c *net.UnixConn, resp Response) {
 	c.Write(b)
 }
 
-var errTooLarge = errors.New("line too large")
+var (
+	errTooLarge    = errors.New("line too large")
+	errStreamEnded = errors.New("control: the stream has ended")
+)
 
 // readLine reads one newline-terminated line of at most limit bytes
 // (newline included). A final line without newline is accepted at EOF.
@@ -380,6 +502,39 @@ func readLine(r io.Reader, limit int) ([]byte, error) {
 		chunk, err := br.ReadSlice('\n')
 		line = append(line, chunk...)
 		if len(line) > limit {
+			return nil, errTooLarge
+		}
+		switch {
+		case err == nil:
+			return line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(line) > 0:
+			return line, nil
+		default:
+			return nil, err
+		}
+	}
+}
+
+// lineReader reads successive newline-terminated lines of at most limit
+// bytes each from one connection (a stream's events).
+type lineReader struct {
+	br    *bufio.Reader
+	limit int
+}
+
+func newLineReader(r io.Reader, limit int) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 64<<10), limit: limit}
+}
+
+// next returns the next line; a final line without newline is accepted at EOF.
+func (l *lineReader) next() ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := l.br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > l.limit {
 			return nil, errTooLarge
 		}
 		switch {

@@ -201,6 +201,10 @@ func TestRoundTripEveryOp(t *testing.T) {
 			if err := json.Unmarshal(resp.Data, &echoed); err != nil {
 				t.Fatalf("data %s: %v", resp.Data, err)
 			}
+			if echoed.Proto != ProtocolVersion || echoed.Client != Version {
+				t.Errorf("handshake fields seen = %d, %q; want %d, %q", echoed.Proto, echoed.Client, ProtocolVersion, Version)
+			}
+			echoed.Proto, echoed.Client = 0, ""
 			if diff := cmp.Diff(tt.req, echoed); diff != "" {
 				t.Errorf("request as the handler saw it (-sent +seen):\n%s", diff)
 			}
@@ -233,7 +237,7 @@ func TestConvenienceMethods(t *testing.T) {
 	if _, err := c.Refresh(dctx, "home", false); err != nil {
 		t.Errorf("Refresh(home) = %v", err)
 	}
-	if err := c.Show(ctx); err != nil {
+	if err := c.Show(ctx, "", ""); err != nil {
 		t.Errorf("Show() = %v", err)
 	}
 	if err := c.Quit(ctx); err != nil {
@@ -241,6 +245,9 @@ func TestConvenienceMethods(t *testing.T) {
 	}
 
 	got := h.requests()
+	for i := range got {
+		got[i].Proto, got[i].Client = 0, "" // checked in TestRoundTripEveryOp
+	}
 	want := []Request{
 		{Op: OpStatus},
 		{Op: OpRefresh, Account: "work", Timeout: MaxTimeout},
@@ -359,8 +366,12 @@ func TestMalformedRequests(t *testing.T) {
 		{"empty line", "\n", "malformed request: empty"},
 		{"wrong type", `{"op":"refresh","all":"yes"}` + "\n", `field "all" must be bool, not string`},
 		{"trailing garbage", `{"op":"ping"} {"op":"quit"}` + "\n", "malformed request: invalid JSON"},
-		{"missing op", "{}\n", "missing op (allowed: ping, status, refresh, show, quit)"},
-		{"unknown op", `{"op":"token"}` + "\n", `unknown op "token" (allowed: ping, status, refresh, show, quit)`},
+		{"missing op", "{}\n", "missing op (allowed: ping, info, status, subscribe, token, refresh, login, logout, import, account_add, account_remove, settings_save, restart, show, quit)"},
+		{"unknown op", `{"op":"tokens"}` + "\n", `unknown op "tokens" (allowed: ping, info, status`},
+		{"unknown tab", `{"op":"show","tab":"x"}` + "\n", `unknown tab "x" (allowed: accounts, settings, signin)`},
+		{"min_valid too long", `{"op":"token","min_valid":7200000000000}` + "\n", "min_valid 2h0m0s is out of range; allowed: 0s–1h"},
+		{"older client", `{"op":"status"}` + "\n", "this client is tokentray an older release (control protocol 0), the running keeper is tokentray dev (control protocol 2)"},
+		{"newer client", `{"op":"status","proto":3,"client":"v9"}` + "\n", "this client is tokentray v9 (control protocol 3)"},
 		{"negative timeout", `{"op":"refresh","timeout":-1}` + "\n", "timeout -1ns is negative"},
 		{"timeout too long", `{"op":"refresh","timeout":180000000000}` + "\n", "timeout 3m0s exceeds the maximum 2m0s"},
 		{"account and all", `{"op":"refresh","account":"a","all":true}` + "\n", "account and all are mutually exclusive"},
@@ -394,7 +405,7 @@ func TestRequestSizeLimit(t *testing.T) {
 	start(t, path, &recordingHandler{}, nil)
 
 	// Exactly at the limit, newline included: accepted.
-	exact := []byte(`{"op":"status"}`)
+	exact := []byte(`{"op":"status","proto":2}`)
 	exact = append(exact, bytes.Repeat([]byte(" "), MaxRequestSize-len(exact)-1)...)
 	exact = append(exact, '\n')
 	var resp Response
@@ -471,9 +482,9 @@ func TestClientContextCancel(t *testing.T) {
 
 func TestClientValidatesBeforeDialing(t *testing.T) {
 	c := &Client{path: filepath.Join(t.TempDir(), "none.sock")}
-	_, err := c.Do(t.Context(), Request{Op: "token"})
-	if err == nil || errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), `unknown op "token"`) {
-		t.Errorf("Do(op token) = %v; want a validation error", err)
+	_, err := c.Do(t.Context(), Request{Op: "tokens"})
+	if err == nil || errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), `unknown op "tokens"`) {
+		t.Errorf("Do(op tokens) = %v; want a validation error", err)
 	}
 }
 

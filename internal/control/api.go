@@ -1,0 +1,253 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+// Info is the keeper's answer to OpInfo: what a window shows besides the
+// accounts.
+type Info struct {
+	Version        string          `json:"version"`
+	PID            int             `json:"pid"`
+	Demo           bool            `json:"demo"`
+	TrayHost       bool            `json:"tray_host"`                 // an icon is shown: closing the window leaves it
+	StorageProblem string          `json:"storage_problem,omitempty"` // the start-up keychain probe's answer
+	ConfigPath     string          `json:"config_path,omitempty"`     // "" in the demo: settings are read-only
+	Settings       config.Settings `json:"settings"`                  // what the keeper runs with
+	FileSettings   config.Settings `json:"file_settings"`             // what the file says now
+	FileError      string          `json:"file_error,omitempty"`      // why the file could not be read
+}
+
+// Token is the answer to OpToken. It formats and logs redacted.
+type Token struct {
+	AccessToken string    `json:"access_token"`
+	Type        string    `json:"token_type"`
+	Expiry      time.Time `json:"expires_at"`
+	// Lifetime is the access token's lifetime as the provider issued it;
+	// ShorterThanAsked says it is shorter than the MinValid asked for (the
+	// token is served fresh, at most one refresh per half lifetime).
+	Lifetime         time.Duration `json:"lifetime,omitempty"`
+	ShorterThanAsked bool          `json:"shorter_than_asked,omitempty"`
+}
+
+// String never prints the token.
+func (t Token) String() string {
+	return fmt.Sprintf("Token{type=%s expiry=%s token=[redacted]}", t.Type, t.Expiry.Format(time.RFC3339))
+}
+
+// GoString never prints the token.
+func (t Token) GoString() string { return t.String() }
+
+// LogValue never logs the token.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("type", t.Type), slog.Time("expiry", t.Expiry))
+}
+
+// DeviceCode is the Data of EventDevice: what the user enters where.
+type DeviceCode struct {
+	UserCode        string `json:"user_code"`
+	VerificationURI string `json:"verification_uri"`
+	Message         string `json:"message,omitempty"`
+}
+
+// Show is the Data of EventShow: the window should come forward on Tab.
+type Show struct {
+	Tab     string `json:"tab,omitempty"`
+	Account string `json:"account,omitempty"`
+}
+
+// Typed calls. Each returns the keeper's failure as a *ResponseError (its
+// Code is the exit code to use).
+
+// KeeperInfo returns the keeper's Info.
+func (c *Client) KeeperInfo(ctx context.Context) (Info, error) {
+	var info Info
+	return info, c.decode(ctx, Request{Op: OpInfo}, &info)
+}
+
+// Snapshot returns the keeper's snapshot.
+func (c *Client) Snapshot(ctx context.Context) (engine.Snapshot, error) {
+	var s engine.Snapshot
+	return s, c.decode(ctx, Request{Op: OpStatus}, &s)
+}
+
+// Token returns an access token of account valid for at least minValid
+// (served from the keeper's memory, refreshed first when needed).
+func (c *Client) Token(ctx context.Context, account string, minValid time.Duration) (Token, error) {
+	var t Token
+	req := Request{Op: OpToken, Account: account, MinValid: minValid}
+	if _, ok := ctx.Deadline(); !ok {
+		req.Timeout = MaxTimeout
+	}
+	return t, c.decode(ctx, req, &t)
+}
+
+// RefreshAccounts forces a refresh of account ("" and all: every account)
+// and returns the results of those that did not fail, also when others did.
+func (c *Client) RefreshAccounts(ctx context.Context, account string, all bool) ([]engine.Result, error) {
+	data, err := c.Refresh(ctx, account, all)
+	var rs []engine.Result
+	if len(data) > 0 {
+		if jerr := json.Unmarshal(data, &rs); jerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("control: refresh: malformed data: %s", jsonProblem(jerr)))
+		}
+	}
+	return rs, err
+}
+
+// LoginOptions are the choices of an interactive sign-in through the keeper.
+type LoginOptions struct {
+	Device       bool
+	NoBrowser    bool   // the keeper sends the URL as a print event instead of opening a browser
+	ClientSecret string // confidential clients
+	// OnDevice receives the device code to show; OnPrint lines to print.
+	OnDevice func(DeviceCode)
+	OnPrint  func(string)
+}
+
+// Login signs account in through the keeper and returns the result.
+func (c *Client) Login(ctx context.Context, account string, o LoginOptions) (engine.Result, error) {
+	req := Request{Op: OpLogin, Account: account, Device: o.Device, NoBrowser: o.NoBrowser, Secret: o.ClientSecret}
+	if _, ok := ctx.Deadline(); !ok {
+		req.Timeout = MaxLoginTimeout
+	}
+	resp, err := c.Stream(ctx, req, func(ev string, data json.RawMessage) error {
+		switch ev {
+		case EventDevice:
+			var dc DeviceCode
+			if err := json.Unmarshal(data, &dc); err != nil {
+				return fmt.Errorf("control: login: malformed device code: %s", jsonProblem(err))
+			}
+			if o.OnDevice != nil {
+				o.OnDevice(dc)
+			}
+		case EventPrint:
+			var s string
+			if err := json.Unmarshal(data, &s); err != nil {
+				return fmt.Errorf("control: login: malformed print event: %s", jsonProblem(err))
+			}
+			if o.OnPrint != nil {
+				o.OnPrint(s)
+			}
+		}
+		return nil
+	})
+	var res engine.Result
+	if err != nil {
+		return res, err
+	}
+	if err := resp.Err(); err != nil {
+		return res, err
+	}
+	if len(resp.Data) > 0 {
+		if err := json.Unmarshal(resp.Data, &res); err != nil {
+			return res, fmt.Errorf("control: login: malformed data: %s", jsonProblem(err))
+		}
+	}
+	return res, nil
+}
+
+// Logout signs account out.
+func (c *Client) Logout(ctx context.Context, account string) error {
+	_, err := c.call(ctx, Request{Op: OpLogout, Account: account, Timeout: MaxTimeout})
+	return err
+}
+
+// Import adopts refreshToken as account's refresh token.
+func (c *Client) Import(ctx context.Context, account, refreshToken string) (engine.Result, error) {
+	var res engine.Result
+	return res, c.decode(ctx, Request{Op: OpImport, Account: account, Secret: refreshToken, Timeout: MaxTimeout}, &res)
+}
+
+// AddAccount adds a to the settings file and the running engine;
+// clientSecret ("" for public clients) goes to the vault.
+func (c *Client) AddAccount(ctx context.Context, a config.Account, clientSecret string) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("control: encode account: %w", err)
+	}
+	_, err = c.call(ctx, Request{Op: OpAccountAdd, Account: a.Name, Body: b, Secret: clientSecret, Timeout: MaxTimeout})
+	return err
+}
+
+// RemoveAccount signs account out, forgets it and removes it from the file.
+func (c *Client) RemoveAccount(ctx context.Context, account string) error {
+	_, err := c.call(ctx, Request{Op: OpAccountRemove, Account: account, Timeout: MaxTimeout})
+	return err
+}
+
+// SaveSettings writes s to the keeper's settings file (applied on restart).
+func (c *Client) SaveSettings(ctx context.Context, s config.Settings) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("control: encode settings: %w", err)
+	}
+	_, err = c.call(ctx, Request{Op: OpSettingsSave, Body: b})
+	return err
+}
+
+// Restart asks the keeper to restart itself.
+func (c *Client) Restart(ctx context.Context) error {
+	_, err := c.call(ctx, Request{Op: OpRestart})
+	return err
+}
+
+// Subscribe streams the keeper's snapshots to onSnapshot (the current one
+// first) and, for a window, show requests to onShow, until ctx ends (nil)
+// or the connection does (an error: the keeper quit, restarted or died).
+func (c *Client) Subscribe(ctx context.Context, window bool, onSnapshot func(engine.Snapshot), onShow func(Show)) error {
+	resp, err := c.Stream(ctx, Request{Op: OpSubscribe, Window: window}, func(ev string, data json.RawMessage) error {
+		switch ev {
+		case EventSnapshot:
+			var s engine.Snapshot
+			if err := json.Unmarshal(data, &s); err != nil {
+				return fmt.Errorf("control: subscribe: malformed snapshot: %s", jsonProblem(err))
+			}
+			if onSnapshot != nil {
+				onSnapshot(s)
+			}
+		case EventShow:
+			var sh Show
+			if err := json.Unmarshal(data, &sh); err != nil {
+				return fmt.Errorf("control: subscribe: malformed show: %s", jsonProblem(err))
+			}
+			if onShow != nil {
+				onShow(sh)
+			}
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := resp.Err(); err != nil {
+		return err
+	}
+	return errors.New("control: the keeper ended the subscription")
+}
+
+// decode runs req and decodes a successful answer's Data into v.
+func (c *Client) decode(ctx context.Context, req Request, v any) error {
+	data, err := c.call(ctx, req)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("control: %s: malformed data: %s", req.Op, jsonProblem(err))
+	}
+	return nil
+}
