@@ -104,16 +104,28 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "tokentray", "config.yaml"), nil
 }
 
-// StateDir is where non-secret runtime state and logs live
-// (XDG_STATE_HOME, falling back to the cache dir).
+// StateDir is where non-secret runtime state and logs live. On Linux and
+// the BSDs it is $XDG_STATE_HOME/tokentray when XDG_STATE_HOME is an absolute
+// path, else ~/.local/state/tokentray; on macOS ~/Library/Caches/tokentray;
+// on Windows %LocalAppData%\tokentray. No other variable (XDG_CACHE_HOME in
+// particular) moves it. It follows the environment; cross-process locks do
+// not, see LockDir.
 func StateDir() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "tokentray"), nil
+	return stateDir(runtime.GOOS, os.Getenv, os.UserHomeDir, os.UserCacheDir)
+}
+
+func stateDir(goos string, getenv func(string) string, home, cache func() (string, error)) (string, error) {
+	if goos != "windows" && goos != "darwin" {
+		if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+			return filepath.Join(d, "tokentray"), nil
+		}
+		h, err := home()
+		if err != nil {
+			return "", fmt.Errorf("find state directory: %w", err)
+		}
+		return filepath.Join(h, ".local", "state", "tokentray"), nil
 	}
-	if home, err := os.UserHomeDir(); err == nil && os.Getenv("XDG_CACHE_HOME") == "" && isUnixLike() {
-		return filepath.Join(home, ".local", "state", "tokentray"), nil
-	}
-	dir, err := os.UserCacheDir()
+	dir, err := cache()
 	if err != nil {
 		return "", fmt.Errorf("find state directory: %w", err)
 	}
@@ -190,8 +202,6 @@ func readLimited(path string) ([]byte, error) {
 	}
 	return data, nil
 }
-
-func isUnixLike() bool { return runtime.GOOS != "windows" && runtime.GOOS != "darwin" }
 
 func parse(data []byte, path string, env func(string) (string, bool), flags map[string]string, l *Loaded) (s Settings, problems []Problem) {
 	defer func() {
