@@ -1,47 +1,208 @@
-// Package internal_test holds the import rule of the whole core: nothing
-// under internal/ may depend on Fyne or on ui/, so the core builds with
-// CGO_ENABLED=0 for every OS.
+// Package internal_test holds the import rules of the whole module
+// (ARCHITECTURE.md, "Layout"): imports point down only, nothing under
+// internal/ depends on Fyne or on ui/, and the keeper links no Fyne.
 package internal_test
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-func TestLayoutInternalImportsNoFyneNorUI(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}`, "github.com/tokentray/tokentray/internal/...").CombinedOutput()
+const module = "github.com/tokentray/tokentray"
+
+// allowed lists, for every package of the module (path relative to the
+// module), the module packages it may import directly, in its non-test
+// files. "x/..." means x and everything under it. Tests may import more
+// (idpsim, for instance). A package absent from the tree is skipped; a
+// package present in the tree but not in the table fails the test, so a new
+// package has to be placed here first.
+var allowed = map[string][]string{
+	// The keeper and the CLI: wiring only; anything in internal/ and ui.
+	"cmd/tokentray": {"internal/...", "ui", "assets"},
+	// The window program: views, and the keeper through the control client;
+	// never the vault or the provider.
+	"cmd/tokentray-window": {"ui/...", "internal/control", "internal/config", "internal/engine", "internal/quietlocale", "assets"},
+
+	// The keeper's views (tray menu, icon, notifications): no Fyne (see
+	// TestLayoutKeeperHasNoFyne).
+	"ui": {"assets", "internal/engine", "internal/config", "internal/control"},
+	// The Fyne window.
+	"ui/window": {"ui", "internal/engine", "internal/config", "assets"},
+
+	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config"},
+	"internal/control": {"internal/engine", "internal/config"},
+
+	// Leaves: they import no other package of the module.
+	"internal/oauth":       {},
+	"internal/vault":       {},
+	"internal/config":      {},
+	"internal/idpsim":      {},
+	"internal/autostart":   {},
+	"internal/quietlocale": {},
+	"assets":               {},
+	"internal":             {}, // this test's package
+}
+
+// goosList are the systems whose file sets the rules are checked on.
+var goosList = []string{"linux", "darwin", "windows"}
+
+// pkg is the part of `go list -json` the rules read.
+type pkg struct {
+	ImportPath string
+	Imports    []string // direct, non-test
+	Deps       []string // transitive, non-test
+}
+
+// listModule returns every package of the module as built for goos.
+func listModule(t *testing.T, goos string) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"/...")
+	cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list -deps: %v\n%s", err, out)
+		t.Fatalf("GOOS=%s go list: %v\n%s", goos, err, stderr.String())
 	}
-	var bad []string
-	for _, p := range strings.Fields(string(out)) {
-		if strings.HasPrefix(p, "fyne.io/") || p == "github.com/tokentray/tokentray/ui" || strings.HasPrefix(p, "github.com/tokentray/tokentray/ui/") ||
-			strings.HasPrefix(p, "github.com/tokentray/tokentray/cmd/") {
-			bad = append(bad, p)
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list output: %v", err)
 		}
+		pkgs = append(pkgs, p)
 	}
-	if len(bad) > 0 {
-		t.Errorf("internal/... depends on %v; the core must not import Fyne, ui/ or cmd/", bad)
+	return pkgs
+}
+
+// rel returns path relative to the module, and whether it is in it.
+func rel(path string) (string, bool) {
+	if path == module {
+		return "", true
+	}
+	r, ok := strings.CutPrefix(path, module+"/")
+	return r, ok
+}
+
+// matches reports whether relative path r is matched by pattern.
+func matches(pattern, r string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return r == base || strings.HasPrefix(r, base+"/")
+	}
+	return r == pattern
+}
+
+// under reports whether import path p is root or below it.
+func under(p, root string) bool { return p == root || strings.HasPrefix(p, root+"/") }
+
+func TestLayoutImportTable(t *testing.T) {
+	for _, goos := range goosList {
+		t.Run(goos, func(t *testing.T) {
+			for _, p := range listModule(t, goos) {
+				from, _ := rel(p.ImportPath)
+				rules, ok := allowed[from]
+				if !ok {
+					t.Errorf("package %s is not in the import table of internal/layout_test.go; add it with the module packages it may import", from)
+					continue
+				}
+				for _, imp := range p.Imports {
+					to, inModule := rel(imp)
+					if !inModule {
+						continue
+					}
+					if !slices.ContainsFunc(rules, func(pat string) bool { return matches(pat, to) }) {
+						t.Errorf("%s imports %s; allowed from %s: %s", from, to, from, describe(rules))
+					}
+				}
+			}
+		})
 	}
 }
 
-// TestLayoutIdpsimOnlyInTestsAndCmd: the simulator is for the demo, tests
-// and benchmarks, never a dependency of the product's core packages.
-func TestLayoutIdpsimOnlyInTestsAndCmd(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/tokentray/tokentray/internal/...").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
+// TestLayoutInternalHasNoFyneNorUI: nothing under internal/ reaches Fyne
+// (any fyne.io module, systray included) or ui/, even transitively, so the
+// core builds with CGO_ENABLED=0 for every OS.
+func TestLayoutInternalHasNoFyneNorUI(t *testing.T) {
+	for _, goos := range goosList {
+		t.Run(goos, func(t *testing.T) {
+			for _, p := range listModule(t, goos) {
+				from, _ := rel(p.ImportPath)
+				if !matches("internal/...", from) {
+					continue
+				}
+				for _, d := range p.Deps {
+					if strings.HasPrefix(d, "fyne.io/") || under(d, module+"/ui") || under(d, module+"/cmd") {
+						t.Errorf("%s reaches %s; nothing under internal/ may depend on fyne.io, ui/ or cmd/", from, d)
+					}
+				}
+			}
+		})
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasSuffix(f[0], "/idpsim") {
+}
+
+// TestLayoutKeeperHasNoFyne: the keeper (cmd/tokentray) and the keeper's
+// views (ui) must not reach fyne.io/fyne/v2, even transitively: its GLFW
+// loop ticks at 60 Hz with no window shown. Skipped until the split into
+// cmd/tokentray-window lands; set TOKENTRAY_LAYOUT_STRICT=1 to run it.
+func TestLayoutKeeperHasNoFyne(t *testing.T) {
+	if os.Getenv("TOKENTRAY_LAYOUT_STRICT") != "1" {
+		t.Skip("set TOKENTRAY_LAYOUT_STRICT=1 to check that cmd/tokentray and ui link no Fyne")
+	}
+	for _, goos := range goosList {
+		t.Run(goos, func(t *testing.T) {
+			for _, p := range listModule(t, goos) {
+				from, _ := rel(p.ImportPath)
+				if from != "cmd/tokentray" && from != "ui" {
+					continue
+				}
+				var bad []string
+				for _, d := range p.Deps {
+					if under(d, "fyne.io/fyne/v2") {
+						bad = append(bad, d)
+					}
+				}
+				if len(bad) > 0 {
+					t.Errorf("%s reaches %d Fyne packages (e.g. %s) through %s; the keeper must link no fyne.io/fyne/v2", from, len(bad), bad[0], fyneVia(t, goos, p))
+				}
+			}
+		})
+	}
+}
+
+// fyneVia names the direct imports of p that bring in fyne.io/fyne/v2.
+func fyneVia(t *testing.T, goos string, p pkg) string {
+	deps := map[string][]string{}
+	for _, q := range listModule(t, goos) {
+		deps[q.ImportPath] = q.Deps
+	}
+	var via []string
+	for _, imp := range p.Imports {
+		if under(imp, "fyne.io/fyne/v2") {
+			via = append(via, imp)
 			continue
 		}
-		for _, imp := range f[1:] {
-			if strings.HasSuffix(imp, "/internal/idpsim") {
-				t.Errorf("%s imports idpsim; only cmd/ and tests may", f[0])
-			}
+		if slices.ContainsFunc(deps[imp], func(d string) bool { return under(d, "fyne.io/fyne/v2") }) {
+			via = append(via, imp)
 		}
 	}
+	if len(via) == 0 {
+		return "a dependency outside the module"
+	}
+	return strings.Join(via, ", ")
+}
+
+func describe(rules []string) string {
+	if len(rules) == 0 {
+		return "no package of the module"
+	}
+	return strings.Join(rules, ", ")
 }

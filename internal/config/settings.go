@@ -1,7 +1,10 @@
 // Package config owns tokentray's settings: their typed form, defaults and
 // allowed ranges, loading them from file, environment and flags with strict
 // validation, saving them atomically, and listing what differs between the
-// settings a process runs with and the ones on disk (applied on restart).
+// settings a process runs with and the ones on disk (applied on restart). It
+// also adds and removes accounts in the file under a lock (AddAccount,
+// RemoveAccount) and names the per-user state and lock directories
+// (StateDir, LockDir).
 package config
 
 import (

@@ -11,11 +11,12 @@ import (
 
 // account is one account's in-memory state.
 type account struct {
-	idx     int
 	name    string
 	profile oauth.Profile
 	sem     chan struct{} // cap 1: held by the account's one flight
+	gone    chan struct{} // closed (under Engine.mu) when the account is removed
 	lockFh  *os.File      // the lock file, kept open between flights (unix); used only by the flight holder
+	slot    int32         // 1 + index in Run's schedule heap, 0 = none; used only by the schedule's owner
 
 	// Guarded by Engine.mu.
 	busy              bool
@@ -40,6 +41,21 @@ type account struct {
 	history           []event
 	dirty             bool
 	persistedSignedIn bool
+}
+
+func newAccount(a Account) *account {
+	return &account{name: a.Name, profile: a.Profile, sem: make(chan struct{}, 1), gone: make(chan struct{}), state: SignedOut}
+}
+
+// removed reports whether RemoveAccount has dropped a. Once true it stays
+// true; a flight that starts after it is refused with ErrUnknownAccount.
+func (a *account) removed() bool {
+	select {
+	case <-a.gone:
+		return true
+	default:
+		return false
+	}
 }
 
 // flight is a running RefreshNow whose result concurrent callers share.

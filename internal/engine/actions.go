@@ -48,11 +48,13 @@ func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 // returns the joined errors of those that failed. Signed-out accounts are
 // left alone.
 func (e *Engine) RefreshAll(ctx context.Context) error {
-	errs := make([]error, len(e.accts))
+	accts := e.accounts()
+	errs := make([]error, len(accts))
 	var wg sync.WaitGroup
-	for i, a := range e.accts {
+	for i, a := range accts {
 		wg.Go(func() {
-			if _, err := e.RefreshNow(ctx, a.name); err != nil && !errors.Is(err, ErrSignedOut) {
+			_, err := e.RefreshNow(ctx, a.name)
+			if err != nil && !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrUnknownAccount) { // removed meanwhile
 				errs[i] = err
 			}
 		})
@@ -94,7 +96,9 @@ type SignInMethod struct {
 
 // SignIn signs name in interactively and stores the new pair. The sign-in
 // itself runs without holding the account's flight, so refreshes of other
-// processes are not blocked by a user who takes their time.
+// processes are not blocked by a user who takes their time. Removing the
+// account cancels a sign-in still waiting for the user; SignIn then fails
+// with ErrUnknownAccount and stores nothing.
 func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Result, error) {
 	a, err := e.account(name)
 	if err != nil {
@@ -103,6 +107,15 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 	if e.sign == nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, ErrNoSigner)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-a.gone:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	prof := a.profile
 	if prof.ClientSecret == "" {
 		prof.ClientSecret = e.clientSecret(ctx, a)
@@ -119,6 +132,9 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 		tok, err = e.sign.LoginDevice(ctx, prof, show)
 	} else {
 		tok, err = e.sign.LoginBrowser(ctx, prof, m.Browser)
+	}
+	if a.removed() {
+		return Result{}, fmt.Errorf("sign in account %q: %w", name, ErrUnknownAccount)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)

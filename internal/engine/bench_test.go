@@ -247,7 +247,7 @@ func BenchmarkSchedule10k(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
 	perAccount := float64(m1.HeapAlloc-m0.HeapAlloc) / n
-	heapPerAccount := float64(cap(sched.items)*16+cap(sched.pos)*4) / n
+	heapPerAccount := float64(cap(sched.items)*16) / n
 
 	b.ReportAllocs()
 	i := 0

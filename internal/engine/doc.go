@@ -43,8 +43,10 @@
 // RefreshNow bypasses the interval and the cooldown, never a running
 // Retry-After.
 //
-// Run first reads every envelope (Load), then one goroutine owns the schedule: a heap of next-due times, one entry
-// per account, recomputed only for accounts whose state changed. It sleeps
+// Run first reads every envelope (Load), then one goroutine owns the
+// schedule: a heap of next-due times, one entry per account, recomputed only
+// for accounts whose state changed. The account set is live: AddAccount and
+// RemoveAccount change it at any time, Run included. It sleeps
 // until the earliest due time but never more than 60 s, and compares due
 // times with the wall clock (monotonic readings stripped), so a refresh that
 // fell due while the machine was suspended runs within a minute of resume.

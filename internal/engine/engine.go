@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,12 +43,12 @@ type Account struct {
 	Profile oauth.Profile
 }
 
-// Options configure an Engine. Store, Refresher and Accounts are required.
+// Options configure an Engine. Store and Refresher are required.
 type Options struct {
 	Settings  config.Settings // taken once; changes apply on the next New
 	Store     store
 	Refresher refresher // also used for sign-in and revocation if it has those methods
-	Accounts  []Account
+	Accounts  []Account // the initial account set; AddAccount and RemoveAccount change it
 	// StatePath is the JSON file with per-account state that must survive a
 	// restart (no secrets). "" keeps state in memory only.
 	StatePath string
@@ -71,8 +72,6 @@ type Engine struct {
 	ref       refresher
 	sign      signer // nil if Refresher cannot sign in
 	kind      string // storage kind for snapshots
-	accts     []*account
-	byName    map[string]*account
 	statePath string
 	lockDir   string
 	log       *slog.Logger
@@ -83,19 +82,22 @@ type Engine struct {
 	running   chan struct{}    // cap 1: held while Run runs
 
 	mu       sync.Mutex // guards the fields below and every account's guarded fields; never held across blocking work
+	accts    []*account // the live account set, in the order the accounts were added
+	byName   map[string]*account
 	rnd      *rand.Rand
 	bud      *budget
 	counters Counters
 	subs     map[chan Snapshot]struct{}
-	dirty    []int
+	dirty    []*account // changed since Run last recomputed their due times
 	// persistPending is set when the state file needs writing.
 	persistPending bool
 	notes          []Notification // queued for flushNotes
 }
 
 // New returns an engine for opts.Accounts with opts.Settings. It reads the
-// persisted state file (a missing or unreadable file is a fresh start) but
-// no secrets; Load (called by Run) reads the envelopes.
+// persisted state file (a missing or unparsable file is a fresh start) but
+// no secrets; Load (called by Run) reads the envelopes. The account set can
+// change later with AddAccount and RemoveAccount.
 func New(opts Options) (*Engine, error) {
 	if opts.Store == nil || opts.Refresher == nil {
 		return nil, errors.New("engine: Store and Refresher are required")
@@ -143,7 +145,7 @@ func New(opts Options) (*Engine, error) {
 		if _, dup := e.byName[a.Name]; dup {
 			return nil, fmt.Errorf("engine: account %q is listed twice", a.Name)
 		}
-		acc := &account{idx: i, name: a.Name, profile: a.Profile, sem: make(chan struct{}, 1), state: SignedOut}
+		acc := newAccount(a)
 		e.accts = append(e.accts, acc)
 		e.byName[a.Name] = acc
 	}
@@ -158,11 +160,20 @@ func New(opts Options) (*Engine, error) {
 func (e *Engine) now() time.Time { return e.wall() }
 
 func (e *Engine) account(name string) (*account, error) {
+	e.mu.Lock()
 	a, ok := e.byName[name]
+	e.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("account %q: %w", name, ErrUnknownAccount)
 	}
 	return a, nil
+}
+
+// accounts returns the live account set as it is now, in insertion order.
+func (e *Engine) accounts() []*account {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.accts)
 }
 
 // changed marks a as needing a new due time, wakes Run and publishes a
@@ -170,7 +181,7 @@ func (e *Engine) account(name string) (*account, error) {
 func (e *Engine) changedLocked(a *account) {
 	if !a.dirty {
 		a.dirty = true
-		e.dirty = append(e.dirty, a.idx)
+		e.dirty = append(e.dirty, a)
 	}
 	select {
 	case e.kick <- struct{}{}:
@@ -197,12 +208,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer wg.Wait()
 
 	e.Load(ctx)
-	sched := newSchedule(len(e.accts))
 	e.mu.Lock()
+	sched := newSchedule(len(e.accts))
 	for _, a := range e.accts {
 		if !a.dirty {
 			a.dirty = true
-			e.dirty = append(e.dirty, a.idx)
+			e.dirty = append(e.dirty, a)
 		}
 	}
 	e.mu.Unlock()
@@ -213,13 +224,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		now := e.now()
 		e.reschedule(sched, now)
 		for {
-			i, ok := sched.popDue(now.UnixNano())
+			a, ok := sched.popDue(now.UnixNano())
 			if !ok {
 				break
 			}
-			a := e.accts[i]
 			if d, ok := e.fire(ctx, &wg, a, now); ok {
-				sched.set(i, d.UnixNano())
+				sched.set(a, d.UnixNano())
 			}
 		}
 		wait := maxSleep
@@ -245,19 +255,20 @@ func (e *Engine) Run(ctx context.Context) error {
 // maxSleep is the longest the scheduler sleeps at a stretch (invariant 6).
 const maxSleep = 60 * time.Second
 
-// reschedule recomputes the due time of every account that changed.
+// reschedule recomputes the due time of every account that changed, and
+// drops removed accounts from the schedule.
 func (e *Engine) reschedule(s *schedule, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, i := range e.dirty {
-		a := e.accts[i]
+	for _, a := range e.dirty {
 		a.dirty = false
-		if d, ok := e.dueLocked(a, now); ok {
-			s.set(i, d.UnixNano())
+		if d, ok := e.dueLocked(a, now); ok && !a.removed() {
+			s.set(a, d.UnixNano())
 		} else {
-			s.remove(i)
+			s.remove(a)
 		}
 	}
+	clear(e.dirty) // no pointers kept to removed accounts
 	e.dirty = e.dirty[:0]
 }
 
@@ -266,8 +277,8 @@ func (e *Engine) reschedule(s *schedule, now time.Time) {
 // spent its budget request.
 func (e *Engine) fire(ctx context.Context, wg *sync.WaitGroup, a *account, now time.Time) (again time.Time, retry bool) {
 	e.mu.Lock()
-	if a.busy {
-		// A flight is running; it marks a dirty when it ends.
+	if a.busy || a.removed() {
+		// A flight is running (it marks a dirty when it ends), or a is gone.
 		e.mu.Unlock()
 		return time.Time{}, false
 	}
@@ -338,34 +349,41 @@ func (e *Engine) dueLocked(a *account, now time.Time) (time.Time, bool) {
 // Token or RefreshNow does not need it (they read the vault themselves). A
 // storage failure puts the account in backing_off with a storage error.
 func (e *Engine) Load(ctx context.Context) {
-	for _, a := range e.accts {
+	for _, a := range e.accounts() {
 		if ctx.Err() != nil {
 			return
 		}
 		env, err := e.store.Load(ctx, a.name)
 		e.mu.Lock()
-		switch {
-		case err == nil && env.RefreshToken == "":
-			// Only a confidential client's secret, stored before sign-in.
-			if !a.unsaved {
-				e.signedOutLocked(a)
-				a.env.ClientSecret = env.ClientSecret
-			}
-		case err == nil:
-			e.adoptLocked(a, env)
-		case errors.Is(err, vault.ErrNotFound):
-			if !a.unsaved {
-				e.signedOutLocked(a)
-			}
-		default:
-			// Storage unusable right now: back off and try again (a refresh
-			// re-reads the vault; a missing envelope then means signed out).
-			if a.state != NeedsSignIn {
-				a.haveEnv = true
-				_ = e.failLocked(a, err, ClassStorage, e.now())
-			}
+		if !a.removed() {
+			e.loadedLocked(a, env, err)
+			e.changedLocked(a)
 		}
-		e.changedLocked(a)
 		e.mu.Unlock()
+	}
+}
+
+// loadedLocked takes the result of reading a's envelope from the store.
+func (e *Engine) loadedLocked(a *account, env vault.Envelope, err error) {
+	switch {
+	case err == nil && env.RefreshToken == "":
+		// Only a confidential client's secret, stored before sign-in.
+		if !a.unsaved {
+			e.signedOutLocked(a)
+			a.env.ClientSecret = env.ClientSecret
+		}
+	case err == nil:
+		e.adoptLocked(a, env)
+	case errors.Is(err, vault.ErrNotFound):
+		if !a.unsaved {
+			e.signedOutLocked(a)
+		}
+	default:
+		// Storage unusable right now: back off and try again (a refresh
+		// re-reads the vault; a missing envelope then means signed out).
+		if a.state != NeedsSignIn {
+			a.haveEnv = true
+			_ = e.failLocked(a, err, ClassStorage, e.now())
+		}
 	}
 }

@@ -41,70 +41,90 @@ const stateVersion = 1
 // start; an unreadable one is logged and ignored (it holds no secrets, and
 // the vault is still the truth about tokens).
 func (e *Engine) restore() error {
-	if e.statePath == "" {
-		return nil
-	}
-	b, err := os.ReadFile(e.statePath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	f, err := e.readState()
 	if err != nil {
-		return fmt.Errorf("engine: read state file: %w", err)
-	}
-	var f stateFile
-	if err := json.Unmarshal(b, &f); err != nil || f.Version != stateVersion {
-		e.log.Warn("ignoring unreadable engine state file", "path", e.statePath)
-		return nil
+		return fmt.Errorf("engine: %w", err)
 	}
 	now := e.now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for name, s := range f.Accounts {
-		a, ok := e.byName[name]
-		if !ok {
-			continue
-		}
-		a.persistedSignedIn = s.SignedIn
-		a.reason = s.Reason
-		a.lastAttempt = s.LastAttempt.Round(0)
-		a.lastSuccess = s.LastSuccess.Round(0)
-		a.fresh = s.Fresh
-		a.failures = max(s.Failures, 0)
-		a.backoffUntil = s.BackoffUntil.Round(0)
-		a.retryAfterUntil = s.RetryAfterUntil.Round(0)
-		a.lastErr = s.LastError
-		a.notified = s.Notified
-		switch s.State {
-		case NeedsSignIn, BackingOff, Failing:
-			a.state = s.State
-		default:
-			a.state = SignedOut // until Run or a flight reads the vault
-			if s.SignedIn {
-				a.state = OK
-			}
-		}
-		for _, ev := range s.History {
-			if now.Sub(ev.At) > historyWindow {
-				continue
-			}
-			var exp int64
-			if !ev.Expiry.IsZero() {
-				exp = ev.Expiry.UnixNano()
-			}
-			a.history = append(a.history, event{at: ev.At.UnixNano(), expiry: exp, ok: ev.Kind == EventOK, fresh: ev.Fresh})
-		}
-		slices.SortFunc(a.history, func(x, y event) int { return cmp.Compare(x.at, y.at) })
-		if len(a.history) > historyCap {
-			a.history = a.history[len(a.history)-historyCap:]
+		if a, ok := e.byName[name]; ok {
+			restoreAccount(a, s, now)
 		}
 	}
 	return nil
 }
 
+// readState reads the state file. A missing file, or one that does not
+// parse, reads as empty (the latter is logged).
+func (e *Engine) readState() (stateFile, error) {
+	if e.statePath == "" {
+		return stateFile{}, nil
+	}
+	b, err := os.ReadFile(e.statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return stateFile{}, nil
+	}
+	if err != nil {
+		return stateFile{}, fmt.Errorf("read state file: %w", err)
+	}
+	var f stateFile
+	if err := json.Unmarshal(b, &f); err != nil || f.Version != stateVersion {
+		e.log.Warn("ignoring unreadable engine state file", "path", e.statePath)
+		return stateFile{}, nil
+	}
+	return f, nil
+}
+
+// restoreAccount applies a's entry of the state file. The caller holds
+// Engine.mu or is the only one who knows a.
+func restoreAccount(a *account, s stateAccount, now time.Time) {
+	a.persistedSignedIn = s.SignedIn
+	a.reason = s.Reason
+	a.lastAttempt = s.LastAttempt.Round(0)
+	a.lastSuccess = s.LastSuccess.Round(0)
+	a.fresh = s.Fresh
+	a.failures = max(s.Failures, 0)
+	a.backoffUntil = s.BackoffUntil.Round(0)
+	a.retryAfterUntil = s.RetryAfterUntil.Round(0)
+	a.lastErr = s.LastError
+	a.notified = s.Notified
+	switch s.State {
+	case NeedsSignIn, BackingOff, Failing:
+		a.state = s.State
+	default:
+		a.state = SignedOut // until Run or a flight reads the vault
+		if s.SignedIn {
+			a.state = OK
+		}
+	}
+	for _, ev := range s.History {
+		if now.Sub(ev.At) > historyWindow {
+			continue
+		}
+		var exp int64
+		if !ev.Expiry.IsZero() {
+			exp = ev.Expiry.UnixNano()
+		}
+		a.history = append(a.history, event{at: ev.At.UnixNano(), expiry: exp, ok: ev.Kind == EventOK, fresh: ev.Fresh})
+	}
+	slices.SortFunc(a.history, func(x, y event) int { return cmp.Compare(x.at, y.at) })
+	if len(a.history) > historyCap {
+		a.history = a.history[len(a.history)-historyCap:]
+	}
+}
+
 // persist writes the state file atomically. Concurrent calls coalesce: a
 // caller that finds a write running leaves its change to that writer, which
 // writes again (with the newest state) after it finishes.
-func (e *Engine) persist() {
+func (e *Engine) persist() { e.persistState(false) }
+
+// persistWait is persist, but returns only once the state as it is at the
+// call has reached the file (or failed to, which is logged).
+func (e *Engine) persistWait() { e.persistState(true) }
+
+func (e *Engine) persistState(wait bool) {
 	if e.statePath == "" {
 		return
 	}
@@ -112,10 +132,17 @@ func (e *Engine) persist() {
 	e.persistPending = true
 	e.mu.Unlock()
 	for {
-		select {
-		case e.persistC <- struct{}{}:
-		default:
-			return // the running writer will see persistPending
+		if wait {
+			// Once we hold persistC, either our change is still pending
+			// (we write it) or a writer took it and finished writing.
+			e.persistC <- struct{}{}
+			wait = false
+		} else {
+			select {
+			case e.persistC <- struct{}{}:
+			default:
+				return // the running writer will see persistPending
+			}
 		}
 		for {
 			e.mu.Lock()

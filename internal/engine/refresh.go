@@ -32,21 +32,27 @@ func (m mode) String() string {
 }
 
 // acquire takes a's flight. Automatic refreshes never queue behind a flight.
+// It fails with ErrUnknownAccount once a has been removed, so nothing that
+// waited for the flight of a removed account can bring it back.
 func (e *Engine) acquire(ctx context.Context, a *account, wait bool) error {
 	if !wait {
 		select {
 		case a.sem <- struct{}{}:
-			return nil
 		default:
 			return errBusy
 		}
+	} else {
+		select {
+		case a.sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	select {
-	case a.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if a.removed() {
+		<-a.sem
+		return ErrUnknownAccount
 	}
+	return nil
 }
 
 var errBusy = errors.New("a refresh of this account is already running")

@@ -3,69 +3,77 @@ package engine
 import "container/heap"
 
 // schedule is a min-heap of next-due instants (Unix ns, wall clock), one entry
-// per scheduled account, addressed by account index. It is owned by the Run
-// goroutine and never locked.
+// per scheduled account. Each account records its own place in the heap
+// (account.slot), so accounts can come and go without indexes to keep
+// stable. It is owned by the Run goroutine and never locked.
 type schedule struct {
 	items []schedItem
-	pos   []int32 // pos[account] = index into items, -1 when not scheduled
 }
 
 type schedItem struct {
-	due  int64
-	acct int32
+	due int64
+	a   *account
 }
 
 func newSchedule(accounts int) *schedule {
-	s := &schedule{items: make([]schedItem, 0, accounts), pos: make([]int32, accounts)}
-	for i := range s.pos {
-		s.pos[i] = -1
-	}
-	return s
+	return &schedule{items: make([]schedItem, 0, accounts)}
 }
 
 func (s *schedule) Len() int           { return len(s.items) }
 func (s *schedule) Less(i, j int) bool { return s.items[i].due < s.items[j].due }
 func (s *schedule) Swap(i, j int) {
 	s.items[i], s.items[j] = s.items[j], s.items[i]
-	s.pos[s.items[i].acct] = int32(i)
-	s.pos[s.items[j].acct] = int32(j)
+	s.items[i].a.slot = int32(i + 1)
+	s.items[j].a.slot = int32(j + 1)
 }
 func (s *schedule) Push(x any) {
 	it := x.(schedItem)
-	s.pos[it.acct] = int32(len(s.items))
+	it.a.slot = int32(len(s.items) + 1)
 	s.items = append(s.items, it)
 }
 func (s *schedule) Pop() any {
-	it := s.items[len(s.items)-1]
-	s.items = s.items[:len(s.items)-1]
-	s.pos[it.acct] = -1
+	n := len(s.items) - 1
+	it := s.items[n]
+	s.items[n] = schedItem{} // drop the pointer: a removed account must not stay reachable
+	s.items = s.items[:n]
+	it.a.slot = 0
 	return it
 }
 
-// set schedules account acct at due, replacing any earlier entry.
-func (s *schedule) set(acct int, due int64) {
-	if p := s.pos[acct]; p >= 0 {
+// index is a's position in this heap, or -1. A slot left over from another
+// schedule (an earlier Run) does not name a in this one, so it reads as -1.
+func (s *schedule) index(a *account) int {
+	p := int(a.slot) - 1
+	if p >= 0 && p < len(s.items) && s.items[p].a == a {
+		return p
+	}
+	return -1
+}
+
+// set schedules a at due, replacing any earlier entry.
+func (s *schedule) set(a *account, due int64) {
+	if p := s.index(a); p >= 0 {
 		s.items[p].due = due
-		heap.Fix(s, int(p))
+		heap.Fix(s, p)
 		return
 	}
-	heap.Push(s, schedItem{due: due, acct: int32(acct)})
+	heap.Push(s, schedItem{due: due, a: a})
 }
 
-// remove unschedules acct (no-op if it is not scheduled).
-func (s *schedule) remove(acct int) {
-	if p := s.pos[acct]; p >= 0 {
-		heap.Remove(s, int(p))
+// remove unschedules a (no-op if it is not scheduled).
+func (s *schedule) remove(a *account) {
+	if p := s.index(a); p >= 0 {
+		heap.Remove(s, p)
 	}
 }
 
-// due returns the account of the earliest entry if it is due at now.
-func (s *schedule) popDue(now int64) (acct int, ok bool) {
+// popDue removes and returns the earliest account if it is due at now.
+func (s *schedule) popDue(now int64) (a *account, ok bool) {
 	if len(s.items) == 0 || s.items[0].due > now {
-		return 0, false
+		return nil, false
 	}
 	it := heap.Pop(s).(schedItem)
-	return int(it.acct), true
+	return it.a, true
 }
 
 // peek returns the earliest due instant.
@@ -76,9 +84,9 @@ func (s *schedule) peek() (int64, bool) {
 	return s.items[0].due, true
 }
 
-// when returns the due instant of acct.
-func (s *schedule) when(acct int) (int64, bool) {
-	if p := s.pos[acct]; p >= 0 {
+// when returns the due instant of a.
+func (s *schedule) when(a *account) (int64, bool) {
+	if p := s.index(a); p >= 0 {
 		return s.items[p].due, true
 	}
 	return 0, false

@@ -42,6 +42,10 @@ const (
 // finishes, declines, the code expires or ctx ends. The result always has a
 // refresh token, else the error wraps ErrNoRefreshToken.
 func (c *Client) LoginDevice(ctx context.Context, p Profile, show func(DeviceCode)) (Token, error) {
+	p, err := c.resolveFor(ctx, "device sign-in", p)
+	if err != nil {
+		return Token{}, err
+	}
 	if p.Endpoints.Device == "" {
 		return Token{}, errors.New("device sign-in: the provider has no device authorization endpoint")
 	}

@@ -56,6 +56,10 @@ type callback struct {
 // sign-in with an error. The result always has a refresh token, else the
 // error wraps ErrNoRefreshToken.
 func (c *Client) LoginBrowser(ctx context.Context, p Profile, o BrowserOptions) (Token, error) {
+	p, err := c.resolveFor(ctx, "browser sign-in", p)
+	if err != nil {
+		return Token{}, err
+	}
 	if p.Endpoints.Auth == "" {
 		return Token{}, errors.New("browser sign-in: the provider has no authorization endpoint")
 	}

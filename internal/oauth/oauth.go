@@ -7,6 +7,7 @@ package oauth
 
 import (
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -63,10 +64,17 @@ type Token struct {
 }
 
 // Client performs token requests. The zero value is usable: it uses
-// http.DefaultClient and a 30 s per-request timeout.
+// http.DefaultClient and a 30 s per-request timeout. Refresh, LoginBrowser,
+// LoginDevice and Revoke accept an OIDC profile without endpoints (Provider
+// ProviderOIDC, Endpoints.Token empty) and discover them on first use; the
+// result is kept per issuer and client for the Client's lifetime, a failed
+// discovery is not kept. A Client must not be copied after first use.
 type Client struct {
 	HTTP    *http.Client
 	Timeout time.Duration // per request; 0 means 30 s
+
+	mu         sync.Mutex
+	discovered map[discoveryKey]discovered // guarded by mu
 }
 
 // DefaultTimeout is the per-request timeout used when Client.Timeout is 0.

@@ -97,15 +97,11 @@ func OIDCProfile(ctx context.Context, hc *http.Client, issuer, clientID string, 
 	if err != nil {
 		return Profile{}, err
 	}
-	base := []string{"openid"}
-	if len(d.ScopesSupported) == 0 || slices.Contains(d.ScopesSupported, "offline_access") {
-		base = append(base, "offline_access")
-	}
 	return Profile{
 		Provider:  ProviderOIDC,
 		Issuer:    issuer,
 		ClientID:  clientID,
-		Scopes:    mergeScopes(base, scopes),
+		Scopes:    mergeScopes(d.baseScopes(), scopes),
 		Endpoints: d.endpoints(),
 	}, nil
 }
@@ -130,6 +126,16 @@ type discovery struct {
 	Device          string   `json:"device_authorization_endpoint"`
 	Revocation      string   `json:"revocation_endpoint"`
 	ScopesSupported []string `json:"scopes_supported"`
+}
+
+// baseScopes are the scopes always requested from a discovered provider:
+// openid, and offline_access when the provider lists it or lists no scopes.
+func (d discovery) baseScopes() []string {
+	base := []string{"openid"}
+	if len(d.ScopesSupported) == 0 || slices.Contains(d.ScopesSupported, "offline_access") {
+		base = append(base, "offline_access")
+	}
+	return base
 }
 
 func (d discovery) endpoints() Endpoints {

@@ -12,6 +12,10 @@ import (
 // (Microsoft); the caller then just deletes the token locally. Errors are
 // classified *Error values.
 func (c *Client) Revoke(ctx context.Context, p Profile, refreshToken string) error {
+	p, err := c.resolveFor(ctx, "revoke", p)
+	if err != nil {
+		return err
+	}
 	if p.Endpoints.Revoke == "" {
 		return ErrRevokeUnsupported
 	}

@@ -299,6 +299,10 @@ func (c *Client) Refresh(ctx context.Context, p Profile, refreshToken, prevAcces
 	if refreshToken == "" {
 		return Token{}, &Error{Class: Permanent, Err: errors.New("no refresh token stored")}
 	}
+	p, err := c.resolveFor(ctx, "refresh", p)
+	if err != nil {
+		return Token{}, err
+	}
 	form := url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
