@@ -40,20 +40,17 @@ func AddAccount(path string, a Account) error {
 	if err := a.Validate(); err != nil {
 		return fmt.Errorf("add account %q: %w", a.Name, err)
 	}
-	return withFileLock(path, func() error {
-		s, err := ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("add account %q: %w", a.Name, err)
-		}
+	err := Update(path, func(s *Settings) error {
 		if _, ok := s.Account(a.Name); ok {
-			return fmt.Errorf("add account %q to %s: %w; remove it first or choose another name", a.Name, path, ErrAccountExists)
+			return fmt.Errorf("%w; remove it first or choose another name", ErrAccountExists)
 		}
 		s.Accounts = append(s.Accounts, a)
-		if err := Save(path, s); err != nil {
-			return fmt.Errorf("add account %q: %w", a.Name, err)
-		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("add account %q to %s: %w", a.Name, path, err)
+	}
+	return nil
 }
 
 // RemoveAccount removes the account called name from the settings file at
@@ -63,11 +60,7 @@ func AddAccount(path string, a Account) error {
 // only the file: the account's secrets in the vault are the caller's to
 // delete.
 func RemoveAccount(path string, name string) error {
-	return withFileLock(path, func() error {
-		s, err := ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("remove account %q: %w", name, err)
-		}
+	err := Update(path, func(s *Settings) error {
 		kept := make([]Account, 0, len(s.Accounts))
 		names := make([]string, 0, len(s.Accounts))
 		for _, a := range s.Accounts {
@@ -81,13 +74,34 @@ func RemoveAccount(path string, name string) error {
 			if len(names) > 0 {
 				configured = strings.Join(names, ", ")
 			}
-			return fmt.Errorf("remove account %q from %s: %w; configured accounts: %s", name, path, ErrNoAccount, configured)
+			return fmt.Errorf("%w; configured accounts: %s", ErrNoAccount, configured)
 		}
 		s.Accounts = kept
-		if err := Save(path, s); err != nil {
-			return fmt.Errorf("remove account %q: %w", name, err)
-		}
 		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove account %q from %s: %w", name, path, err)
+	}
+	return nil
+}
+
+// Update changes the settings file at path under the same lock as
+// AddAccount: it re-reads the file (a missing file gives the defaults),
+// calls change on what it read, and saves the result atomically if change
+// returns nil and the result is valid. Nothing is written on any error;
+// change's error is returned as is. Every writer of the file should go
+// through Update (or AddAccount, RemoveAccount, Set), so that no process
+// drops another's change, an account added meanwhile in particular.
+func Update(path string, change func(*Settings) error) error {
+	return withFileLock(path, func() error {
+		s, err := ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := change(&s); err != nil {
+			return err
+		}
+		return Save(path, s)
 	})
 }
 

@@ -266,3 +266,48 @@ func TestHelperAddAccounts(t *testing.T) {
 		}
 	}
 }
+
+func TestSetRacesAddAccount(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	var want []string
+	for i := range n {
+		name := fmt.Sprintf("a%d", i)
+		want = append(want, name)
+		wg.Go(func() { errs <- AddAccount(path, testAccount(name)) })
+		wg.Go(func() { _, err := Set(path, "refresh.interval_hours", strconv.Itoa(i+1)); errs <- err })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Set/AddAccount = %v", err)
+		}
+	}
+	if d := cmp.Diff(want, accountNames(t, path)); d != "" {
+		t.Errorf("accounts after racing Set (-want +got):\n%s", d)
+	}
+}
+
+func TestUpdateWritesNothingOnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := AddAccount(path, testAccount("keep")); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	stop := errors.New("changed my mind")
+	if err := Update(path, func(s *Settings) error { s.Accounts = nil; return stop }); !errors.Is(err, stop) {
+		t.Errorf("Update with a failing change = %v; want its error", err)
+	}
+	err := Update(path, func(s *Settings) error { s.Refresh.IntervalHours = 99; return nil })
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "refresh.interval_hours") {
+		t.Errorf("Update to an invalid value = %v; want a *ValidationError naming refresh.interval_hours", err)
+	}
+	after, _ := os.ReadFile(path)
+	if string(before) != string(after) {
+		t.Errorf("file changed after a failed Update")
+	}
+}

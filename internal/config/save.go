@@ -155,8 +155,9 @@ func ReadFile(path string) (Settings, error) {
 	return s, nil
 }
 
-// Set changes one key in the file at path, refusing an invalid value with
-// the key, the value and the allowed range. Nothing is written on error.
+// Set changes one key in the file at path (under Update's lock), refusing
+// an invalid value with the key, the value and the allowed range. Nothing is
+// written on error.
 func Set(path, name, value string) (Settings, error) {
 	k, ok := lookupKey(name)
 	if !ok {
@@ -166,17 +167,18 @@ func Set(path, name, value string) (Settings, error) {
 		}
 		return Settings{}, &ValidationError{Problems: []Problem{p}}
 	}
-	s, err := ReadFile(path)
+	var out Settings
+	err := Update(path, func(s *Settings) error {
+		if err := k.apply(s, value); err != nil {
+			return &ValidationError{Problems: []Problem{{Key: name, Value: value, Allowed: k.allowed(), Origin: "command line", Reason: err.Error()}}}
+		}
+		out = *s
+		return nil
+	})
 	if err != nil {
 		return Settings{}, err
 	}
-	if err := k.apply(&s, value); err != nil {
-		return Settings{}, &ValidationError{Problems: []Problem{{Key: name, Value: value, Allowed: k.allowed(), Origin: "command line", Reason: err.Error()}}}
-	}
-	if err := Save(path, s); err != nil {
-		return Settings{}, err
-	}
-	return s, nil
+	return out, nil
 }
 
 // Value returns the text form of key name in s.
