@@ -191,13 +191,18 @@ func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool
 }
 
 // failLocked records a failed refresh at now and returns the notification to
-// send, if this failure starts an episode.
+// send, if this failure starts an episode. A transient failure of an account
+// that needs sign-in leaves it needing sign-in: it says nothing about the
+// grant, which the provider has ended.
 func (e *Engine) failLocked(a *account, err error, class string, now time.Time) *Notification {
 	msg := userMessage(err, class)
 	a.lastErr = &ErrorInfo{Class: class, Message: msg, At: now}
 	a.fresh = false
 	a.addEvent(now, false, false, time.Time{})
 	e.counters.RefreshFailedTotal[class]++
+	if a.state == NeedsSignIn && class != ClassPermanent {
+		return nil
+	}
 	if class == ClassPermanent {
 		a.state = NeedsSignIn
 		a.reason = msg

@@ -389,8 +389,14 @@ func TestRefreshAll(t *testing.T) {
 			}
 		}
 		w.sim.Inject(idpsim.Fault{Kind: idpsim.ServerError500, Count: 3})
-		if err := w.eng.RefreshAll(t.Context()); err == nil || !strings.Contains(err.Error(), `"acct2"`) {
-			t.Errorf("RefreshAll() with every request failing = %v; want errors naming each account", err)
+		err := w.eng.RefreshAll(t.Context())
+		for _, n := range w.names {
+			if err == nil || !strings.Contains(err.Error(), `"`+n+`"`) {
+				t.Errorf("RefreshAll() with every request failing = %v; want errors naming each account (%s missing)", err, n)
+			}
+		}
+		if errors.Is(err, ErrNeedsSignIn) {
+			t.Errorf("RefreshAll() with transient failures = %v; it must not say sign-in is needed", err)
 		}
 	})
 }

@@ -13,7 +13,7 @@
 //	                                 ──permanent failure──▶ needs_signin (reason, notified once)
 //	backing_off / failing ──success──▶ ok
 //	storage_degraded ──save retried and succeeds──▶ ok
-//	needs_signin ──sign in / import──▶ ok
+//	needs_signin ──sign in / import──▶ ok   (a transient failure leaves it needs_signin)
 //	any ──sign out, or the vault has no envelope──▶ signed_out
 //	(vault unreadable: locked, timed out) ──▶ backing_off, class "storage"
 //

@@ -117,7 +117,8 @@ func (e *Engine) heldValidLocked(a *account, minValid time.Duration, now time.Ti
 // again, gate (Retry-After, budget), refresh, save, record. It returns the
 // envelope held afterwards. The new pair is saved (or the account marked
 // storage degraded) before refresh returns.
-func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.Duration) (Result, vault.Envelope, error) {
+func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.Duration) (res Result, held vault.Envelope, err error) {
+	defer func() { err = e.signInNeeded(a, err) }()
 	if err := e.acquire(ctx, a, m != modeAuto); err != nil {
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
 	}
@@ -172,7 +173,7 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		} else if a.state == NeedsSignIn {
 			reason := a.reason
 			e.mu.Unlock()
-			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: needs sign-in: %s", a.name, reason)
+			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w: %s", a.name, ErrNeedsSignIn, reason)
 		}
 	case modeAuto:
 		if a.failures == 0 && !a.unsaved && a.state != NeedsSignIn {
@@ -225,9 +226,25 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
 	}
 
-	res, held := e.commit(ctx, a, env, tok, now, true)
+	res, held = e.commit(ctx, a, env, tok, now, true)
 	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
 	return res, held, nil
+}
+
+// signInNeeded makes err, an error of a refresh of a, match ErrNeedsSignIn
+// if the provider ended the grant or a needs sign-in anyway (then a refusal
+// or a network failure does not change what the user has to do).
+func (e *Engine) signInNeeded(a *account, err error) error {
+	if err == nil || errors.Is(err, ErrNeedsSignIn) || errors.Is(err, ErrUnknownAccount) {
+		return err
+	}
+	e.mu.Lock()
+	needs := a.state == NeedsSignIn
+	e.mu.Unlock()
+	if needs || oauth.ClassOf(err) == oauth.Permanent {
+		return &needsSignInError{err: err}
+	}
+	return err
 }
 
 // takeBudgetLocked spends one budget request for a refresh in mode m; an

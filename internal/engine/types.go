@@ -183,6 +183,21 @@ func (r *Refused) Error() string {
 // Errors returned by the engine's actions.
 var (
 	ErrUnknownAccount = errors.New("no such account in the settings")
-	ErrSignedOut      = errors.New("account is signed out; sign in first")
-	ErrNoSigner       = errors.New("sign-in is not available in this process")
+	// ErrNeedsSignIn is matched (errors.Is) by every error of Token,
+	// RefreshNow and RefreshAll for an account that gets no tokens until the
+	// user signs in: it is signed out (ErrSignedOut), or the provider ended
+	// its grant (a permanent OAuth error; state NeedsSignIn).
+	ErrNeedsSignIn = errors.New("needs sign-in")
+	// ErrSignedOut means the account has no stored sign-in. It matches
+	// ErrNeedsSignIn too.
+	ErrSignedOut error = &needsSignInError{err: errors.New("account is signed out; sign in first")}
+	ErrNoSigner        = errors.New("sign-in is not available in this process")
 )
+
+// needsSignInError is err, with err's message, that also matches
+// ErrNeedsSignIn.
+type needsSignInError struct{ err error }
+
+func (e *needsSignInError) Error() string        { return e.err.Error() }
+func (e *needsSignInError) Unwrap() error        { return e.err }
+func (e *needsSignInError) Is(target error) bool { return target == ErrNeedsSignIn }

@@ -219,3 +219,58 @@ func (h *hookKeychain) Get(service, user string) (string, error) {
 }
 
 func utf8Valid(b []byte) bool { return utf8.Valid(b) }
+
+// lateKeychain passes calls to store, except that once armed, the next
+// Set or Delete whose user matches blocks until land is called and then
+// takes effect, like a Secret Service call that waited on an unlock prompt
+// and completed long after the caller gave up.
+type lateKeychain struct {
+	*storeKeychain
+	mu      sync.Mutex
+	match   func(op, user string) bool
+	release chan struct{}
+	blocked chan string // users whose write is being held, as they block
+}
+
+func newLateKeychain() *lateKeychain {
+	return &lateKeychain{storeKeychain: newStoreKeychain(), blocked: make(chan string, 16)}
+}
+
+// arm makes the next write matching match ("set" or "delete", and the
+// user) block until land.
+func (l *lateKeychain) arm(match func(op, user string) bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.match = match
+	l.release = make(chan struct{})
+}
+
+// land lets the held write take effect and return.
+func (l *lateKeychain) land() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	close(l.release)
+}
+
+func (l *lateKeychain) hold(op, user string) {
+	l.mu.Lock()
+	match, release := l.match, l.release
+	if match == nil || !match(op, user) {
+		l.mu.Unlock()
+		return
+	}
+	l.match = nil
+	l.mu.Unlock()
+	l.blocked <- user
+	<-release
+}
+
+func (l *lateKeychain) Set(service, user, password string) error {
+	l.hold("set", user)
+	return l.storeKeychain.Set(service, user, password)
+}
+
+func (l *lateKeychain) Delete(service, user string) error {
+	l.hold("delete", user)
+	return l.storeKeychain.Delete(service, user)
+}

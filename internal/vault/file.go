@@ -24,11 +24,35 @@ const maxFileSize = 16 << 20
 // atomically; a lock file next to it serialises processes. It is opt-in:
 // nothing falls back to it by itself. A File is safe for concurrent use.
 type File struct {
-	path string
+	path     string
+	lockWait time.Duration
+}
+
+// DefaultFileLockTimeout bounds how long File waits for its lock file.
+const DefaultFileLockTimeout = 10 * time.Second
+
+// FileOption configures NewFile.
+type FileOption func(*File)
+
+// FileLockTimeout bounds how long an operation waits for another process
+// to release the token file's lock (DefaultFileLockTimeout); d <= 0 keeps
+// the default.
+func FileLockTimeout(d time.Duration) FileOption {
+	return func(f *File) {
+		if d > 0 {
+			f.lockWait = d
+		}
+	}
 }
 
 // NewFile returns a File backend storing in path; it touches nothing yet.
-func NewFile(path string) *File { return &File{path: path} }
+func NewFile(path string, opts ...FileOption) *File {
+	f := &File{path: path, lockWait: DefaultFileLockTimeout}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
 
 // Kind returns "file".
 func (f *File) Kind() string { return KindFile }
@@ -39,24 +63,30 @@ type fileData struct {
 	Accounts map[string]json.RawMessage `json:"accounts"`
 }
 
-// lock takes the file's lock, shared or exclusive.
+// lock takes the file's lock, shared or exclusive, waiting at most the
+// lock timeout: a stopped process holding it must not wedge every save.
 func (f *File) lock(ctx context.Context, shared bool) (unlock func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	fl := flock.New(f.path+".lock", flock.SetPermissions(0o600))
+	lctx, cancel := context.WithTimeout(ctx, f.lockWait)
+	defer cancel()
 	var ok bool
 	if shared {
-		ok, err = fl.TryRLockContext(ctx, 10*time.Millisecond)
+		ok, err = fl.TryRLockContext(lctx, 10*time.Millisecond)
 	} else {
-		ok, err = fl.TryLockContext(ctx, 10*time.Millisecond)
+		ok, err = fl.TryLockContext(lctx, 10*time.Millisecond)
 	}
 	if !ok || err != nil {
 		_ = fl.Close()
-		if err == nil {
-			err = ctx.Err()
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("lock %s: %w", fl.Path(), ctx.Err())
+		case err != nil && !errors.Is(err, context.DeadlineExceeded):
+			return nil, newClassError(ErrUnavailable, err, "lock %s", fl.Path())
 		}
-		return nil, fmt.Errorf("lock %s: %w", fl.Path(), err)
+		return nil, newClassError(ErrTimeout, nil, "another process held the token file lock %s for %s: if a tokentray process is stopped (for example with Ctrl-Z), resume or end it, then retry", fl.Path(), f.lockWait)
 	}
 	return func() { _ = fl.Unlock(); _ = fl.Close() }, nil
 }
@@ -165,7 +195,7 @@ func (f *File) mkdir() error {
 }
 
 // Load returns the envelope of account. Errors name the account and wrap
-// ErrNotFound, ErrCorrupt or ErrUnavailable.
+// ErrNotFound, ErrCorrupt, ErrTimeout or ErrUnavailable.
 func (f *File) Load(ctx context.Context, account string) (Envelope, error) {
 	if _, err := os.Stat(f.path); errors.Is(err, fs.ErrNotExist) {
 		return Envelope{}, fmt.Errorf("load account %q from file: %w", account, ErrNotFound)

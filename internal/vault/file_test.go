@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -148,5 +150,41 @@ func TestFileSweepsTempsOfKilledWriters(t *testing.T) {
 	}
 	if env, err := f.Load(t.Context(), "work"); err != nil || env.RefreshToken != "rt-1" {
 		t.Errorf("Load() = %v, %v", env.RefreshToken == "rt-1", err)
+	}
+}
+
+// TestFileLockWaitIsBounded: another holder of the lock (a stopped
+// `tokentray token`, say) makes Save and Load fail with ErrTimeout naming
+// the lock file within the bound, instead of waiting forever.
+func TestFileLockWaitIsBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	f := NewFile(path, FileLockTimeout(100*time.Millisecond))
+	if err := f.Save(t.Context(), "work", fullEnvelope()); err != nil {
+		t.Fatal(err)
+	}
+	holder := flock.New(path + ".lock")
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Close() })
+	for name, run := range map[string]func() error{
+		"Save": func() error { return f.Save(t.Context(), "work", fullEnvelope()) },
+		"Load": func() error { _, err := f.Load(t.Context(), "work"); return err },
+	} {
+		start := time.Now()
+		err := run()
+		elapsed := time.Since(start)
+		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), path+".lock") || !strings.Contains(err.Error(), "resume or end it") {
+			t.Errorf("%s() while another process holds the lock = %v; want ErrTimeout naming the lock file and what to do", name, err)
+		}
+		if elapsed > 2*time.Second {
+			t.Errorf("%s() returned after %v; want about 100ms", name, elapsed)
+		}
+	}
+	if err := holder.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(t.Context(), "work", fullEnvelope()); err != nil {
+		t.Errorf("Save() once the lock is free = %v", err)
 	}
 }

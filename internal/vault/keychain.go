@@ -4,15 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -105,11 +109,20 @@ func (n noSessionBus) Delete(string, string) error        { return n.err }
 // replace-safe: after a crash at any point the old or the new envelope is
 // readable, never a mix. A Keychain is safe for concurrent use.
 //
+// A write that timed out may still land later (the OS call cannot be
+// cancelled). Until every such write of this process has returned, the
+// process keeps the cross-process lock; when one lands, the items it may
+// have overwritten are rewritten with what this process saved since, and
+// chunks it left are removed. Chunk generations are random, so a late
+// chunk write cannot land in a newer generation. See Wait.
+//
 // Items, all under the service name, by user name:
 //
 //	ACCOUNT          the encoded envelope (inline), or a head
 //	                 {"v":1,"chunks":N,"gen":G,"len":L,"sha256":H}
 //	ACCOUNT#G.I      chunk I of generation G (I = 0..N-1)
+//	ACCOUNT#journal  {"v":1,"gens":[{"gen":G,"chunks":N}...]}: chunk
+//	                 generations that may exist and that no head points at
 //	tokentray:index  {"v":1,"accounts":[...]}, stored the same way
 //	tokentray:probe  written and deleted by Probe
 type Keychain struct {
@@ -120,16 +133,46 @@ type Keychain struct {
 	lockErr  error
 	be       backend
 	inflight chan struct{}
+	// sem admits one locked section (Save, Delete, a locked read, a
+	// repair) of this Keychain at a time.
+	sem chan struct{}
+
+	mu sync.Mutex // guards the fields below
+	// fl is the cross-process lock while refs > 0.
+	fl *flock.Flock
+	// refs counts locked sections and unsettled blobs; each keeps fl.
+	refs int
+	// unsettled holds, by blob (account or index), what this process knows
+	// while writes to its items that timed out may still land.
+	unsettled map[string]*unsettled
+	// settled is closed when unsettled becomes empty.
+	settled chan struct{}
+}
+
+// unsettled is what a Keychain remembers about a blob while a write to one
+// of its items timed out and has not yet been repaired.
+type unsettled struct {
+	pending int               // timed-out writes still running
+	landed  bool              // one of them returned since the last repair
+	good    map[string]record // item → what this process last wrote to it since
+}
+
+// record is a write that succeeded: a value or a deletion.
+type record struct {
+	value   string
+	deleted bool
 }
 
 // NewKeychain returns a Keychain; it does not touch the keychain (use Probe).
 func NewKeychain(opts KeychainOptions) *Keychain {
 	k := &Keychain{
-		service:  opts.Service,
-		timeout:  opts.Timeout,
-		lockDir:  opts.LockDir,
-		be:       opts.backend,
-		inflight: make(chan struct{}, maxInflight),
+		service:   opts.Service,
+		timeout:   opts.Timeout,
+		lockDir:   opts.LockDir,
+		be:        opts.backend,
+		inflight:  make(chan struct{}, maxInflight),
+		sem:       make(chan struct{}, 1),
+		unsettled: map[string]*unsettled{},
 	}
 	if k.service == "" {
 		k.service = DefaultService
@@ -162,40 +205,266 @@ func NewKeychain(opts KeychainOptions) *Keychain {
 // Kind returns "keychain".
 func (k *Keychain) Kind() string { return KindKeychain }
 
-// call runs fn on the backend, giving up after the timeout or when ctx is
+// Wait returns once every keychain write of k that timed out has returned
+// and what it may have overwritten is repaired, or with ctx's error. Until
+// then k holds the cross-process lock; a process should Wait, briefly,
+// before it exits.
+func (k *Keychain) Wait(ctx context.Context) error {
+	k.mu.Lock()
+	ch := k.settled
+	k.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for late keychain writes: %w", ctx.Err())
+	}
+}
+
+// opKind says what a keychain call does.
+type opKind int
+
+const (
+	opGet opKind = iota
+	opSet
+	opDelete
+)
+
+// op is one keychain call on item user.
+type op struct {
+	kind  opKind
+	user  string
+	value string // for opSet
+}
+
+// tracked reports whether a late landing of o matters. Probe items are
+// random and removed by the next probe.
+func (o op) tracked() bool { return o.kind != opGet && o.user != probeItem }
+
+// blobOf returns the blob (account or index) an item belongs to.
+func blobOf(user string) string {
+	b, _, _ := strings.Cut(user, "#")
+	return b
+}
+
+// flight is one backend call running in its own goroutine.
+type flight struct {
+	mu        sync.Mutex
+	finished  bool // its result is (being) sent on done
+	abandoned bool // the caller gave up; the goroutine reports the landing
+	done      chan result
+}
+
+type result struct {
+	value string
+	err   error
+}
+
+// call runs o on the backend, giving up after the timeout or when ctx is
 // done. A backend call cannot be cancelled: its goroutine, owned by k, ends
-// when the OS answers; at most maxInflight such goroutines exist.
-func (k *Keychain) call(ctx context.Context, fn func(b backend) error) error {
+// when the OS answers; at most maxInflight such goroutines exist. A write
+// given up on is remembered until it returns (see Keychain).
+func (k *Keychain) call(ctx context.Context, o op) (string, error) {
 	if ctx.Err() != nil {
-		return ctxError(ctx, k.timeout)
+		return "", ctxError(ctx, k.timeout)
 	}
 	timer := time.NewTimer(k.timeout)
 	defer timer.Stop()
 	select {
 	case k.inflight <- struct{}{}:
 	case <-timer.C:
-		return timeoutError(k.timeout, errors.New("earlier keychain calls have not returned"))
+		return "", timeoutError(k.timeout, errors.New("earlier keychain calls have not returned"))
 	case <-ctx.Done():
-		return ctxError(ctx, k.timeout)
+		return "", ctxError(ctx, k.timeout)
 	}
-	done := make(chan error, 1)
-	go func() {
-		defer func() { <-k.inflight }()
-		defer func() {
-			if r := recover(); r != nil {
-				done <- errors.New("keychain library panicked")
-			}
-		}()
-		done <- fn(k.be)
-	}()
+	f := &flight{done: make(chan result, 1)}
+	go k.run(f, o)
+	var gaveUp error
 	select {
-	case err := <-done:
-		return classify(err)
+	case r := <-f.done:
+		return k.finish(o, r)
 	case <-timer.C:
-		return timeoutError(k.timeout, nil)
+		gaveUp = timeoutError(k.timeout, nil)
 	case <-ctx.Done():
-		return ctxError(ctx, k.timeout)
+		gaveUp = ctxError(ctx, k.timeout)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.finished {
+		return k.finish(o, <-f.done)
+	}
+	f.abandoned = true
+	if o.tracked() {
+		k.mu.Lock()
+		k.unsettledLocked(blobOf(o.user)).pending++
+		k.mu.Unlock()
+	}
+	return "", gaveUp
+}
+
+// run performs o for call and, when call gave up on it, reports its
+// landing.
+func (k *Keychain) run(f *flight, o op) {
+	r := k.do(o)
+	<-k.inflight
+	f.mu.Lock()
+	if !f.abandoned {
+		f.finished = true
+		f.mu.Unlock()
+		f.done <- r
+		return
+	}
+	f.mu.Unlock()
+	if o.tracked() {
+		k.landed(blobOf(o.user))
+	}
+}
+
+func (k *Keychain) do(o op) (r result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = result{err: errors.New("keychain library panicked")}
+		}
+	}()
+	switch o.kind {
+	case opSet:
+		r.err = k.be.Set(k.service, o.user, o.value)
+	case opDelete:
+		r.err = k.be.Delete(k.service, o.user)
+	default:
+		r.value, r.err = k.be.Get(k.service, o.user)
+	}
+	return r
+}
+
+// finish classifies a call's result and remembers a successful write to a
+// head or journal item of an unsettled blob.
+func (k *Keychain) finish(o op, r result) (string, error) {
+	err := classify(r.err)
+	if o.tracked() && (err == nil || o.kind == opDelete && errors.Is(err, ErrNotFound)) {
+		blob := blobOf(o.user)
+		if o.user == blob || o.user == journalName(blob) {
+			k.mu.Lock()
+			if u := k.unsettled[blob]; u != nil {
+				u.good[o.user] = record{value: o.value, deleted: o.kind == opDelete}
+			}
+			k.mu.Unlock()
+		}
+	}
+	return r.value, err
+}
+
+// unsettledLocked returns the unsettled state of blob, creating it. A new
+// one keeps the cross-process lock, which the caller (in a locked section)
+// holds. k.mu must be held.
+func (k *Keychain) unsettledLocked(blob string) *unsettled {
+	u := k.unsettled[blob]
+	if u == nil {
+		u = &unsettled{good: map[string]record{}}
+		k.unsettled[blob] = u
+		k.refs++
+		if k.settled == nil {
+			k.settled = make(chan struct{})
+		}
+	}
+	return u
+}
+
+// landed runs when a write to an item of blob that timed out returns:
+// it repairs blob as soon as no other locked section runs.
+func (k *Keychain) landed(blob string) {
+	k.mu.Lock()
+	u := k.unsettled[blob]
+	u.pending--
+	u.landed = true
+	k.mu.Unlock()
+	k.sem <- struct{}{}
+	defer func() { <-k.sem }()
+	// A failed repair is retried by the next Save or Delete of blob.
+	_ = k.repair(context.Background(), blob)
+}
+
+// repair rewrites what landed writes to blob's items may have overwritten,
+// and once none is pending, removes their chunks and lets blob settle. It
+// runs in a locked section.
+func (k *Keychain) repair(ctx context.Context, blob string) error {
+	k.mu.Lock()
+	u := k.unsettled[blob]
+	if u == nil || !u.landed {
+		k.mu.Unlock()
+		return nil
+	}
+	u.landed = false
+	good := maps.Clone(u.good)
+	k.mu.Unlock()
+	for _, item := range slices.Sorted(maps.Keys(good)) {
+		if err := k.ensure(ctx, item, good[item]); err != nil {
+			k.mu.Lock()
+			u.landed = true
+			k.mu.Unlock()
+			return fmt.Errorf("repair after a late keychain write: %w", err)
+		}
+	}
+	k.mu.Lock()
+	quiet := u.pending == 0 && !u.landed
+	k.mu.Unlock()
+	if quiet {
+		// Best effort: generations left in the journal are removed later.
+		_ = k.sweepJournal(ctx, blob)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if u.pending == 0 && !u.landed {
+		delete(k.unsettled, blob)
+		k.releaseLocked()
+		if len(k.unsettled) == 0 && k.settled != nil {
+			close(k.settled)
+			k.settled = nil
+		}
+	}
+	return nil
+}
+
+// ensure makes item hold rec.
+func (k *Keychain) ensure(ctx context.Context, item string, rec record) error {
+	v, err := k.get(ctx, item)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if rec.deleted {
+			return nil
+		}
+	case err != nil:
+		return err
+	case !rec.deleted && v == rec.value:
+		return nil
+	}
+	if rec.deleted {
+		return k.del(ctx, item)
+	}
+	return k.set(ctx, item, rec.value)
+}
+
+// recorded returns what this process last wrote to the head item user
+// while the blob is unsettled: the truth, whatever a late write did.
+func (k *Keychain) recorded(user string) (record, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if u := k.unsettled[user]; u != nil {
+		rec, ok := u.good[user]
+		return rec, ok
+	}
+	return record{}, false
+}
+
+// settledBlob reports that no late write to blob's items is pending.
+func (k *Keychain) settledBlob(blob string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	u := k.unsettled[blob]
+	return u == nil || u.pending == 0
 }
 
 func ctxError(ctx context.Context, d time.Duration) error {
@@ -206,26 +475,33 @@ func ctxError(ctx context.Context, d time.Duration) error {
 }
 
 func (k *Keychain) get(ctx context.Context, user string) (string, error) {
-	var v string
-	err := k.call(ctx, func(b backend) error {
-		var err error
-		v, err = b.Get(k.service, user)
-		return err
-	})
-	return v, err
+	return k.call(ctx, op{kind: opGet, user: user})
 }
 
 func (k *Keychain) set(ctx context.Context, user, value string) error {
-	return k.call(ctx, func(b backend) error { return b.Set(k.service, user, value) })
+	_, err := k.call(ctx, op{kind: opSet, user: user, value: value})
+	return err
 }
 
 // del deletes an item; an absent item is not an error.
 func (k *Keychain) del(ctx context.Context, user string) error {
-	err := k.call(ctx, func(b backend) error { return b.Delete(k.service, user) })
+	_, err := k.call(ctx, op{kind: opDelete, user: user})
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err
+}
+
+// headValue returns the head item of user: what this process wrote last
+// while the blob is unsettled, else what the keychain holds.
+func (k *Keychain) headValue(ctx context.Context, user string) (string, error) {
+	if rec, ok := k.recorded(user); ok {
+		if rec.deleted {
+			return "", ErrNotFound
+		}
+		return rec.value, nil
+	}
+	return k.get(ctx, user)
 }
 
 // head is the item stored under an account when its data is chunked.
@@ -282,7 +558,7 @@ func parseHead(raw string) (h head, inline bool, err error) {
 // state returns the stored generation of user without reading chunks. An
 // absent or unreadable head yields the zero state.
 func (k *Keychain) state(ctx context.Context, user string) (blobState, error) {
-	raw, err := k.get(ctx, user)
+	raw, err := k.headValue(ctx, user)
 	if errors.Is(err, ErrNotFound) {
 		return blobState{}, nil
 	}
@@ -329,7 +605,7 @@ func (k *Keychain) readBlob(ctx context.Context, user string, locked bool) ([]by
 // readOnce reads user once. changed reports chunks that were missing or
 // did not match while the head changed meanwhile: a read worth repeating.
 func (k *Keychain) readOnce(ctx context.Context, user string) (data []byte, changed bool, err error) {
-	raw, err := k.get(ctx, user)
+	raw, err := k.headValue(ctx, user)
 	if err != nil {
 		return nil, false, err
 	}
@@ -347,7 +623,7 @@ func (k *Keychain) readOnce(ctx context.Context, user string) (data []byte, chan
 	if err != nil || problem == "" {
 		return data, false, err
 	}
-	again, err := k.get(ctx, user)
+	again, err := k.headValue(ctx, user)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, false, err
 	}
@@ -398,15 +674,126 @@ func split(data []byte, size int) [][]byte {
 	return append(out, data)
 }
 
-// writeBlob replaces the data under user: new chunks first, then the head
-// that points at them, then the old chunks. old is the stored generation.
-func (k *Keychain) writeBlob(ctx context.Context, user string, data []byte, old blobState) error {
-	next := old.gen + 1
-	var inline bool
+// genRef names a chunk generation and how many chunks it may have.
+type genRef struct {
+	Gen    uint64 `json:"gen"`
+	Chunks int    `json:"chunks"`
+}
+
+// journal is the item listing chunk generations of a blob that may exist
+// in the keychain while no head points at them: written before their
+// chunks, cleared once they are removed.
+type journal struct {
+	V    int      `json:"v"`
+	Gens []genRef `json:"gens"`
+}
+
+// maxJournal bounds the journal; the oldest generations are forgotten.
+const maxJournal = 16
+
+// legacyGen bounds the sequential generations tokentray numbered chunks
+// with before they became random; their neighbours may hold leftovers.
+const legacyGen = 1 << 32
+
+func journalName(user string) string { return user + "#journal" }
+
+// newGen returns a random generation no late write can be headed for:
+// 62 random bits, above every legacy generation.
+func newGen(avoid []genRef) uint64 {
+	for {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		g := binary.BigEndian.Uint64(b[:])>>2 | 1<<62
+		if !slices.ContainsFunc(avoid, func(r genRef) bool { return r.Gen == g }) {
+			return g
+		}
+	}
+}
+
+// readJournal returns the generations listed for user. An unreadable
+// journal is empty: it only ever costs leftover chunks.
+func (k *Keychain) readJournal(ctx context.Context, user string) ([]genRef, error) {
+	raw, err := k.headValue(ctx, journalName(user))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read chunk journal: %w", err)
+	}
+	var j journal
+	if json.Unmarshal([]byte(raw), &j) != nil || j.V != 1 {
+		return nil, nil
+	}
+	return slices.DeleteFunc(j.Gens, func(g genRef) bool { return g.Chunks < 1 || g.Chunks > maxChunks }), nil
+}
+
+// writeJournal stores gens as user's journal, removing it when empty.
+func (k *Keychain) writeJournal(ctx context.Context, user string, gens []genRef) error {
+	if len(gens) == 0 {
+		if err := k.del(ctx, journalName(user)); err != nil {
+			return fmt.Errorf("clear chunk journal: %w", err)
+		}
+		return nil
+	}
+	if len(gens) > maxJournal {
+		gens = gens[len(gens)-maxJournal:]
+	}
+	b, err := json.Marshal(journal{V: 1, Gens: gens})
+	if err != nil {
+		return err
+	}
+	if err := k.set(ctx, journalName(user), string(b)); err != nil {
+		if errors.Is(err, errTooBig) {
+			err = newClassError(ErrUnavailable, err, "chunk journal")
+		}
+		return fmt.Errorf("write chunk journal: %w", err)
+	}
+	return nil
+}
+
+func addGen(gens []genRef, g genRef) []genRef {
+	if g.Chunks < 1 || slices.Contains(gens, g) {
+		return gens
+	}
+	return append(slices.Clone(gens), g)
+}
+
+// writeBlob replaces the data under user. Chunks go to a new random
+// generation, recorded in the journal before they are written; then the
+// head that points at them; then, once the head and chunks read back as
+// written, the old generation and any the journal lists are removed.
+func (k *Keychain) writeBlob(ctx context.Context, user string, data []byte) error {
+	if err := k.repair(ctx, user); err != nil {
+		return err
+	}
+	old, err := k.state(ctx, user)
+	if err != nil {
+		return err
+	}
+	stored, err := k.readJournal(ctx, user)
+	if err != nil {
+		return err
+	}
+	// stale: generations that may hold chunks and that no head will point
+	// at once data is committed.
+	stale := addGen(stored, genRef{old.gen, old.chunks})
+	var written string
+	var gen genRef
 	for {
 		size := int(k.chunk.Load())
-		var err error
-		inline, err = k.writeGeneration(ctx, user, data, size, next, old.chunks > 0)
+		// Once an item is chunked it stays chunked (perhaps in one chunk).
+		chunked := len(data) > size || old.chunks > 0
+		if chunked {
+			gen = genRef{newGen(stale), len(split(data, size))}
+			stale = addGen(stale, gen)
+			if err = k.writeJournal(ctx, user, stale); err == nil {
+				stored = stale
+				written, err = k.writeChunks(ctx, user, data, size, gen)
+			}
+		} else {
+			written = string(data)
+			err = k.set(ctx, user, written)
+		}
 		if !errors.Is(err, errTooBig) {
 			if err != nil {
 				return err
@@ -418,52 +805,106 @@ func (k *Keychain) writeBlob(ctx context.Context, user string, data []byte, old 
 		}
 		k.chunk.CompareAndSwap(int64(size), int64(size/2))
 	}
-	// The new data is committed; removing what it replaced is cleanup, and
-	// chunks it cannot remove now are removed by a later Save or Delete.
-	if inline {
-		// Chunks of a crashed earlier write of next are unreachable.
-		if err := k.sweep(ctx, user, next, 0); err != nil {
-			return nil
-		}
-	}
-	if err := k.deleteChunks(ctx, user, old.gen, 0, old.chunks); err != nil {
+	// The new data is committed. What it replaced is removed only once it
+	// reads back as written; chunks not removed now stay in the journal
+	// for a later Save or Delete.
+	stale = slices.DeleteFunc(slices.Clone(stale), func(g genRef) bool { return g == gen })
+	if len(stale) == 0 && len(stored) == 0 {
 		return nil
 	}
-	if old.gen > 0 {
+	if err := k.verify(ctx, user, written); err != nil {
+		return err
+	}
+	keep := k.removeGens(ctx, user, stale, genRef{old.gen, old.chunks})
+	if old.chunks > 0 && old.gen < legacyGen {
+		_ = k.sweep(ctx, user, old.gen+1, 0)
 		_ = k.sweep(ctx, user, old.gen-1, 0)
+	}
+	if !slices.Equal(keep, stored) {
+		_ = k.writeJournal(ctx, user, keep)
 	}
 	return nil
 }
 
-// writeGeneration writes data inline or as chunks of generation gen
-// followed by the head that points at them. Once an item is chunked it
-// stays chunked (perhaps in one chunk): an inline head would forget the
-// generation whose chunks a failed cleanup may have left behind.
-func (k *Keychain) writeGeneration(ctx context.Context, user string, data []byte, size int, gen uint64, chunked bool) (inline bool, err error) {
-	if len(data) <= size && !chunked {
-		return true, k.set(ctx, user, string(data))
-	}
-	chunks := split(data, size)
-	for i, c := range chunks {
-		if err := k.set(ctx, chunkName(user, gen, i), string(c)); err != nil {
-			return false, err
-		}
-	}
-	if err := k.sweep(ctx, user, gen, len(chunks)); err != nil {
-		return false, err
-	}
-	sum := sha256.Sum256(data)
-	h, err := json.Marshal(head{V: 1, Chunks: len(chunks), Gen: gen, Len: len(data), SHA256: hex.EncodeToString(sum[:])})
+// verify reads back the head of user and the chunks it points at and
+// checks that they are what was written.
+func (k *Keychain) verify(ctx context.Context, user, written string) error {
+	raw, err := k.get(ctx, user)
 	if err != nil {
-		return false, err
+		return fmt.Errorf("read back: %w", err)
 	}
-	return false, k.set(ctx, user, string(h))
+	if raw != written {
+		return newClassError(ErrUnavailable, nil, "read back: the keychain does not hold the item just written")
+	}
+	h, inline, err := parseHead(raw)
+	if err != nil || inline {
+		return err
+	}
+	_, problem, err := k.readChunks(ctx, user, h)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	if problem != "" {
+		return newClassError(ErrUnavailable, nil, "read back: %s", problem)
+	}
+	return nil
 }
 
-// sweep deletes the chunks of gen numbered from on, up to the first absent
-// one. Chunks are written in ascending and deleted in descending order, so
-// the chunks of a generation always form one run from 0 and an interrupted
-// sweep or delete leaves a run that a later sweep finds.
+// removeGens deletes the chunks of gens and returns those it did not
+// remove. While a late write to user's items is pending, only replaced
+// (committed earlier, so complete) may go: the others could still gain a
+// chunk.
+func (k *Keychain) removeGens(ctx context.Context, user string, gens []genRef, replaced genRef) (keep []genRef) {
+	quiet := k.settledBlob(user)
+	for _, g := range gens {
+		if !quiet && g != replaced {
+			keep = append(keep, g)
+			continue
+		}
+		if err := k.deleteChunks(ctx, user, g.Gen, 0, g.Chunks); err != nil {
+			keep = append(keep, g)
+		}
+	}
+	return keep
+}
+
+// sweepJournal removes the chunks of the generations in user's journal
+// that the head does not point at.
+func (k *Keychain) sweepJournal(ctx context.Context, user string) error {
+	stored, err := k.readJournal(ctx, user)
+	if err != nil || len(stored) == 0 {
+		return err
+	}
+	cur, err := k.state(ctx, user)
+	if err != nil {
+		return err
+	}
+	gens := slices.DeleteFunc(slices.Clone(stored), func(g genRef) bool { return g.Gen == cur.gen })
+	keep := k.removeGens(ctx, user, gens, genRef{})
+	if slices.Equal(keep, stored) {
+		return nil
+	}
+	return k.writeJournal(ctx, user, keep)
+}
+
+// writeChunks writes data as chunks of gen followed by the head that
+// points at them, and returns the head.
+func (k *Keychain) writeChunks(ctx context.Context, user string, data []byte, size int, gen genRef) (string, error) {
+	for i, c := range split(data, size) {
+		if err := k.set(ctx, chunkName(user, gen.Gen, i), string(c)); err != nil {
+			return "", err
+		}
+	}
+	sum := sha256.Sum256(data)
+	h, err := json.Marshal(head{V: 1, Chunks: gen.Chunks, Gen: gen.Gen, Len: len(data), SHA256: hex.EncodeToString(sum[:])})
+	if err != nil {
+		return "", err
+	}
+	return string(h), k.set(ctx, user, string(h))
+}
+
+// sweep deletes the chunks of a legacy generation numbered from on, up to
+// the first absent one.
 func (k *Keychain) sweep(ctx context.Context, user string, gen uint64, from int) error {
 	end := from
 	for ; end < maxChunks; end++ {
@@ -488,53 +929,116 @@ func (k *Keychain) deleteChunks(ctx context.Context, user string, gen uint64, fr
 	return nil
 }
 
-// deleteBlob removes the head of user and every chunk it can find. A
-// chunked head is first replaced by a tombstone that remembers the
-// generation, so that a Delete interrupted at any point and run again still
-// finds every chunk, and Load never sees a head without its chunks.
+// deleteBlob removes the head of user and every chunk it can find. The
+// head's generation goes into the journal first, so that a Delete
+// interrupted at any point and run again still finds every chunk.
 func (k *Keychain) deleteBlob(ctx context.Context, user string) error {
-	st, err := k.state(ctx, user)
+	if err := k.repair(ctx, user); err != nil {
+		return err
+	}
+	cur, err := k.state(ctx, user)
 	if err != nil {
 		return err
 	}
-	if err := k.sweep(ctx, user, st.gen+1, 0); err != nil {
+	stored, err := k.readJournal(ctx, user)
+	if err != nil {
 		return err
 	}
-	if st.gen > 0 {
-		if err := k.sweep(ctx, user, st.gen-1, 0); err != nil {
+	gens := addGen(stored, genRef{cur.gen, cur.chunks})
+	if len(gens) > len(stored) {
+		if err := k.writeJournal(ctx, user, gens); err != nil {
 			return err
 		}
 	}
-	if st.chunks > 0 {
-		tomb, err := json.Marshal(head{V: 1, Chunks: st.chunks, Gen: st.gen, Deleted: true})
-		if err != nil {
+	if err := k.del(ctx, user); err != nil {
+		return err
+	}
+	if cur.chunks > 0 && cur.gen < legacyGen {
+		if err := k.sweep(ctx, user, cur.gen+1, 0); err != nil {
 			return err
 		}
-		if err := k.set(ctx, user, string(tomb)); err != nil {
-			return err
-		}
-		if err := k.deleteChunks(ctx, user, st.gen, 0, st.chunks); err != nil {
+		if err := k.sweep(ctx, user, cur.gen-1, 0); err != nil {
 			return err
 		}
 	}
-	return k.del(ctx, user)
+	quiet := k.settledBlob(user)
+	var keep []genRef
+	for _, g := range gens {
+		if !quiet {
+			keep = append(keep, g)
+			continue
+		}
+		if err := k.deleteChunks(ctx, user, g.Gen, 0, g.Chunks); err != nil {
+			return err
+		}
+	}
+	return k.writeJournal(ctx, user, keep)
 }
 
-// lock takes the cross-process lock, exclusive for writers or shared for
-// readers; the caller must call unlock.
+// lock enters a locked section: one per Keychain at a time, holding the
+// cross-process lock file, exclusive for writers or shared for readers.
+// The caller must call unlock.
 func (k *Keychain) lock(ctx context.Context, shared bool) (unlock func(), err error) {
 	if k.lockErr != nil {
 		return nil, k.lockErr
 	}
+	wait := 4 * k.timeout
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case k.sem <- struct{}{}:
+	case <-timer.C:
+		return nil, newClassError(ErrTimeout, nil, "another keychain operation of this process held the keychain lock for %s", wait)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for keychain lock: %w", ctx.Err())
+	}
+	// Only a locked section adds to refs, and none other runs: while
+	// refs > 0, this process holds the lock file exclusively.
+	k.mu.Lock()
+	held := k.refs > 0
+	k.mu.Unlock()
+	if !held {
+		fl, err := k.lockFile(ctx, shared, wait)
+		if err != nil {
+			<-k.sem
+			return nil, err
+		}
+		k.mu.Lock()
+		k.fl = fl
+		k.mu.Unlock()
+	}
+	k.mu.Lock()
+	k.refs++
+	k.mu.Unlock()
+	return func() {
+		k.mu.Lock()
+		k.releaseLocked()
+		k.mu.Unlock()
+		<-k.sem
+	}, nil
+}
+
+// releaseLocked drops one reference to the lock file. k.mu must be held.
+func (k *Keychain) releaseLocked() {
+	k.refs--
+	if k.refs == 0 && k.fl != nil {
+		_ = k.fl.Unlock()
+		_ = k.fl.Close()
+		k.fl = nil
+	}
+}
+
+// lockFile takes the cross-process lock file within wait.
+func (k *Keychain) lockFile(ctx context.Context, shared bool, wait time.Duration) (*flock.Flock, error) {
 	if err := os.MkdirAll(k.lockDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create lock directory: %w", err)
 	}
 	path := filepath.Join(k.lockDir, "keychain-"+k.service+".lock")
 	fl := flock.New(path, flock.SetPermissions(0o600))
-	wait := 4 * k.timeout
 	lctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var ok bool
+	var err error
 	if shared {
 		ok, err = fl.TryRLockContext(lctx, 10*time.Millisecond)
 	} else {
@@ -550,7 +1054,7 @@ func (k *Keychain) lock(ctx context.Context, shared bool) (unlock func(), err er
 		}
 		return nil, newClassError(ErrTimeout, nil, "another tokentray process held the keychain lock %s for %s", path, wait)
 	}
-	return func() { _ = fl.Unlock(); _ = fl.Close() }, nil
+	return fl, nil
 }
 
 // Load returns the envelope of account. Errors wrap ErrNotFound,
@@ -591,11 +1095,7 @@ func (k *Keychain) Save(ctx context.Context, account string, e Envelope) error {
 	if err := k.indexAdd(ctx, account); err != nil {
 		return fmt.Errorf("save account %q to keychain: %w", account, err)
 	}
-	st, err := k.state(ctx, account)
-	if err != nil {
-		return fmt.Errorf("save account %q to keychain: %w", account, err)
-	}
-	if err := k.writeBlob(ctx, account, data, st); err != nil {
+	if err := k.writeBlob(ctx, account, data); err != nil {
 		return fmt.Errorf("save account %q to keychain: %w", account, err)
 	}
 	return nil
@@ -695,11 +1195,7 @@ func (k *Keychain) writeIndex(ctx context.Context, names []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := k.state(ctx, indexItem)
-	if err != nil {
-		return fmt.Errorf("account index: %w", err)
-	}
-	if err := k.writeBlob(ctx, indexItem, data, st); err != nil {
+	if err := k.writeBlob(ctx, indexItem, data); err != nil {
 		return fmt.Errorf("account index: %w", err)
 	}
 	return nil

@@ -351,9 +351,9 @@ func TestKeychainCorruptItems(t *testing.T) {
 		{"inline envelope without version", func(s *storeKeychain) { s.put("work", `{"rt":"rt-SECRET"}`) }, "no format version"},
 		{"head claims no chunks", func(s *storeKeychain) { s.put("work", `{"v":1,"chunks":0}`) }, "claims 0 chunks"},
 		{"head from the future", func(s *storeKeychain) { s.put("work", `{"v":9,"chunks":1}`) }, "head version 9"},
-		{"missing chunk", func(s *storeKeychain) { _ = s.Delete(DefaultService, chunkName("work", 1, 2)) }, "chunk 3 of 4 is missing"},
-		{"changed chunk", func(s *storeKeychain) { s.put(chunkName("work", 1, 1), strings.Repeat("x", 2560)) }, "checksum"},
-		{"long chunk", func(s *storeKeychain) { s.put(chunkName("work", 1, 3), strings.Repeat("x", 2560)) }, "longer than"},
+		{"missing chunk", func(s *storeKeychain) { _ = s.Delete(DefaultService, chunkName("work", storedGen(s, "work"), 2)) }, "chunk 3 of 4 is missing"},
+		{"changed chunk", func(s *storeKeychain) { s.put(chunkName("work", storedGen(s, "work"), 1), strings.Repeat("x", 2560)) }, "checksum"},
+		{"long chunk", func(s *storeKeychain) { s.put(chunkName("work", storedGen(s, "work"), 3), strings.Repeat("x", 2560)) }, "longer than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -379,6 +379,12 @@ func TestKeychainCorruptItems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storedGen returns the chunk generation the head of user points at.
+func storedGen(s *storeKeychain, user string) uint64 {
+	h, _, _ := parseHead(s.value(user))
+	return h.Gen
 }
 
 func TestKeychainListReadsNoSecrets(t *testing.T) {
