@@ -45,8 +45,8 @@ func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 }
 
 // RefreshAll refreshes every signed-in account at once (as RefreshNow) and
-// returns the joined errors of those that failed. Signed-out accounts are
-// left alone.
+// returns the joined errors of those that failed. Signed-out accounts, and
+// accounts removed meanwhile, are left alone.
 func (e *Engine) RefreshAll(ctx context.Context) error {
 	accts := e.accounts()
 	errs := make([]error, len(accts))
