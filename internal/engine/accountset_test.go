@@ -402,10 +402,8 @@ func TestFlightOfRemovedAccountIsRefused(t *testing.T) {
 		if err := w.eng.retrySave(t.Context(), a); !errors.Is(err, ErrUnknownAccount) {
 			t.Errorf("save retry of a removed account = %v; want ErrUnknownAccount", err)
 		}
-		tok := oauth.Token{AccessToken: "at", RefreshToken: "rt", Expiry: time.Now().Add(time.Hour)}
 		if err := w.eng.acquire(t.Context(), a, true); !errors.Is(err, ErrUnknownAccount) {
-			_, _ = w.eng.storeHeld(t.Context(), a, tok, "sign in")
-			t.Errorf("acquire(removed account) = %v; want ErrUnknownAccount", err)
+			t.Errorf("acquire(removed account) = %v; want ErrUnknownAccount (a queued sign-in would store its pair)", err)
 		}
 		if n := len(w.tokenRequests("acct0")); n != 0 {
 			t.Errorf("requests for a removed account = %d; want 0", n)

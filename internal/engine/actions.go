@@ -45,8 +45,8 @@ func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 }
 
 // RefreshAll refreshes every signed-in account at once (as RefreshNow) and
-// returns the joined errors of those that failed. Signed-out accounts are
-// left alone.
+// returns the joined errors of those that failed. Signed-out accounts, and
+// accounts removed meanwhile, are left alone.
 func (e *Engine) RefreshAll(ctx context.Context) error {
 	accts := e.accounts()
 	errs := make([]error, len(accts))
@@ -64,8 +64,12 @@ func (e *Engine) RefreshAll(ctx context.Context) error {
 }
 
 // Token returns an access token of name that stays valid for at least
-// minValid, refreshing first if needed. Across processes only one refreshes:
-// the others find the new token in the vault under the lock.
+// minValid, refreshing first if needed. If the provider's access-token
+// lifetime is shorter than minValid, no token can be valid that long: Token
+// then serves one obtained less than half a lifetime ago (and not about to
+// expire), so it refreshes at most once per half lifetime however often it
+// is called, and sets AccessToken.ShorterThanAsked. Across processes only one
+// refreshes: the others find the new token in the vault under the lock.
 func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration) (AccessToken, error) {
 	a, err := e.account(name)
 	if err != nil {
@@ -84,7 +88,9 @@ func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration)
 	if env.AccessToken == "" {
 		return AccessToken{}, fmt.Errorf("token for account %q: the provider returned no access token", name)
 	}
-	return AccessToken{Token: env.AccessToken, Expiry: env.Expiry, Type: env.TokenType}, nil
+	life := lifetime(env)
+	return AccessToken{Token: env.AccessToken, Expiry: env.Expiry, Type: env.TokenType,
+		Lifetime: life, ShorterThanAsked: life > 0 && life < minValid}, nil
 }
 
 // SignInMethod selects how SignIn signs in.

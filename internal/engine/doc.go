@@ -58,7 +58,10 @@
 // processes. Under both, the engine re-reads the vault, decides again whether
 // the refresh is still needed (for Token: is the stored access token valid
 // long enough — then no request is sent), refreshes, and saves the new pair
-// before the token is handed out or success is reported.
+// before the token is handed out or success is reported. When the provider's
+// access tokens live shorter than the minValid a Token caller asks for, a
+// token less than half a lifetime old counts as valid long enough, so Token
+// calls refresh at most once per half lifetime.
 //
 // Per-account state that must survive a restart (needs sign-in and why, last
 // attempt and success, failures, backoff and Retry-After deadlines, 24 h of

@@ -105,12 +105,42 @@ func (e *Engine) flushNotes() {
 }
 
 // heldValidLocked returns the envelope held in memory if its access token
-// is valid for at least minValid.
+// can be served to a Token caller asking for minValid (tokenUsable).
 func (e *Engine) heldValidLocked(a *account, minValid time.Duration, now time.Time) (vault.Envelope, bool) {
-	if a.haveEnv && a.env.AccessToken != "" && a.env.Expiry.After(now.Add(minValid)) {
+	if a.haveEnv && tokenUsable(a.env, minValid, now) {
 		return a.env, true
 	}
 	return vault.Envelope{}, false
+}
+
+// tokenUsable reports whether env's access token can be served to a Token
+// caller asking for minValid at now: it stays valid that long, or, when the
+// provider's lifetime is shorter than minValid (no token could), it was
+// obtained less than half a lifetime ago and is not about to expire. So
+// short-lived tokens are refreshed at most once per half lifetime
+// (invariant 7), and long-lived ones when they expire within minValid.
+func tokenUsable(env vault.Envelope, minValid time.Duration, now time.Time) bool {
+	if env.AccessToken == "" {
+		return false
+	}
+	if env.Expiry.After(now.Add(minValid)) {
+		return true
+	}
+	life := lifetime(env)
+	if life <= 0 || life >= minValid {
+		return false
+	}
+	margin := min(life/10, 10*time.Second)
+	return env.Expiry.Add(-margin).After(now) && now.Sub(env.ObtainedAt) < life/2
+}
+
+// lifetime is how long the provider made env's access token valid: expiry
+// minus obtained-at; 0 if either is unknown.
+func lifetime(env vault.Envelope) time.Duration {
+	if env.AccessToken == "" || env.Expiry.IsZero() || env.ObtainedAt.IsZero() {
+		return 0
+	}
+	return max(env.Expiry.Sub(env.ObtainedAt), 0)
 }
 
 // refresh runs one flight for a: flight, cross-process lock, re-read, decide
@@ -168,7 +198,7 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	skip := false
 	switch m {
 	case modeToken:
-		if env.AccessToken != "" && env.Expiry.After(now.Add(minValid)) {
+		if tokenUsable(env, minValid, now) {
 			skip = true
 		} else if a.state == NeedsSignIn {
 			reason := a.reason

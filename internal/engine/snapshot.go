@@ -5,7 +5,8 @@ import (
 	"maps"
 )
 
-// Snapshot returns the current state of every account and the counters.
+// Snapshot returns the current state of every account, in the order the
+// accounts were added, and the counters.
 func (e *Engine) Snapshot() Snapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()

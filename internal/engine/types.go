@@ -127,11 +127,18 @@ type AccessToken struct {
 	Token  string
 	Expiry time.Time
 	Type   string
+	// Lifetime is how long the provider made the token valid (expiry minus
+	// the time it was obtained); 0 if unknown.
+	Lifetime time.Duration
+	// ShorterThanAsked is set when Lifetime is shorter than the minValid the
+	// caller asked for: no token can satisfy it, so Token served one at most
+	// half a lifetime old instead (it refreshes once per half lifetime).
+	ShorterThanAsked bool
 }
 
 // String never prints the token.
 func (t AccessToken) String() string {
-	return fmt.Sprintf("AccessToken{type=%s expiry=%s token=[redacted]}", t.Type, t.Expiry.Format(time.RFC3339))
+	return fmt.Sprintf("AccessToken{type=%s expiry=%s lifetime=%s token=[redacted]}", t.Type, t.Expiry.Format(time.RFC3339), t.Lifetime)
 }
 
 // GoString never prints the token.
@@ -139,7 +146,7 @@ func (t AccessToken) GoString() string { return t.String() }
 
 // LogValue never logs the token.
 func (t AccessToken) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("type", t.Type), slog.Time("expiry", t.Expiry))
+	return slog.GroupValue(slog.String("type", t.Type), slog.Time("expiry", t.Expiry), slog.Duration("lifetime", t.Lifetime))
 }
 
 // Notification kinds.
