@@ -296,3 +296,27 @@ func (c *lockCheck) count() int {
 	defer c.mu.Unlock()
 	return c.calls
 }
+
+// brokenDeletes refuses to delete chunk items while broken is set, like a
+// keychain that fails every cleanup call.
+type brokenDeletes struct {
+	*storeKeychain
+	mu     sync.Mutex
+	broken bool
+}
+
+func (b *brokenDeletes) setBroken(v bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.broken = v
+}
+
+func (b *brokenDeletes) Delete(service, user string) error {
+	b.mu.Lock()
+	broken := b.broken
+	b.mu.Unlock()
+	if broken && strings.Contains(user, "#") && !strings.HasSuffix(user, "#journal") {
+		return errors.New("simulated cleanup failure")
+	}
+	return b.storeKeychain.Delete(service, user)
+}
