@@ -728,7 +728,8 @@ type journal struct {
 	Gens []genRef `json:"gens"`
 }
 
-// maxJournal bounds the journal; the oldest generations are forgotten.
+// maxJournal bounds the journal; beyond it the oldest generations are
+// forgotten (their chunks then stay: 16 cleanups in a row must fail).
 const maxJournal = 16
 
 // legacyGen bounds the sequential generations tokentray numbered chunks
@@ -891,9 +892,9 @@ func (k *Keychain) verify(ctx context.Context, user, written string) error {
 }
 
 // removeGens deletes the chunks of gens and returns those it did not
-// remove. While a late write to user's items is pending, only replaced
-// (committed earlier, so complete) may go: the others could still gain a
-// chunk.
+// remove. While a late write to user's items is pending, only the
+// generation replaced (committed earlier, so complete) goes: the others
+// could still gain a chunk and stay listed until the write has landed.
 func (k *Keychain) removeGens(ctx context.Context, user string, gens []genRef, replaced genRef) (keep []genRef) {
 	quiet := k.settledBlob(user)
 	for _, g := range gens {
