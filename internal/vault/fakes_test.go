@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"slices"
@@ -273,4 +274,49 @@ func (l *lateKeychain) Set(service, user, password string) error {
 func (l *lateKeychain) Delete(service, user string) error {
 	l.hold("delete", user)
 	return l.storeKeychain.Delete(service, user)
+}
+
+// lockCheck is a fake of the Secret Service lock check: it answers
+// locked and counts how often it was asked.
+type lockCheck struct {
+	mu     sync.Mutex
+	locked bool
+	calls  int
+}
+
+func (c *lockCheck) check(context.Context) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	return c.locked, nil
+}
+
+func (c *lockCheck) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls
+}
+
+// brokenDeletes refuses to delete chunk items while broken is set, like a
+// keychain that fails every cleanup call.
+type brokenDeletes struct {
+	*storeKeychain
+	mu     sync.Mutex
+	broken bool
+}
+
+func (b *brokenDeletes) setBroken(v bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.broken = v
+}
+
+func (b *brokenDeletes) Delete(service, user string) error {
+	b.mu.Lock()
+	broken := b.broken
+	b.mu.Unlock()
+	if broken && strings.Contains(user, "#") && !strings.HasSuffix(user, "#journal") {
+		return errors.New("simulated cleanup failure")
+	}
+	return b.storeKeychain.Delete(service, user)
 }

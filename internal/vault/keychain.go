@@ -75,6 +75,10 @@ type KeychainOptions struct {
 
 	// backend replaces go-keyring in tests.
 	backend backend
+	// locked replaces the check background operations make before
+	// touching the keychain (secretServiceLocked for go-keyring, none for
+	// a test backend).
+	locked func(ctx context.Context) (bool, error)
 }
 
 // backend is the keychain primitive Keychain builds on: one secret string
@@ -116,6 +120,10 @@ func (n noSessionBus) Delete(string, string) error        { return n.err }
 // chunks it left are removed. Chunk generations are random, so a late
 // chunk write cannot land in a newer generation. See Wait.
 //
+// Operations whose context is not marked with Interactive are background
+// work: they first check, without prompting, that the keychain is not
+// locked, and fail with ErrLocked if it is.
+//
 // Items, all under the service name, by user name:
 //
 //	ACCOUNT          the encoded envelope (inline), or a head
@@ -132,6 +140,7 @@ type Keychain struct {
 	lockDir  string
 	lockErr  error
 	be       backend
+	locked   func(ctx context.Context) (bool, error)
 	inflight chan struct{}
 	// sem admits one locked section (Save, Delete, a locked read, a
 	// repair) of this Keychain at a time.
@@ -170,6 +179,7 @@ func NewKeychain(opts KeychainOptions) *Keychain {
 		timeout:   opts.Timeout,
 		lockDir:   opts.LockDir,
 		be:        opts.backend,
+		locked:    opts.locked,
 		inflight:  make(chan struct{}, maxInflight),
 		sem:       make(chan struct{}, 1),
 		unsettled: map[string]*unsettled{},
@@ -197,6 +207,9 @@ func NewKeychain(opts KeychainOptions) *Keychain {
 		k.be = goKeyring{}
 		if err := sessionBusMissing(); err != nil {
 			k.be = noSessionBus{err}
+		}
+		if k.locked == nil {
+			k.locked = secretServiceLocked
 		}
 	}
 	return k
@@ -467,6 +480,33 @@ func (k *Keychain) settledBlob(blob string) bool {
 	return u == nil || u.pending == 0
 }
 
+// lockedNoPrompt is what background work gets from a locked keychain.
+const lockedNoPrompt = "keychain locked: unlock it (log in again or open your keyring app), then Refresh now"
+
+// checkUnlocked fails with ErrLocked, without calling the keychain, when
+// ctx is background work (see Interactive) and the keychain is locked, so
+// that no unlock prompt appears and no call waits on one.
+func (k *Keychain) checkUnlocked(ctx context.Context) error {
+	if k.locked == nil || IsInteractive(ctx) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctxError(ctx, k.timeout)
+	}
+	cctx, cancel := context.WithTimeout(ctx, k.timeout)
+	defer cancel()
+	locked, err := k.locked(cctx)
+	switch {
+	case err != nil && cctx.Err() != nil:
+		return ctxError(cctx, k.timeout)
+	case err != nil:
+		return fmt.Errorf("check whether the keychain is locked: %w", classify(err))
+	case locked:
+		return newClassError(ErrLocked, nil, lockedNoPrompt)
+	}
+	return nil
+}
+
 func ctxError(ctx context.Context, d time.Duration) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return timeoutError(d, ctx.Err())
@@ -688,7 +728,8 @@ type journal struct {
 	Gens []genRef `json:"gens"`
 }
 
-// maxJournal bounds the journal; the oldest generations are forgotten.
+// maxJournal bounds the journal; beyond it the oldest generations are
+// forgotten (their chunks then stay: 16 cleanups in a row must fail).
 const maxJournal = 16
 
 // legacyGen bounds the sequential generations tokentray numbered chunks
@@ -851,9 +892,9 @@ func (k *Keychain) verify(ctx context.Context, user, written string) error {
 }
 
 // removeGens deletes the chunks of gens and returns those it did not
-// remove. While a late write to user's items is pending, only replaced
-// (committed earlier, so complete) may go: the others could still gain a
-// chunk.
+// remove. While a late write to user's items is pending, only the
+// generation replaced (committed earlier, so complete) goes: the others
+// could still gain a chunk and stay listed until the write has landed.
 func (k *Keychain) removeGens(ctx context.Context, user string, gens []genRef, replaced genRef) (keep []genRef) {
 	quiet := k.settledBlob(user)
 	for _, g := range gens {
@@ -1063,6 +1104,9 @@ func (k *Keychain) Load(ctx context.Context, account string) (Envelope, error) {
 	if err := checkAccount(account); err != nil {
 		return Envelope{}, fmt.Errorf("load account from keychain: %w", err)
 	}
+	if err := k.checkUnlocked(ctx); err != nil {
+		return Envelope{}, fmt.Errorf("load account %q from keychain: %w", account, err)
+	}
 	data, err := k.readBlob(ctx, account, false)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("load account %q from keychain: %w", account, err)
@@ -1080,6 +1124,9 @@ func (k *Keychain) Load(ctx context.Context, account string) (Envelope, error) {
 func (k *Keychain) Save(ctx context.Context, account string, e Envelope) error {
 	if err := checkAccount(account); err != nil {
 		return fmt.Errorf("save account to keychain: %w", err)
+	}
+	if err := k.checkUnlocked(ctx); err != nil {
+		return fmt.Errorf("save account %q to keychain: %w", account, err)
 	}
 	data, err := Encode(e)
 	if err != nil {
@@ -1107,6 +1154,9 @@ func (k *Keychain) Delete(ctx context.Context, account string) error {
 	if err := checkAccount(account); err != nil {
 		return fmt.Errorf("delete account from keychain: %w", err)
 	}
+	if err := k.checkUnlocked(ctx); err != nil {
+		return fmt.Errorf("delete account %q from keychain: %w", account, err)
+	}
 	unlock, err := k.lock(ctx, false)
 	if err != nil {
 		return fmt.Errorf("delete account %q from keychain: %w", account, err)
@@ -1123,6 +1173,9 @@ func (k *Keychain) Delete(ctx context.Context, account string) error {
 
 // List returns the accounts in the index, sorted, without reading secrets.
 func (k *Keychain) List(ctx context.Context) ([]string, error) {
+	if err := k.checkUnlocked(ctx); err != nil {
+		return nil, fmt.Errorf("list keychain accounts: %w", err)
+	}
 	names, err := k.readIndex(ctx, false)
 	if err != nil {
 		return nil, fmt.Errorf("list keychain accounts: %w", err)
@@ -1208,6 +1261,9 @@ func (k *Keychain) Probe(ctx context.Context) ProbeResult {
 }
 
 func (k *Keychain) probe(ctx context.Context) error {
+	if err := k.checkUnlocked(ctx); err != nil {
+		return fmt.Errorf("probe keychain: %w", err)
+	}
 	want := rand.Text()
 	if err := k.set(ctx, probeItem, want); err != nil {
 		return fmt.Errorf("probe keychain: write: %w", err)

@@ -374,3 +374,72 @@ func benchSaveLoad(b *testing.B, s store, e Envelope) {
 		}
 	}
 }
+
+// TestIntegrationBackgroundDoesNotPrompt locks the default collection
+// over D-Bus with a (bogus) display set, as on a desktop where an unlock
+// prompt would appear and wait: background Load and Save fail with
+// ErrLocked at once, without calling go-keyring; an interactive operation
+// skips the check.
+func TestIntegrationBackgroundDoesNotPrompt(t *testing.T) {
+	requireKeyring(t)
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatalf("connect session bus: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	var coll dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&coll); err != nil || coll == "/" {
+		t.Fatalf("read default alias = %q, %v", coll, err)
+	}
+	k := integrationKeychain(t, "tokentray-it-background", 0)
+	k.timeout = 2 * time.Second
+	if locked, err := k.locked(t.Context()); err != nil || locked {
+		t.Fatalf("lock check on an unlocked collection = %v, %v; want false", locked, err)
+	}
+	if err := k.Save(t.Context(), "work", fullEnvelope()); err != nil {
+		t.Fatalf("Save() before locking = %v", err)
+	}
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{coll}).Store(&locked, &prompt); err != nil {
+		t.Fatalf("lock collection: %v", err)
+	}
+	t.Cleanup(func() {
+		unlockCollection(t, conn, coll)
+		_ = integrationKeychain(t, "tokentray-it-background", 0).Delete(context.Background(), "work")
+	})
+	t.Setenv("DISPLAY", ":99")
+
+	// Count what reaches go-keyring and how often the check runs.
+	calls := &countingKeychain{storeKeychain: newStoreKeychain()}
+	check := k.locked
+	var checks int
+	k.locked = func(ctx context.Context) (bool, error) { checks++; return check(ctx) }
+	k.be = calls
+	start := time.Now()
+	_, loadErr := k.Load(t.Context(), "work")
+	saveErr := k.Save(t.Context(), "work", fullEnvelope())
+	elapsed := time.Since(start)
+	for name, err := range map[string]error{"Load": loadErr, "Save": saveErr} {
+		if !errors.Is(err, ErrLocked) {
+			t.Errorf("background %s() on a locked collection = %v; want ErrLocked", name, err)
+		}
+	}
+	if elapsed > time.Second {
+		t.Errorf("background Load and Save on a locked collection took %v; want well under the %v timeout", elapsed, k.timeout)
+	}
+	if n := len(calls.readUsers()) + calls.writes; n != 0 {
+		t.Errorf("background operations on a locked collection made %d keychain calls; want none", n)
+	}
+	t.Logf("background Load+Save on a locked collection: %v after %v (%d checks)", loadErr, elapsed.Round(time.Microsecond), checks)
+
+	checks = 0
+	_, _ = k.Load(Interactive(t.Context()), "work")
+	if checks != 0 {
+		t.Errorf("interactive Load() ran the lock check %d times; want none", checks)
+	}
+	if len(calls.readUsers()) == 0 {
+		t.Errorf("interactive Load() did not reach the keychain")
+	}
+}
