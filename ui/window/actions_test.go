@@ -1,10 +1,12 @@
-package ui
+package window
 
 import (
 	"context"
 	"fmt"
-	"sync"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -17,79 +19,23 @@ import (
 	"github.com/tokentray/tokentray/internal/engine"
 )
 
-// trayRecorder is a test app with a system tray: it keeps every menu, icon
-// and notification the UI hands it.
-type trayRecorder struct {
-	fyne.App
-	mu    sync.Mutex
-	menus []*fyne.Menu
-	icons []fyne.Resource
-	notes []string
-	win   fyne.Window
-}
-
-func (r *trayRecorder) SetSystemTrayMenu(m *fyne.Menu) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.menus = append(r.menus, m)
-}
-
-func (r *trayRecorder) SetSystemTrayIcon(icon fyne.Resource) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.icons = append(r.icons, icon)
-}
-
-func (r *trayRecorder) SetSystemTrayWindow(w fyne.Window) { r.win = w }
-
-func (r *trayRecorder) NewWindow(title string) fyne.Window {
-	return &shownWindow{Window: r.App.NewWindow(title)}
-}
-
-func (r *trayRecorder) SendNotification(n *fyne.Notification) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.notes = append(r.notes, n.Content)
-}
-
-func (r *trayRecorder) menuLabels() []string {
-	m := r.menus[len(r.menus)-1]
-	var out []string
-	for _, it := range m.Items {
-		if it.IsSeparator {
-			out = append(out, "---")
-			continue
-		}
-		out = append(out, it.Label)
-	}
-	return out
-}
-
-func (r *trayRecorder) item(t *testing.T, label string) *fyne.MenuItem {
-	t.Helper()
-	for _, it := range r.menus[len(r.menus)-1].Items {
-		if it.Label == label {
-			return it
-		}
-	}
-	t.Fatalf("no tray item %q in %q", label, r.menuLabels())
-	return nil
-}
-
-// startUI runs Start on a tray recorder; stop cancels it and waits for every
+// startWindow runs Start with k; stop cancels it and waits for every
 // goroutine it started.
-func startUI(t *testing.T, o Options) (u *UI, rec *trayRecorder, stop func()) {
+func startWindow(t *testing.T, o Options) (w *Window, stop func()) {
 	t.Helper()
-	rec = &trayRecorder{App: test.NewTempApp(t)}
+	a := test.NewTempApp(t)
 	o.Now = func() time.Time { return clock }
 	o.Location = time.UTC
-	if o.Settings.Refresh.IntervalHours == 0 {
-		o.Settings = config.Defaults()
+	if o.Info.Settings.Refresh.IntervalHours == 0 {
+		o.Info.Settings = config.Defaults()
+		o.Info.FileSettings = config.Defaults()
 	}
-	u = New(rec, o)
-	u.tickEvery = time.Hour // the countdown is tested through tick
+	w = New(a, o)
+	w.do = serialised()
+	w.tickEvery = time.Hour // the countdown is tested through tick
+	w.retryMin, w.retryMax = time.Millisecond, 4*time.Millisecond
 	ctx, cancel := context.WithCancel(t.Context())
-	u.Start(ctx)
+	w.Start(ctx)
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -97,91 +43,115 @@ func startUI(t *testing.T, o Options) (u *UI, rec *trayRecorder, stop func()) {
 		}
 		stopped = true
 		cancel()
-		<-u.loopDone
-		u.wg.Wait()
+		w.wg.Wait()
 	}
 	t.Cleanup(stop)
-	return u, rec, stop
+	return w, stop
 }
 
-func TestStartTrayFollowsSnapshots(t *testing.T) {
-	eng := &scriptedEngine{snap: snap(okAccount("work")), subs: make(chan engine.Snapshot)}
-	quit := 0
-	u, rec, stop := startUI(t, Options{Engine: eng, OnQuit: func() { quit++ }})
-
-	want := []string{"work — refreshed 12:04, next 13:04", "---", "Refresh now", "---", "Open tokentray", "Settings…", "---", "Quit"}
-	if diff := cmp.Diff(want, rec.menuLabels()); diff != "" {
-		t.Errorf("tray menu at start (-want +got):\n%s", diff)
+// eventually waits up to a second for cond, checked as the window's
+// goroutines would touch it.
+func eventually(t *testing.T, w *Window, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		var ok bool
+		w.do(func() { ok = cond() })
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	if rec.win != u.win {
-		t.Errorf("SetSystemTrayWindow was not given the main window")
-	}
-	rec.item(t, "Refresh now").Action()
+}
 
-	next := snap(needsSignInAccount("work"))
-	eng.subs <- next
-	eng.subs <- next // the loop has taken the first one once this is received
+// Start shows the window, follows the stream, shows "not running" when it
+// ends and reconnects by itself when the keeper is back.
+func TestStartFollowsAndReconnects(t *testing.T) {
+	k := &fakeKeeper{streams: make(chan chan engine.Snapshot)}
+	var started atomic.Int32
+	w, stop := startWindow(t, Options{Keeper: k, StartKeeper: func() error { started.Add(1); return nil }})
+	w.do(func() {
+		if !w.notRunning.box.Visible() || w.notRunning.text.Text != "Connecting to tokentray…" {
+			t.Errorf("before the first snapshot the banner says %q (visible %v)", w.notRunning.text.Text, w.notRunning.box.Visible())
+		}
+	})
+
+	first := make(chan engine.Snapshot)
+	k.streams <- first
+	first <- snap(okAccount("work"))
+	eventually(t, w, "the first snapshot", func() bool { _, ok := w.cards["work"]; return ok && !w.notRunning.box.Visible() })
+	close(first) // the keeper went away
+
+	eventually(t, w, "the not-running banner", func() bool {
+		return w.notRunning.box.Visible() && w.notRunning.text.Text == "tokentray is not running."
+	})
+	w.do(func() { test.Tap(w.notRunning.start) })
+	eventually(t, w, "StartKeeper", func() bool { return started.Load() == 1 })
+
+	second := make(chan engine.Snapshot)
+	k.streams <- second // the re-subscription after a restart
+	second <- snap(needsSignInAccount("work"))
+	eventually(t, w, "the reconnected snapshot", func() bool {
+		return !w.notRunning.box.Visible() && w.snap.Accounts[0].State == engine.NeedsSignIn
+	})
 	stop()
-
-	if diff := cmp.Diff([]string{"*"}, eng.refreshed); diff != "" {
-		t.Errorf("Refresh now called (-want +got):\n%s", diff)
-	}
-	want = []string{"work — needs sign-in", "---", "Refresh now", "Sign in again…", "---", "Open tokentray", "Settings…", "---", "Quit"}
-	if diff := cmp.Diff(want, rec.menuLabels()); diff != "" {
-		t.Errorf("tray menu after needs sign-in (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]fyne.Resource{trayOKIcon, traySignInIcon}, rec.icons); diff != "" {
-		t.Errorf("tray icons (-want +got):\n%s", diff)
-	}
-	if len(rec.notes) != 1 {
-		t.Errorf("notifications = %q; want exactly one for the needs-sign-in episode", rec.notes)
-	}
-	if !rec.item(t, "Refresh now").Disabled {
-		t.Errorf("Refresh now is enabled while the only account needs sign-in")
-	}
-	if q := rec.item(t, "Quit"); !q.IsQuit {
-		t.Errorf("Quit is not marked IsQuit; Fyne would add a second Quit")
-	} else {
-		q.Action()
-	}
-	if quit != 1 {
-		t.Errorf("Quit called OnQuit %d times; want 1", quit)
+	if n := strings.Count(strings.Join(k.called(), ","), "subscribe"); n < 2 {
+		t.Errorf("Subscribe called %d times; want a re-subscription", n)
 	}
 }
 
-func TestStartMinimizedAndNoTray(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		minimized bool
-		noTray    bool
-		accounts  []engine.AccountStatus
-		shown     bool
-	}{
-		{"normal", false, false, []engine.AccountStatus{okAccount("work")}, true},
-		{"minimized", true, false, []engine.AccountStatus{okAccount("work")}, false},
-		{"minimized without tray host", true, true, []engine.AccountStatus{okAccount("work")}, true},
-		{"minimized first run", true, false, nil, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := config.Defaults()
-			s.UI.StartMinimized = tc.minimized
-			eng := &scriptedEngine{snap: snap(tc.accounts...)}
-			u, _, _ := startUI(t, Options{Engine: eng, Settings: s, NoTrayHost: tc.noTray})
-			if got := u.win.(*shownWindow).shown; got != tc.shown {
-				t.Errorf("window shown = %v; want %v", got, tc.shown)
-			}
-		})
+// follow backs off while the keeper stays away and starts over once
+// snapshots flowed.
+func TestFollowBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := &fakeKeeper{streams: make(chan chan engine.Snapshot)}
+		ctx, cancel := context.WithCancel(t.Context())
+		var lost []time.Duration
+		start := time.Now()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			follow(ctx, k, 500*time.Millisecond, 2*time.Second, func(engine.Snapshot) {}, func() { lost = append(lost, time.Since(start)) })
+		}()
+		empty := func() {
+			ch := make(chan engine.Snapshot)
+			close(ch)
+			k.streams <- ch
+		}
+		for range 5 {
+			empty()
+		}
+		ch := make(chan engine.Snapshot, 1)
+		ch <- snap()
+		close(ch)
+		k.streams <- ch
+		empty()
+		synctest.Wait()
+		cancel()
+		<-done
+		// lost at 0, then after waits of 0.5, 1, 2, 2, 2 (max); snapshots
+		// flowed, so the next wait is 0.5 again.
+		want := []time.Duration{0, 500 * time.Millisecond, 1500 * time.Millisecond, 3500 * time.Millisecond, 5500 * time.Millisecond, 7500 * time.Millisecond, 8000 * time.Millisecond}
+		if diff := cmp.Diff(want, lost); diff != "" {
+			t.Errorf("connection lost at (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestCloseQuitsWindowOnly(t *testing.T) {
+	k := &fakeKeeper{}
+	w, stop := startWindow(t, Options{Keeper: k})
+	w.win.Close()
+	stop()
+	for _, c := range k.called() {
+		if c == "quit" {
+			t.Errorf("closing the window quit the keeper")
+		}
 	}
 }
-
-// shownWindow is a test window that remembers whether it is shown.
-type shownWindow struct {
-	fyne.Window
-	shown bool
-}
-
-func (w *shownWindow) Show() { w.shown = true; w.Window.Show() }
-func (w *shownWindow) Hide() { w.shown = false; w.Window.Hide() }
 
 func TestRefreshButtonOutcome(t *testing.T) {
 	refused := &engine.Refused{Reason: engine.RefusedRetryAfter, Until: at("12:45")}
@@ -200,13 +170,13 @@ func TestRefreshButtonOutcome(t *testing.T) {
 		{"failed", engine.Result{}, errProviderDown, "Refresh failed: provider down", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eng := &scriptedEngine{snap: snap(okAccount("work")), result: tc.res, err: tc.err}
-			u, _ := newTestUI(t, Options{Engine: eng})
-			u.render(t.Context(), eng.snap)
-			c := u.cards["work"]
+			k := &fakeKeeper{result: tc.res, err: tc.err}
+			w, _ := newTestWindow(t, Options{Keeper: k})
+			w.render(t.Context(), snap(okAccount("work")))
+			c := w.cards["work"]
 			test.Tap(c.refresh)
-			u.wg.Wait()
-			if diff := cmp.Diff([]string{"work"}, eng.refreshed); diff != "" {
+			w.wg.Wait()
+			if diff := cmp.Diff([]string{"refresh work"}, k.called()); diff != "" {
 				t.Errorf("RefreshNow calls (-want +got):\n%s", diff)
 			}
 			if !c.message.Visible() || c.message.Text != tc.want {
@@ -220,20 +190,20 @@ func TestRefreshButtonOutcome(t *testing.T) {
 }
 
 func TestSignOutAsksFirst(t *testing.T) {
-	eng := &scriptedEngine{snap: snap(okAccount("work"))}
-	u, w := newTestUI(t, Options{Engine: eng})
-	u.render(t.Context(), eng.snap)
-	test.Tap(u.cards["work"].signOut)
-	if len(eng.signedOut) != 0 {
+	k := &fakeKeeper{}
+	w, win := newTestWindow(t, Options{Keeper: k})
+	w.render(t.Context(), snap(okAccount("work")))
+	test.Tap(w.cards["work"].signOut)
+	if len(k.called()) != 0 {
 		t.Fatalf("signed out before the user confirmed")
 	}
-	yes := findButton(t, w.Canvas().Overlays().Top(), "Yes")
+	yes := findButton(t, win.Canvas().Overlays().Top(), "Yes")
 	test.Tap(yes)
-	u.wg.Wait()
-	if diff := cmp.Diff([]string{"work"}, eng.signedOut); diff != "" {
-		t.Errorf("SignOut calls (-want +got):\n%s", diff)
+	w.wg.Wait()
+	if diff := cmp.Diff([]string{"sign out work"}, k.called()); diff != "" {
+		t.Errorf("keeper calls (-want +got):\n%s", diff)
 	}
-	if got := u.cards["work"].message.Text; got != "Signed out." {
+	if got := w.cards["work"].message.Text; got != "Signed out." {
 		t.Errorf("card says %q; want %q", got, "Signed out.")
 	}
 }
@@ -253,49 +223,22 @@ func findButton(t *testing.T, o fyne.CanvasObject, label string) *widget.Button 
 }
 
 func TestDemoButton(t *testing.T) {
-	called := 0
-	u, w := newTestUI(t, Options{OnDemo: func() error { called++; return errProviderDown }})
-	u.render(t.Context(), snap())
-	test.Tap(findButton(t, w.Content(), "Try the demo account"))
-	u.wg.Wait()
-	if called != 1 {
-		t.Errorf("OnDemo called %d times; want 1", called)
+	k := &fakeKeeper{err: errProviderDown}
+	w, win := newTestWindow(t, Options{Keeper: k})
+	w.render(t.Context(), snap())
+	test.Tap(findButton(t, win.Content(), "Try the demo account"))
+	w.wg.Wait()
+	if diff := cmp.Diff([]string{"start demo"}, k.called()); diff != "" {
+		t.Errorf("keeper calls (-want +got):\n%s", diff)
 	}
 	found := false
-	for _, obj := range test.LaidOutObjects(w.Content()) {
+	for _, obj := range test.LaidOutObjects(win.Content()) {
 		if l, ok := obj.(*widget.Label); ok && l.Text == "The demo did not start: provider down" && l.Visible() {
 			found = true
 		}
 	}
 	if !found {
 		t.Errorf("a failed demo start shows no message")
-	}
-}
-
-func TestNotifierOncePerEpisode(t *testing.T) {
-	var n notifier
-	n.open = map[string]engine.State{}
-	steps := []struct {
-		snap engine.Snapshot
-		want int
-	}{
-		{snap(okAccount("work")), 0},
-		{snap(needsSignInAccount("work")), 1},
-		{snap(needsSignInAccount("work")), 0},
-		{snap(refreshingAccount("work")), 0}, // a try inside the episode
-		{snap(needsSignInAccount("work")), 0},
-		{snap(okAccount("work")), 0}, // signed in again: episode over
-		{snap(needsSignInAccount("work")), 1},
-		{snap(), 0}, // removed
-		{snap(backingOffAccount("work")), 0},
-		{snap(func() engine.AccountStatus { a := backingOffAccount("work"); a.State = engine.Failing; return a }()), 1},
-		{snap(func() engine.AccountStatus { a := backingOffAccount("work"); a.State = engine.Failing; return a }()), 0},
-		{snap(needsSignInAccount("work"), needsSignInAccount("home")), 2},
-	}
-	for i, s := range steps {
-		if got := n.update(s.snap); len(got) != s.want {
-			t.Errorf("step %d: %d notifications; want %d", i, len(got), s.want)
-		}
 	}
 }
 
@@ -321,24 +264,19 @@ func TestTimelineSpans(t *testing.T) {
 }
 
 func TestButtonsOpenWindows(t *testing.T) {
-	signIn := func(context.Context, string, bool, func(string, string)) error { return nil }
-	u, w := newTestUI(t, Options{
-		Engine:     &scriptedEngine{snap: snap(okAccount("work"))},
-		AddAccount: func(config.Account) error { return nil },
-		SignIn:     signIn,
-	})
-	u.render(t.Context(), snap(okAccount("work")))
+	w, win := newTestWindow(t, Options{})
+	w.render(t.Context(), snap(okAccount("work")))
 	titles := func() []string {
 		var out []string
 		for _, win := range fyne.CurrentApp().Driver().AllWindows() {
-			if win != w && win.Title() != "" {
+			if win != w.win && win.Title() != "" {
 				out = append(out, win.Title())
 			}
 		}
 		return out
 	}
-	test.Tap(findButton(t, w.Content(), "Add account"))
-	test.Tap(u.cards["work"].signIn)
+	test.Tap(findButton(t, win.Content(), "Add account"))
+	test.Tap(w.cards["work"].signIn)
 	want := []string{"tokentray — Add account", "tokentray — Sign in work"}
 	if diff := cmp.Diff(want, titles()); diff != "" {
 		t.Errorf("windows opened (-want +got):\n%s", diff)

@@ -1,11 +1,13 @@
-package ui
+package window
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -92,29 +94,54 @@ func snap(as ...engine.AccountStatus) engine.Snapshot {
 	return engine.Snapshot{At: clock, Accounts: as}
 }
 
-// scriptedEngine answers every action with what the test set and records
-// the calls; it publishes snapshots the test sends on subs.
-type scriptedEngine struct {
-	mu        sync.Mutex
-	snap      engine.Snapshot
-	subs      chan engine.Snapshot
-	refreshed []string
-	signedOut []string
-	result    engine.Result
-	err       error
+// fakeKeeper answers every action with what the test set and records the
+// calls. Each Subscribe takes the next stream the test sends on streams
+// (blocking until one comes, or ctx ends).
+type fakeKeeper struct {
+	mu      sync.Mutex
+	calls   []string
+	saved   []config.Settings
+	result  engine.Result
+	err     error
+	signIn  func(ctx context.Context, account string, device bool, show func(code, url string)) error
+	streams chan chan engine.Snapshot
 }
 
-func (e *scriptedEngine) Snapshot() engine.Snapshot { return e.snap }
+func (k *fakeKeeper) record(s string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls = append(k.calls, s)
+	return k.err
+}
 
-func (e *scriptedEngine) Subscribe(ctx context.Context) <-chan engine.Snapshot {
+func (k *fakeKeeper) called() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.calls)
+}
+
+func (k *fakeKeeper) Subscribe(ctx context.Context) <-chan engine.Snapshot {
+	k.record("subscribe")
+	if k.streams == nil {
+		ch := make(chan engine.Snapshot)
+		close(ch)
+		return ch
+	}
 	out := make(chan engine.Snapshot)
-	go func() {
+	var in chan engine.Snapshot
+	select {
+	case in = <-k.streams:
+	case <-ctx.Done():
+		close(out)
+		return out
+	}
+	go func() { // like the real one: ends with the stream or with ctx
 		defer close(out)
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case s, ok := <-e.subs:
+			case s, ok := <-in:
 				if !ok {
 					return
 				}
@@ -129,49 +156,87 @@ func (e *scriptedEngine) Subscribe(ctx context.Context) <-chan engine.Snapshot {
 	return out
 }
 
-func (e *scriptedEngine) RefreshNow(_ context.Context, name string) (engine.Result, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.refreshed = append(e.refreshed, name)
-	return e.result, e.err
+func (k *fakeKeeper) RefreshNow(_ context.Context, name string) (engine.Result, error) {
+	err := k.record("refresh " + name)
+	return k.result, err
 }
 
-func (e *scriptedEngine) RefreshAll(context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.refreshed = append(e.refreshed, "*")
-	return e.err
+func (k *fakeKeeper) RefreshAll(context.Context) error { return k.record("refresh all") }
+
+func (k *fakeKeeper) SignIn(ctx context.Context, name string, device bool, show func(code, url string)) error {
+	k.record(fmt.Sprintf("sign in %s device=%v", name, device))
+	if k.signIn != nil {
+		return k.signIn(ctx, name, device, show)
+	}
+	return nil
 }
 
-func (e *scriptedEngine) SignOut(_ context.Context, name string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.signedOut = append(e.signedOut, name)
-	return e.err
+func (k *fakeKeeper) SignOut(_ context.Context, name string) error {
+	return k.record("sign out " + name)
 }
+
+func (k *fakeKeeper) AddAccount(_ context.Context, a config.Account) error {
+	return k.record("add " + a.Name)
+}
+
+func (k *fakeKeeper) RemoveAccount(_ context.Context, name string) error {
+	return k.record("remove " + name)
+}
+
+func (k *fakeKeeper) SaveSettings(_ context.Context, s config.Settings) error {
+	k.mu.Lock()
+	k.saved = append(k.saved, s)
+	k.mu.Unlock()
+	return k.record("save settings")
+}
+
+func (k *fakeKeeper) Restart(context.Context) error   { return k.record("restart") }
+func (k *fakeKeeper) Quit(context.Context) error      { return k.record("quit") }
+func (k *fakeKeeper) StartDemo(context.Context) error { return k.record("start demo") }
 
 var errProviderDown = errors.New("provider down")
 
-// newTestUI builds a UI on a temporary test app with the fixed clock, and
-// its window content in a test window of a fixed size.
-func newTestUI(t *testing.T, o Options) (*UI, fyne.Window) {
+// newTestWindow builds a Window on a temporary test app with the fixed
+// clock, connected to o.Keeper (a fresh fakeKeeper if nil), and its content
+// in a test window of a fixed size.
+func newTestWindow(t *testing.T, o Options) (*Window, fyne.Window) {
 	t.Helper()
 	a := test.NewTempApp(t)
+	if o.Keeper == nil {
+		o.Keeper = &fakeKeeper{}
+	}
 	if o.Now == nil {
 		o.Now = func() time.Time { return clock }
 	}
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	if o.Settings.Refresh.IntervalHours == 0 {
-		o.Settings = config.Defaults()
+	if o.Info.Settings.Refresh.IntervalHours == 0 {
+		o.Info.Settings = config.Defaults()
 	}
-	u := New(a, o)
-	w := test.NewWindow(u.build(t.Context()))
-	u.win = w
-	w.Resize(fyne.NewSize(560, 900))
-	t.Cleanup(w.Close)
-	return u, w
+	if o.Info.FileSettings.Refresh.IntervalHours == 0 {
+		o.Info.FileSettings = o.Info.Settings
+	}
+	w := New(a, o)
+	w.do = serialised()
+	win := test.NewWindow(w.build(t.Context()))
+	w.win = win
+	w.connected = true
+	win.Resize(fyne.NewSize(560, 900))
+	t.Cleanup(win.Close)
+	return w, win
+}
+
+// serialised stands in for fyne.Do: the test driver runs fyne.Do on the
+// caller's goroutine, so without a lock the window's goroutines and the
+// test would touch widgets at once (the real driver queues them).
+func serialised() func(func()) {
+	var mu sync.Mutex
+	return func(f func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		f()
+	}
 }
 
 // assertGolden compares the canvas with testdata/name, or rewrites it

@@ -1,8 +1,7 @@
-package ui
+package window
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
@@ -41,8 +40,8 @@ func TestSettingsIntervalValidation(t *testing.T) {
 		{"24", ""},
 	} {
 		t.Run(tc.typed, func(t *testing.T) {
-			u, _ := newTestUI(t, Options{ConfigPath: filepath.Join(t.TempDir(), "config.yaml")})
-			e, fl := entryOf(t, u.settings, "refresh.interval_hours")
+			w, _ := newTestWindow(t, Options{Info: Info{ConfigPath: "config.yaml"}})
+			e, fl := entryOf(t, w.settings, "refresh.interval_hours")
 			e.SetText("")
 			test.Type(e, tc.typed)
 			got := ""
@@ -52,8 +51,8 @@ func TestSettingsIntervalValidation(t *testing.T) {
 			if got != tc.problem {
 				t.Errorf("typing %q shows %q; want %q", tc.typed, got, tc.problem)
 			}
-			if want := tc.problem != ""; u.settings.save.Disabled() != want {
-				t.Errorf("typing %q: Save disabled = %v; want %v", tc.typed, u.settings.save.Disabled(), want)
+			if want := tc.problem != ""; w.settings.save.Disabled() != want {
+				t.Errorf("typing %q: Save disabled = %v; want %v", tc.typed, w.settings.save.Disabled(), want)
 			}
 		})
 	}
@@ -61,8 +60,8 @@ func TestSettingsIntervalValidation(t *testing.T) {
 
 // A duration knob is refused with config's message too.
 func TestSettingsDurationValidation(t *testing.T) {
-	u, _ := newTestUI(t, Options{ConfigPath: filepath.Join(t.TempDir(), "config.yaml")})
-	e, fl := entryOf(t, u.settings, "refresh.cooldown")
+	w, _ := newTestWindow(t, Options{Info: Info{ConfigPath: "config.yaml"}})
+	e, fl := entryOf(t, w.settings, "refresh.cooldown")
 	e.SetText("")
 	test.Type(e, "1m")
 	if got, want := fl.problem.Text, "out of range; allowed: 5m–30m"; !fl.problem.Visible() || got != want {
@@ -70,61 +69,60 @@ func TestSettingsDurationValidation(t *testing.T) {
 	}
 }
 
-func TestSettingsSaveWritesFileNotEngine(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	eng := &scriptedEngine{snap: snap(okAccount("work"))}
-	restarted := 0
-	u, w := newTestUI(t, Options{Engine: eng, ConfigPath: path, OnRestart: func() { restarted++ }})
-	u.render(t.Context(), eng.snap)
-	u.tabs.SelectIndex(1)
+func TestSettingsSaveGoesToKeeper(t *testing.T) {
+	k := &fakeKeeper{}
+	w, win := newTestWindow(t, Options{Keeper: k, Info: Info{ConfigPath: "config.yaml"}})
+	w.render(t.Context(), snap(okAccount("work")))
+	w.tabs.SelectIndex(1)
 
-	e, _ := entryOf(t, u.settings, "refresh.interval_hours")
+	e, _ := entryOf(t, w.settings, "refresh.interval_hours")
 	e.SetText("")
 	test.Type(e, "12")
-	test.Tap(u.settings.save)
+	test.Tap(w.settings.save)
+	w.wg.Wait()
 
-	got, err := config.ReadFile(path)
-	if err != nil {
-		t.Fatalf("config.ReadFile after Save = %v", err)
+	if len(k.saved) != 1 || k.saved[0].Refresh.IntervalHours != 12 {
+		t.Fatalf("SaveSettings got %v; want one call with refresh.interval_hours 12", k.saved)
 	}
-	if got.Refresh.IntervalHours != 12 {
-		t.Errorf("saved refresh.interval_hours = %d; want 12", got.Refresh.IntervalHours)
+	if want := "Saved — changes apply after restart"; w.settings.status.Text != want {
+		t.Errorf("status = %q; want %q", w.settings.status.Text, want)
 	}
-	if want := "Saved — changes apply after restart"; u.settings.status.Text != want {
-		t.Errorf("status = %q; want %q", u.settings.status.Text, want)
+	if want := "• refresh.interval_hours: 1 → 12"; w.settings.changes.Text != want {
+		t.Errorf("pending changes = %q; want %q", w.settings.changes.Text, want)
 	}
-	if want := "• refresh.interval_hours: 1 → 12"; u.settings.changes.Text != want {
-		t.Errorf("pending changes = %q; want %q", u.settings.changes.Text, want)
-	}
-	if u.o.Settings.Refresh.IntervalHours != 1 {
-		t.Errorf("running settings changed to %d hours; Save must only write the file", u.o.Settings.Refresh.IntervalHours)
-	}
-	assertGolden(t, "settings_saved.xml", w.Canvas())
+	assertGolden(t, "settings_saved.xml", win.Canvas())
 
-	if !u.settings.restart.Visible() {
+	if !w.settings.restart.Visible() {
 		t.Fatal("Restart now is hidden after a save with changes")
 	}
-	test.Tap(u.settings.restart)
-	if restarted != 1 {
-		t.Errorf("Restart now called OnRestart %d times; want 1", restarted)
+	test.Tap(w.settings.restart)
+	w.wg.Wait()
+	if diff := cmp.Diff([]string{"save settings", "restart"}, k.called()); diff != "" {
+		t.Errorf("keeper calls (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string(nil), eng.refreshed); diff != "" {
-		t.Errorf("Save touched the engine (-want +got):\n%s", diff)
+	if w.settings.changes.Visible() || w.settings.restart.Visible() {
+		t.Errorf("after a restart the form still lists pending changes %q", w.settings.changes.Text)
 	}
 }
 
-func TestSettingsUnreadableFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := config.WriteFileAtomic(path, []byte("refresh:\n  interval_hours: 99\n")); err != nil {
-		t.Fatal(err)
+func TestSettingsSaveRefused(t *testing.T) {
+	k := &fakeKeeper{err: errors.New("config file is read-only")}
+	w, _ := newTestWindow(t, Options{Keeper: k, Info: Info{ConfigPath: "config.yaml"}})
+	test.Tap(w.settings.save)
+	w.wg.Wait()
+	if want := "Not saved: config file is read-only"; w.settings.status.Text != want {
+		t.Errorf("status = %q; want %q", w.settings.status.Text, want)
 	}
-	u, _ := newTestUI(t, Options{ConfigPath: path})
-	if !u.settings.fileErr.Visible() {
-		t.Errorf("a config file with an invalid value shows no error")
+}
+
+// The demo has no config file: the form shows the settings read-only.
+func TestSettingsReadOnlyDemo(t *testing.T) {
+	w, _ := newTestWindow(t, Options{Info: Info{Demo: true}})
+	if !w.settings.save.Disabled() {
+		t.Errorf("Save is enabled without a config file")
 	}
-	e, _ := entryOf(t, u.settings, "refresh.interval_hours")
-	if e.Text != "1" {
-		t.Errorf("interval entry = %q; want the running value 1", e.Text)
+	if !w.settings.fileErr.Visible() {
+		t.Errorf("no note that the settings are read-only")
 	}
 }
 
