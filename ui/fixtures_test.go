@@ -1,23 +1,10 @@
 package ui
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"os"
-	"path/filepath"
-	"sync"
-	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-
-	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ instead of comparing")
 
 // clock is the fixed "now" of every test: 12:30 UTC.
 var clock = time.Date(2026, 3, 10, 12, 30, 0, 0, time.UTC)
@@ -90,99 +77,4 @@ func degradedAccount(name string) engine.AccountStatus {
 
 func snap(as ...engine.AccountStatus) engine.Snapshot {
 	return engine.Snapshot{At: clock, Accounts: as}
-}
-
-// scriptedEngine answers every action with what the test set and records
-// the calls; it publishes snapshots the test sends on subs.
-type scriptedEngine struct {
-	mu        sync.Mutex
-	snap      engine.Snapshot
-	subs      chan engine.Snapshot
-	refreshed []string
-	signedOut []string
-	result    engine.Result
-	err       error
-}
-
-func (e *scriptedEngine) Snapshot() engine.Snapshot { return e.snap }
-
-func (e *scriptedEngine) Subscribe(ctx context.Context) <-chan engine.Snapshot {
-	out := make(chan engine.Snapshot)
-	go func() {
-		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case s, ok := <-e.subs:
-				if !ok {
-					return
-				}
-				select {
-				case out <- s:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out
-}
-
-func (e *scriptedEngine) RefreshNow(_ context.Context, name string) (engine.Result, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.refreshed = append(e.refreshed, name)
-	return e.result, e.err
-}
-
-func (e *scriptedEngine) RefreshAll(context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.refreshed = append(e.refreshed, "*")
-	return e.err
-}
-
-func (e *scriptedEngine) SignOut(_ context.Context, name string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.signedOut = append(e.signedOut, name)
-	return e.err
-}
-
-var errProviderDown = errors.New("provider down")
-
-// newTestUI builds a UI on a temporary test app with the fixed clock, and
-// its window content in a test window of a fixed size.
-func newTestUI(t *testing.T, o Options) (*UI, fyne.Window) {
-	t.Helper()
-	a := test.NewTempApp(t)
-	if o.Now == nil {
-		o.Now = func() time.Time { return clock }
-	}
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
-	if o.Settings.Refresh.IntervalHours == 0 {
-		o.Settings = config.Defaults()
-	}
-	u := New(a, o)
-	w := test.NewWindow(u.build(t.Context()))
-	u.win = w
-	w.Resize(fyne.NewSize(560, 900))
-	t.Cleanup(w.Close)
-	return u, w
-}
-
-// assertGolden compares the canvas with testdata/name, or rewrites it
-// with -update.
-func assertGolden(t *testing.T, name string, c fyne.Canvas) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(filepath.Join("testdata", name), []byte(test.RenderToMarkup(c)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	test.AssertRendersToMarkup(t, name, c)
 }

@@ -1,15 +1,16 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/engine"
 )
 
-// clockTime formats t as "15:04" when it falls on now's day, else with the
+// ClockTime formats t as "15:04" when it falls on now's day, else with the
 // date ("Jan 2 15:04"), in loc.
-func clockTime(t, now time.Time, loc *time.Location) string {
+func ClockTime(t, now time.Time, loc *time.Location) string {
 	t, now = t.In(loc), now.In(loc)
 	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
 		return t.Format("15:04")
@@ -17,9 +18,9 @@ func clockTime(t, now time.Time, loc *time.Location) string {
 	return t.Format("Jan 2 15:04")
 }
 
-// countdown formats d as "1h 02m", "42m 10s" or "9s" (d ≥ 0).
-func countdown(d time.Duration) string {
-	d = d.Truncate(time.Second)
+// Countdown formats d as "1h 02m", "42m 10s" or "9s" (d ≥ 0).
+func Countdown(d time.Duration) string {
+	d = max(d, 0).Truncate(time.Second)
 	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
 	switch {
 	case h > 0:
@@ -30,19 +31,19 @@ func countdown(d time.Duration) string {
 	return fmt.Sprintf("%ds", s)
 }
 
-// expiryText says how long the access token stays valid, counting down.
-func expiryText(exp, now time.Time) string {
+// ExpiryText says how long the access token stays valid, counting down.
+func ExpiryText(exp, now time.Time) string {
 	switch {
 	case exp.IsZero():
 		return "Access token: none held"
 	case exp.After(now):
-		return "Access token expires in " + countdown(exp.Sub(now))
+		return "Access token expires in " + Countdown(exp.Sub(now))
 	}
-	return "Access token expired " + countdown(now.Sub(exp)) + " ago"
+	return "Access token expired " + Countdown(now.Sub(exp)) + " ago"
 }
 
-// stateLabel is the short human name of a state.
-func stateLabel(s engine.State) string {
+// StateLabel is the short human name of a state.
+func StateLabel(s engine.State) string {
 	switch s {
 	case engine.OK:
 		return "OK"
@@ -62,8 +63,8 @@ func stateLabel(s engine.State) string {
 	return string(s)
 }
 
-// identityText is who the account is signed in as.
-func identityText(id engine.Identity) string {
+// IdentityText is who the account is signed in as.
+func IdentityText(id engine.Identity) string {
 	switch {
 	case id.Name != "" && id.Username != "":
 		return fmt.Sprintf("Signed in as %s (%s)", id.Name, id.Username)
@@ -77,16 +78,16 @@ func identityText(id engine.Identity) string {
 	return "Signed in as: unknown (no ID token claims)"
 }
 
-// freshText explains whether the last refresh brought a new access token.
-func freshText(fresh bool) string {
+// FreshText explains whether the last refresh brought a new access token.
+func FreshText(fresh bool) string {
 	if fresh {
 		return "new token from provider"
 	}
 	return "provider returned the same token"
 }
 
-// fixText is the action that fixes an error of class.
-func fixText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+// FixText is the action that fixes the account's last error.
+func FixText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
 	if a.LastError == nil {
 		return ""
 	}
@@ -95,7 +96,7 @@ func fixText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
 		return "Fix: sign in again (Sign in)."
 	case engine.ClassRetryAfter:
 		if a.BackoffUntil.After(now) {
-			return "Fix: none needed — the provider asked to wait; tokentray retries at " + clockTime(a.BackoffUntil, now, loc) + "."
+			return "Fix: none needed — the provider asked to wait; tokentray retries at " + ClockTime(a.BackoffUntil, now, loc) + "."
 		}
 		return "Fix: none needed — the provider asked to wait; tokentray retries automatically."
 	case engine.ClassStorage:
@@ -104,8 +105,8 @@ func fixText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
 	return "Fix: check the network; tokentray retries automatically, or press Refresh now."
 }
 
-// storageText says where the account's secrets live.
-func storageText(st engine.Storage) string {
+// StorageText says where the account's secrets live.
+func StorageText(st engine.Storage) string {
 	kind := st.Kind
 	if kind == "" {
 		kind = "unknown"
@@ -114,4 +115,65 @@ func storageText(st engine.Storage) string {
 		return "Storage: " + kind + " — degraded: the newest token is only in memory, saving is retried"
 	}
 	return "Storage: " + kind
+}
+
+// ProviderName is the display name of a config provider kind.
+func ProviderName(p string) string {
+	switch p {
+	case "microsoft":
+		return "Microsoft"
+	case "oidc":
+		return "OpenID Connect"
+	case "":
+		return "unknown provider"
+	}
+	return p
+}
+
+// NextText says when the next automatic refresh runs, or why none does.
+func NextText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+	switch a.State {
+	case engine.NeedsSignIn:
+		return "Next refresh: none until you sign in again"
+	case engine.SignedOut:
+		return "Next refresh: none (signed out)"
+	case engine.BackingOff, engine.Failing:
+		if r := RetryAt(a); !r.IsZero() {
+			return fmt.Sprintf("Retry at %s (%d failures in a row)", ClockTime(r, now, loc), a.Failures)
+		}
+	}
+	if a.NextDue.IsZero() {
+		return "Next refresh: none (automatic refresh is off)"
+	}
+	return "Next refresh " + ClockTime(a.NextDue, now, loc)
+}
+
+// RetryAt is when a backing-off account is tried again.
+func RetryAt(a engine.AccountStatus) time.Time {
+	if !a.NextDue.IsZero() {
+		return a.NextDue
+	}
+	return a.BackoffUntil
+}
+
+// CanRefresh reports whether Refresh now makes sense in state st (the
+// engine decides; this only greys out what cannot work).
+func CanRefresh(st engine.State) bool {
+	return st != engine.SignedOut && st != engine.NeedsSignIn
+}
+
+// RefreshOutcome is the one-line result of a Refresh now.
+func RefreshOutcome(res engine.Result, err error) string {
+	var r *engine.Refused
+	switch {
+	case errors.As(err, &r):
+		return r.Error()
+	case err != nil:
+		return "Refresh failed: " + err.Error()
+	case res.Skipped:
+		return "No request needed: another tokentray process had just refreshed."
+	case !res.Saved:
+		return "Refreshed (" + FreshText(res.Fresh) + "), but saving failed; the token is kept in memory."
+	}
+	return "Refreshed: " + FreshText(res.Fresh) + "."
 }

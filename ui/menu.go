@@ -1,3 +1,7 @@
+// Package ui holds what tokentray shows outside its window, for the keeper:
+// the tray icon and menu (driven through fyne.io/systray), the tooltip, the
+// desktop notifications, and the text every view shares. It links no Fyne
+// toolkit; the window lives in ui/window.
 package ui
 
 import (
@@ -5,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/internal/engine"
 )
 
@@ -59,7 +64,7 @@ func menuModel(s engine.Snapshot, now time.Time, loc *time.Location) []menuEntry
 	m = append(m, menuEntry{Separator: true})
 	var refreshable, signIn []string
 	for _, a := range s.Accounts {
-		if canRefresh(a.State) {
+		if CanRefresh(a.State) {
 			refreshable = append(refreshable, a.Name)
 		}
 		if a.State == engine.NeedsSignIn || a.State == engine.SignedOut {
@@ -95,12 +100,6 @@ func menuModel(s engine.Snapshot, now time.Time, loc *time.Location) []menuEntry
 	return m
 }
 
-// canRefresh reports whether Refresh now makes sense in state st (the
-// engine decides; this only greys out what cannot work).
-func canRefresh(st engine.State) bool {
-	return st != engine.SignedOut && st != engine.NeedsSignIn
-}
-
 // statusLine is one account's tray line: "work — refreshed 12:04, next 13:04".
 func statusLine(a engine.AccountStatus, now time.Time, loc *time.Location) string {
 	var parts []string
@@ -117,20 +116,20 @@ func statusLine(a engine.AccountStatus, now time.Time, loc *time.Location) strin
 			word = "failing"
 		}
 		s := fmt.Sprintf("%s (%d failures in a row)", word, a.Failures)
-		if retry := retryAt(a); !retry.IsZero() {
-			s += ", retry " + clockTime(retry, now, loc)
+		if retry := RetryAt(a); !retry.IsZero() {
+			s += ", retry " + ClockTime(retry, now, loc)
 		}
 		return a.Name + accountSeparator + s
 	}
 	if !a.LastSuccess.IsZero() {
-		parts = append(parts, "refreshed "+clockTime(a.LastSuccess, now, loc))
+		parts = append(parts, "refreshed "+ClockTime(a.LastSuccess, now, loc))
 	} else {
 		parts = append(parts, "signed in")
 	}
 	if a.NextDue.IsZero() {
 		parts = append(parts, "no automatic refresh")
 	} else {
-		parts = append(parts, "next "+clockTime(a.NextDue, now, loc))
+		parts = append(parts, "next "+ClockTime(a.NextDue, now, loc))
 	}
 	if a.State == engine.StorageDegraded || a.Storage.Degraded {
 		parts = append(parts, "not saved")
@@ -138,49 +137,61 @@ func statusLine(a engine.AccountStatus, now time.Time, loc *time.Location) strin
 	return a.Name + accountSeparator + strings.Join(parts, ", ")
 }
 
-// retryAt is when a backing-off account is tried again.
-func retryAt(a engine.AccountStatus) time.Time {
-	if !a.NextDue.IsZero() {
-		return a.NextDue
-	}
-	return a.BackoffUntil
-}
+// TrayState is the icon the tray shows: the most urgent state of any account.
+type TrayState int
 
-// trayState is the icon the tray shows.
-type trayState int
-
+// Tray states, least urgent first.
 const (
-	trayOK trayState = iota
-	trayRefreshing
-	trayWarning
-	traySignIn
+	TrayOK TrayState = iota
+	TrayRefreshing
+	TrayWarning
+	TraySignIn
 )
 
-// trayStateOf picks the most urgent state over all accounts: sign-in needed,
+// TrayStateOf picks the most urgent state over all accounts: sign-in needed,
 // then a warning (backing off, failing, storage degraded), then refreshing.
-func trayStateOf(s engine.Snapshot) trayState {
-	st := trayOK
+func TrayStateOf(s engine.Snapshot) TrayState {
+	st := TrayOK
 	for _, a := range s.Accounts {
-		var t trayState
-		switch a.State {
-		case engine.NeedsSignIn, engine.SignedOut:
-			t = traySignIn
-		case engine.BackingOff, engine.Failing, engine.StorageDegraded:
-			t = trayWarning
-		case engine.Refreshing:
-			t = trayRefreshing
-		}
-		if a.Storage.Degraded && t < trayWarning {
-			t = trayWarning
-		}
-		st = max(st, t)
+		st = max(st, AccountTrayState(a))
 	}
 	return st
 }
 
-// summary is the one-line tray tooltip: "tokentray: 2 accounts OK",
+// AccountTrayState is the tray state of one account: the badge the window
+// shows next to it.
+func AccountTrayState(a engine.AccountStatus) TrayState {
+	var t TrayState
+	switch a.State {
+	case engine.NeedsSignIn, engine.SignedOut:
+		t = TraySignIn
+	case engine.BackingOff, engine.Failing, engine.StorageDegraded:
+		t = TrayWarning
+	case engine.Refreshing:
+		t = TrayRefreshing
+	}
+	if a.Storage.Degraded && t < TrayWarning {
+		t = TrayWarning
+	}
+	return t
+}
+
+// Icon is the state's icon as PNG bytes (64×64).
+func (st TrayState) Icon() []byte {
+	switch st {
+	case TrayRefreshing:
+		return assets.TrayRefreshing
+	case TrayWarning:
+		return assets.TrayWarning
+	case TraySignIn:
+		return assets.TraySignIn
+	}
+	return assets.TrayOK
+}
+
+// Summary is the one-line tray tooltip: "tokentray: 2 accounts OK",
 // "tokentray: work needs sign-in".
-func summary(s engine.Snapshot) string {
+func Summary(s engine.Snapshot) string {
 	if len(s.Accounts) == 0 {
 		return "tokentray: no accounts"
 	}
@@ -189,7 +200,7 @@ func summary(s engine.Snapshot) string {
 		switch {
 		case a.State == engine.OK && !a.Storage.Degraded, a.State == engine.Refreshing:
 		default:
-			bad = append(bad, a.Name+" "+strings.ToLower(stateLabel(a.State)))
+			bad = append(bad, a.Name+" "+strings.ToLower(StateLabel(a.State)))
 		}
 	}
 	if len(bad) == 0 {

@@ -116,21 +116,21 @@ func TestMenuModel(t *testing.T) {
 func TestTrayStateAndSummary(t *testing.T) {
 	for _, tc := range []struct {
 		snap    engine.Snapshot
-		state   trayState
+		state   TrayState
 		summary string
 	}{
-		{snap(), trayOK, "tokentray: no accounts"},
-		{snap(okAccount("work")), trayOK, "tokentray: work OK"},
-		{snap(okAccount("work"), okAccount("home")), trayOK, "tokentray: 2 accounts OK"},
-		{snap(okAccount("work"), refreshingAccount("home")), trayRefreshing, "tokentray: 2 accounts OK"},
-		{snap(backingOffAccount("work"), refreshingAccount("home")), trayWarning, "tokentray: work backing off"},
-		{snap(degradedAccount("work")), trayWarning, "tokentray: work storage degraded"},
-		{snap(degradedAccount("work"), needsSignInAccount("home")), traySignIn, "tokentray: work storage degraded, home needs sign-in"},
+		{snap(), TrayOK, "tokentray: no accounts"},
+		{snap(okAccount("work")), TrayOK, "tokentray: work OK"},
+		{snap(okAccount("work"), okAccount("home")), TrayOK, "tokentray: 2 accounts OK"},
+		{snap(okAccount("work"), refreshingAccount("home")), TrayRefreshing, "tokentray: 2 accounts OK"},
+		{snap(backingOffAccount("work"), refreshingAccount("home")), TrayWarning, "tokentray: work backing off"},
+		{snap(degradedAccount("work")), TrayWarning, "tokentray: work storage degraded"},
+		{snap(degradedAccount("work"), needsSignInAccount("home")), TraySignIn, "tokentray: work storage degraded, home needs sign-in"},
 	} {
-		if got := trayStateOf(tc.snap); got != tc.state {
-			t.Errorf("trayStateOf(%s) = %d; want %d", tc.summary, got, tc.state)
+		if got := TrayStateOf(tc.snap); got != tc.state {
+			t.Errorf("TrayStateOf(%s) = %d; want %d", tc.summary, got, tc.state)
 		}
-		if got := summary(tc.snap); got != tc.summary {
+		if got := Summary(tc.snap); got != tc.summary {
 			t.Errorf("summary = %q; want %q", got, tc.summary)
 		}
 	}
@@ -138,15 +138,15 @@ func TestTrayStateAndSummary(t *testing.T) {
 
 func TestFormatting(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
-		{countdown(9 * time.Second), "9s"},
-		{countdown(42*time.Minute + 10*time.Second + 900*time.Millisecond), "42m 10s"},
-		{countdown(time.Hour + 2*time.Minute), "1h 02m"},
-		{expiryText(time.Time{}, clock), "Access token: none held"},
-		{expiryText(clock.Add(90*time.Second), clock), "Access token expires in 1m 30s"},
-		{expiryText(clock.Add(-3*time.Minute), clock), "Access token expired 3m 00s ago"},
-		{identityText(engine.Identity{Username: "ada@contoso.test"}), "Signed in as ada@contoso.test"},
-		{identityText(engine.Identity{}), "Signed in as: unknown (no ID token claims)"},
-		{clockTime(at("09:05"), clock, time.FixedZone("CET", 3600)), "10:05"},
+		{Countdown(9 * time.Second), "9s"},
+		{Countdown(42*time.Minute + 10*time.Second + 900*time.Millisecond), "42m 10s"},
+		{Countdown(time.Hour + 2*time.Minute), "1h 02m"},
+		{ExpiryText(time.Time{}, clock), "Access token: none held"},
+		{ExpiryText(clock.Add(90*time.Second), clock), "Access token expires in 1m 30s"},
+		{ExpiryText(clock.Add(-3*time.Minute), clock), "Access token expired 3m 00s ago"},
+		{IdentityText(engine.Identity{Username: "ada@contoso.test"}), "Signed in as ada@contoso.test"},
+		{IdentityText(engine.Identity{}), "Signed in as: unknown (no ID token claims)"},
+		{ClockTime(at("09:05"), clock, time.FixedZone("CET", 3600)), "10:05"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q; want %q", tc.got, tc.want)

@@ -1,21 +1,26 @@
 package ui
 
-import (
-	"fyne.io/fyne/v2"
+import "github.com/tokentray/tokentray/internal/engine"
 
-	"github.com/tokentray/tokentray/internal/engine"
-)
+// Note is one desktop notification.
+type Note struct {
+	Title, Body string
+}
 
-// notifier turns snapshots into desktop notifications, one per episode: an
-// account that needs sign-in or is failing is announced when it enters that
-// state and not again until it has left it.
-type notifier struct {
+// Episodes turns snapshots into notes, one per episode: an account that
+// needs sign-in or is failing is announced when it enters that state and not
+// again until it has left it. The zero value is ready; it is not safe for
+// concurrent use (the keeper feeds it from its one snapshot loop).
+type Episodes struct {
 	open map[string]engine.State // account → state whose episode was announced
 }
 
-// update returns the notifications snapshot s starts.
-func (n *notifier) update(s engine.Snapshot) []*fyne.Notification {
-	var out []*fyne.Notification
+// Update returns the notes snapshot s starts.
+func (n *Episodes) Update(s engine.Snapshot) []Note {
+	if n.open == nil {
+		n.open = map[string]engine.State{}
+	}
+	var out []Note
 	seen := map[string]bool{}
 	for _, a := range s.Accounts {
 		seen[a.Name] = true
@@ -38,7 +43,7 @@ func (n *notifier) update(s engine.Snapshot) []*fyne.Notification {
 		if a.Reason != "" {
 			msg += " (" + a.Reason + ")"
 		}
-		out = append(out, fyne.NewNotification("tokentray", msg))
+		out = append(out, Note{Title: "tokentray", Body: msg})
 	}
 	for name := range n.open {
 		if !seen[name] {

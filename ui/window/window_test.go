@@ -1,13 +1,11 @@
-package ui
+package window
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2/test"
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
@@ -25,34 +23,25 @@ func TestWindowStates(t *testing.T) {
 		{"window_needs_signin.xml", snap(needsSignInAccount("work")), Options{}},
 		{"window_storage_degraded.xml", snap(degradedAccount("work")), Options{}},
 		{"window_no_accounts.xml", snap(), Options{}},
-		{"window_no_tray_host.xml", snap(), Options{NoTrayHost: true}},
-		{"window_storage_unavailable.xml", snap(okAccount("work")), Options{StorageProblem: "keychain locked (keychain is locked: unlock it)"}},
+		{"window_no_tray_host.xml", snap(), Options{Info: Info{NoTrayHost: true}}},
+		{"window_storage_unavailable.xml", snap(okAccount("work")), Options{Info: Info{StorageProblem: "keychain locked (keychain is locked: unlock it)"}}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
-			tc.o.Engine = &scriptedEngine{snap: tc.snap}
-			tc.o.OnDemo = func() error { return nil }
-			tc.o.AddAccount = func(config.Account) error { return nil }
-			tc.o.RemoveAccount = func(string) error { return nil }
-			tc.o.SignIn = func(context.Context, string, bool, func(string, string)) error { return nil }
-			u, w := newTestUI(t, tc.o)
-			u.render(t.Context(), tc.snap)
-			assertGolden(t, tc.golden, w.Canvas())
+			w, win := newTestWindow(t, tc.o)
+			w.render(t.Context(), tc.snap)
+			assertGolden(t, tc.golden, win.Canvas())
 		})
 	}
 }
 
 func TestSettingsPendingChanges(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "config.yaml")
 	onDisk := config.Defaults()
 	onDisk.Refresh.IntervalHours = 6
 	onDisk.Storage.Backend = "file"
-	if err := config.Save(path, onDisk); err != nil {
-		t.Fatal(err)
-	}
-	u, w := newTestUI(t, Options{ConfigPath: path, OnRestart: func() {}})
-	u.render(t.Context(), snap(okAccount("work")))
-	u.tabs.SelectIndex(1)
-	assertGolden(t, "settings_pending.xml", w.Canvas())
+	w, win := newTestWindow(t, Options{Info: Info{ConfigPath: "/home/ada/.config/tokentray/config.yaml", FileSettings: onDisk}})
+	w.render(t.Context(), snap(okAccount("work")))
+	w.tabs.SelectIndex(1)
+	assertGolden(t, "settings_pending.xml", win.Canvas())
 }
 
 func TestGoldensStaySmall(t *testing.T) {
@@ -74,15 +63,14 @@ func TestGoldensStaySmall(t *testing.T) {
 // The countdown follows the clock, not the snapshot.
 func TestTickCountsDown(t *testing.T) {
 	now := clock
-	u, _ := newTestUI(t, Options{Now: func() time.Time { return now }})
-	u.render(t.Context(), snap(okAccount("work")))
-	if got, want := u.cards["work"].expiry.Text, "Access token expires in 39m 00s"; got != want {
+	w, _ := newTestWindow(t, Options{Now: func() time.Time { return now }})
+	w.render(t.Context(), snap(okAccount("work")))
+	if got, want := w.cards["work"].expiry.Text, "Access token expires in 39m 00s"; got != want {
 		t.Fatalf("expiry = %q; want %q", got, want)
 	}
 	now = now.Add(61 * time.Second)
-	u.tick()
-	if got, want := u.cards["work"].expiry.Text, "Access token expires in 37m 59s"; got != want {
+	w.tick()
+	if got, want := w.cards["work"].expiry.Text, "Access token expires in 37m 59s"; got != want {
 		t.Errorf("after a tick expiry = %q; want %q", got, want)
 	}
-	_ = test.NewTempApp
 }

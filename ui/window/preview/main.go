@@ -3,7 +3,7 @@
 // Command preview shows the tokentray window with made-up accounts, for
 // screenshots and eyeballing layout changes without an OAuth provider:
 //
-//	go run ./ui/preview/main.go
+//	go run ./ui/window/preview/main.go
 package main
 
 import (
@@ -15,24 +15,36 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
-	"github.com/tokentray/tokentray/ui"
+	"github.com/tokentray/tokentray/ui/window"
 )
 
-// still is an engine that never changes and refuses every action.
+// still is a keeper that never changes and refuses every action.
 type still struct{ s engine.Snapshot }
 
-func (e still) Snapshot() engine.Snapshot { return e.s }
-func (e still) Subscribe(ctx context.Context) <-chan engine.Snapshot {
+var errPreview = errors.New("preview: no keeper")
+
+func (k still) Subscribe(ctx context.Context) <-chan engine.Snapshot {
 	ch := make(chan engine.Snapshot, 1)
-	ch <- e.s
+	ch <- k.s
 	context.AfterFunc(ctx, func() { close(ch) })
 	return ch
 }
-func (e still) RefreshNow(context.Context, string) (engine.Result, error) {
+func (k still) RefreshNow(context.Context, string) (engine.Result, error) {
 	return engine.Result{}, &engine.Refused{Reason: engine.RefusedBudget, Until: time.Now().Add(5 * time.Minute)}
 }
-func (e still) RefreshAll(context.Context) error      { return errors.New("preview: no engine") }
-func (e still) SignOut(context.Context, string) error { return errors.New("preview: no engine") }
+func (k still) RefreshAll(context.Context) error { return errPreview }
+func (k still) SignIn(ctx context.Context, _ string, _ bool, show func(code, url string)) error {
+	show("ABCD-EFGH", "https://microsoft.com/devicelogin")
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (k still) SignOut(context.Context, string) error               { return errPreview }
+func (k still) AddAccount(context.Context, config.Account) error    { return errPreview }
+func (k still) RemoveAccount(context.Context, string) error         { return errPreview }
+func (k still) SaveSettings(context.Context, config.Settings) error { return errPreview }
+func (k still) Restart(context.Context) error                       { return errPreview }
+func (k still) Quit(context.Context) error                          { return errPreview }
+func (k still) StartDemo(context.Context) error                     { return errPreview }
 
 func main() {
 	now := time.Now()
@@ -58,18 +70,12 @@ func main() {
 	home.History = append(append([]engine.Event{}, hist[:20]...), engine.Event{At: now.Add(-5 * time.Minute), Kind: engine.EventFailed})
 
 	a := app.NewWithID("io.github.tokentray.preview")
-	u := ui.New(a, ui.Options{
-		Engine:   still{engine.Snapshot{At: now, Accounts: []engine.AccountStatus{work, home}}},
-		Settings: config.Defaults(),
-		SignIn: func(ctx context.Context, name string, device bool, show func(code, url string)) error {
-			show("ABCD-EFGH", "https://microsoft.com/devicelogin")
-			<-ctx.Done()
-			return ctx.Err()
-		},
-		AddAccount: func(config.Account) error { return errors.New("preview: accounts are not saved") },
+	w := window.New(a, window.Options{
+		Keeper: still{engine.Snapshot{At: now, Accounts: []engine.AccountStatus{work, home}}},
+		Info:   window.Info{Settings: config.Defaults(), FileSettings: config.Defaults(), ConfigPath: "preview.yaml"},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	u.Start(ctx)
+	w.Start(ctx)
 	a.Run()
 }

@@ -1,4 +1,4 @@
-package ui
+package window
 
 import (
 	"context"
@@ -15,11 +15,12 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/ui"
 )
 
 // card shows one account and its buttons.
 type card struct {
-	u    *UI
+	w    *Window
 	name string
 	box  *widget.Card
 
@@ -30,8 +31,8 @@ type card struct {
 }
 
 // newCard builds the card of account name; update fills it.
-func newCard(ctx context.Context, u *UI, name string) *card {
-	c := &card{u: u, name: name}
+func newCard(ctx context.Context, w *Window, name string) *card {
+	c := &card{w: w, name: name}
 	label := func() *widget.Label {
 		l := widget.NewLabel("")
 		l.Wrapping = fyne.TextWrapWord
@@ -43,16 +44,10 @@ func newCard(ctx context.Context, u *UI, name string) *card {
 	c.message.Hide()
 	c.timeline = newTimeline()
 
-	c.refresh = widget.NewButton("Refresh now", func() { u.refreshOne(ctx, name) })
-	c.signIn = widget.NewButton("Sign in", func() { u.showSignIn(ctx, name) })
+	c.refresh = widget.NewButton("Refresh now", func() { w.refreshOne(ctx, name) })
+	c.signIn = widget.NewButton("Sign in", func() { w.showSignIn(ctx, name) })
 	c.signOut = widget.NewButton("Sign out", func() { c.confirmSignOut(ctx) })
-	c.remove = widget.NewButton("Remove", func() { c.confirmRemove() })
-	if u.o.SignIn == nil {
-		c.signIn.Hide()
-	}
-	if u.o.RemoveAccount == nil {
-		c.remove.Hide()
-	}
+	c.remove = widget.NewButton("Remove", func() { c.confirmRemove(ctx) })
 	buttons := container.NewHBox(c.refresh, c.signIn, c.signOut, c.remove)
 	c.box = widget.NewCard(name, "", container.NewVBox(
 		c.who, c.last, c.next, c.expiry, c.errLine, c.fix, c.storage,
@@ -62,25 +57,25 @@ func newCard(ctx context.Context, u *UI, name string) *card {
 
 // update shows a at now.
 func (c *card) update(a engine.AccountStatus, now time.Time) {
-	loc := c.u.loc
-	c.box.SetSubTitle(providerName(a.Provider) + " · " + stateLabel(a.State))
+	loc := c.w.loc
+	c.box.SetSubTitle(ui.ProviderName(a.Provider) + " · " + ui.StateLabel(a.State))
 
-	showText(c.who, identityText(a.SignedInAs), a.State != engine.SignedOut)
+	showText(c.who, ui.IdentityText(a.SignedInAs), a.State != engine.SignedOut)
 	if a.LastSuccess.IsZero() {
 		c.last.SetText("Last refresh: none yet")
 	} else {
-		c.last.SetText("Last refresh " + clockTime(a.LastSuccess, now, loc) + " — " + freshText(a.Fresh))
+		c.last.SetText("Last refresh " + ui.ClockTime(a.LastSuccess, now, loc) + " — " + ui.FreshText(a.Fresh))
 	}
-	c.next.SetText(nextText(a, now, loc))
-	showText(c.expiry, expiryText(a.AccessExpiry, now), a.State != engine.SignedOut)
+	c.next.SetText(ui.NextText(a, now, loc))
+	showText(c.expiry, ui.ExpiryText(a.AccessExpiry, now), a.State != engine.SignedOut)
 
 	if e := a.LastError; e != nil && a.State != engine.OK {
-		txt := fmt.Sprintf("Last error at %s (%s): %s", clockTime(e.At, now, loc), e.Class, e.Message)
+		txt := fmt.Sprintf("Last error at %s (%s): %s", ui.ClockTime(e.At, now, loc), e.Class, e.Message)
 		if a.Reason != "" && a.Reason != e.Message {
 			txt += " — " + a.Reason
 		}
 		showText(c.errLine, txt, true)
-		showText(c.fix, fixText(a, now, loc), true)
+		showText(c.fix, ui.FixText(a, now, loc), true)
 	} else if a.State == engine.NeedsSignIn && a.Reason != "" {
 		showText(c.errLine, "Needs sign-in: "+a.Reason, true)
 		showText(c.fix, "Fix: sign in again (Sign in).", true)
@@ -88,11 +83,11 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 		showText(c.errLine, "", false)
 		showText(c.fix, "", false)
 	}
-	c.storage.SetText(storageText(a.Storage))
+	c.storage.SetText(ui.StorageText(a.Storage))
 	c.timeline.update(a, now)
 
-	setEnabled(c.refresh, c.u.o.Engine != nil && canRefresh(a.State) && a.State != engine.Refreshing)
-	setEnabled(c.signOut, c.u.o.Engine != nil && a.State != engine.SignedOut)
+	setEnabled(c.refresh, c.w.connected && ui.CanRefresh(a.State) && a.State != engine.Refreshing)
+	setEnabled(c.signOut, c.w.connected && a.State != engine.SignedOut)
 	if a.State == engine.NeedsSignIn || a.State == engine.SignedOut {
 		c.signIn.SetText("Sign in again")
 		c.signIn.Importance = widget.HighImportance
@@ -113,8 +108,8 @@ func (c *card) say(msg string, bad bool) {
 }
 
 func (c *card) confirmSignOut(ctx context.Context) {
-	u := c.u
-	if u.o.Engine == nil || u.win == nil {
+	w := c.w
+	if w.win == nil {
 		return
 	}
 	dialog.ShowConfirm("Sign out "+c.name+"?",
@@ -123,72 +118,39 @@ func (c *card) confirmSignOut(ctx context.Context) {
 			if !ok {
 				return
 			}
-			u.wg.Go(func() {
-				err := u.o.Engine.SignOut(ctx, c.name)
+			w.wg.Go(func() {
+				err := w.o.Keeper.SignOut(ctx, c.name)
 				msg := "Signed out."
 				if err != nil {
 					msg = "Sign-out failed: " + err.Error()
 				}
-				fyne.Do(func() { c.say(msg, err != nil) })
+				w.do(func() { c.say(msg, err != nil) })
 			})
-		}, u.win)
+		}, w.win)
 }
 
-func (c *card) confirmRemove() {
-	u := c.u
-	if u.o.RemoveAccount == nil || u.win == nil {
+func (c *card) confirmRemove(ctx context.Context) {
+	w := c.w
+	if w.win == nil {
 		return
 	}
 	dialog.ShowConfirm("Remove "+c.name+"?",
-		"The account is deleted from the config file and its tokens from storage. This applies after restart.",
+		"tokentray signs it out, deletes its tokens from storage and removes it from the config file.",
 		func(ok bool) {
 			if !ok {
 				return
 			}
-			u.wg.Go(func() {
-				err := u.o.RemoveAccount(c.name)
-				msg := "Removed from the config file — applies after restart."
+			w.wg.Go(func() {
+				err := w.o.Keeper.RemoveAccount(ctx, c.name)
+				msg := "Removed."
 				if err != nil {
 					msg = "Remove failed: " + err.Error()
 				}
-				fyne.Do(func() {
+				w.do(func() {
 					c.say(msg, err != nil)
-					if err == nil {
-						u.settings.reload()
-					}
 				})
 			})
-		}, u.win)
-}
-
-// nextText says when the next automatic refresh runs, or why none does.
-func nextText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
-	switch a.State {
-	case engine.NeedsSignIn:
-		return "Next refresh: none until you sign in again"
-	case engine.SignedOut:
-		return "Next refresh: none (signed out)"
-	case engine.BackingOff, engine.Failing:
-		if r := retryAt(a); !r.IsZero() {
-			return fmt.Sprintf("Retry at %s (%d failures in a row)", clockTime(r, now, loc), a.Failures)
-		}
-	}
-	if a.NextDue.IsZero() {
-		return "Next refresh: none (automatic refresh is off)"
-	}
-	return "Next refresh " + clockTime(a.NextDue, now, loc)
-}
-
-func providerName(p string) string {
-	switch p {
-	case "microsoft":
-		return "Microsoft"
-	case "oidc":
-		return "OpenID Connect"
-	case "":
-		return "unknown provider"
-	}
-	return p
+		}, w.win)
 }
 
 func showText(l *widget.Label, s string, visible bool) {
@@ -210,53 +172,49 @@ func setEnabled(b *widget.Button, on bool) {
 	}
 }
 
-// renderAccounts shows the header and one card per account, or the empty
+// renderAccounts shows one card per account, or the empty
 // first-run state.
-func (u *UI) renderAccounts(ctx context.Context, s engine.Snapshot, now time.Time) {
-	if u.list == nil {
+func (w *Window) renderAccounts(ctx context.Context, s engine.Snapshot, now time.Time) {
+	if w.list == nil {
 		return
 	}
-	u.header.SetText(summary(s))
 	names := make([]string, len(s.Accounts))
 	for i, a := range s.Accounts {
 		names[i] = a.Name
 	}
 	if len(names) == 0 {
-		if u.order == nil || len(u.order) > 0 { // not showing the empty state yet
-			u.order = []string{}
-			u.cards = map[string]*card{}
-			u.list.Objects = []fyne.CanvasObject{u.emptyState(ctx)}
-			u.list.Refresh()
+		if w.order == nil || len(w.order) > 0 { // not showing the empty state yet
+			w.order = []string{}
+			w.cards = map[string]*card{}
+			w.list.Objects = []fyne.CanvasObject{w.emptyState(ctx)}
+			w.list.Refresh()
 		}
 		return
 	}
-	if !slices.Equal(names, u.order) {
+	if !slices.Equal(names, w.order) {
 		cards := map[string]*card{}
 		objs := make([]fyne.CanvasObject, 0, len(names)+1)
 		for _, n := range names {
-			c, ok := u.cards[n]
+			c, ok := w.cards[n]
 			if !ok {
-				c = newCard(ctx, u, n)
+				c = newCard(ctx, w, n)
 			}
 			cards[n] = c
 			objs = append(objs, c.box)
 		}
-		add := widget.NewButton("Add account", func() { u.showAddAccount(ctx) })
-		if u.o.AddAccount == nil {
-			add.Hide()
-		}
+		add := widget.NewButton("Add account", func() { w.showAddAccount(ctx) })
 		objs = append(objs, container.NewHBox(add))
-		u.cards, u.order = cards, names
-		u.list.Objects = objs
-		u.list.Refresh()
+		w.cards, w.order = cards, names
+		w.list.Objects = objs
+		w.list.Refresh()
 	}
 	for _, a := range s.Accounts {
-		u.cards[a.Name].update(a, now)
+		w.cards[a.Name].update(a, now)
 	}
 }
 
 // emptyState is the first-run view: try the demo, or add an account.
-func (u *UI) emptyState(ctx context.Context) fyne.CanvasObject {
+func (w *Window) emptyState(ctx context.Context) fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("No accounts yet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	text := widget.NewLabel("tokentray keeps the OAuth tokens of Microsoft and OpenID Connect accounts fresh and shows you when one needs attention. " +
 		"Try it first with a simulated provider on this machine, or add your own account.")
@@ -268,9 +226,9 @@ func (u *UI) emptyState(ctx context.Context) fyne.CanvasObject {
 	demo.Importance = widget.HighImportance
 	demo.OnTapped = func() {
 		demo.Disable()
-		u.wg.Go(func() {
-			err := u.o.OnDemo()
-			fyne.Do(func() {
+		w.wg.Go(func() {
+			err := w.o.Keeper.StartDemo(ctx)
+			w.do(func() {
 				demo.Enable()
 				if err != nil {
 					showText(msg, "The demo did not start: "+err.Error(), true)
@@ -278,13 +236,7 @@ func (u *UI) emptyState(ctx context.Context) fyne.CanvasObject {
 			})
 		})
 	}
-	if u.o.OnDemo == nil {
-		demo.Hide()
-	}
-	add := widget.NewButton("Add account", func() { u.showAddAccount(ctx) })
-	if u.o.AddAccount == nil {
-		add.Hide()
-	}
+	add := widget.NewButton("Add account", func() { w.showAddAccount(ctx) })
 	return container.NewVBox(title, text, container.NewHBox(demo, add), msg)
 }
 

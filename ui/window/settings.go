@@ -1,6 +1,7 @@
-package ui
+package window
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -50,10 +51,12 @@ type field struct {
 	bad     bool
 }
 
-// settingsForm edits the config file. Saving never touches the running
-// engine: it writes the file and lists what applies after restart.
+// settingsForm edits the config file through the keeper. Saving writes the
+// file only and lists what applies after restart.
 type settingsForm struct {
-	u       *UI
+	w       *Window
+	running config.Settings // what the keeper runs with
+	file    config.Settings // what the file says
 	fields  []*field
 	fileErr *widget.Label
 	save    *widget.Button
@@ -63,8 +66,8 @@ type settingsForm struct {
 	content fyne.CanvasObject
 }
 
-func newSettingsForm(u *UI) *settingsForm {
-	f := &settingsForm{u: u}
+func newSettingsForm(ctx context.Context, w *Window) *settingsForm {
+	f := &settingsForm{w: w, running: w.o.Info.Settings, file: w.o.Info.FileSettings}
 	allowed := map[string]string{}
 	for _, k := range config.Keys() {
 		allowed[k.Name] = k.Allowed
@@ -87,9 +90,9 @@ func newSettingsForm(u *UI) *settingsForm {
 	f.fileErr.Wrapping = fyne.TextWrapWord
 	f.fileErr.Importance = widget.DangerImportance
 	f.fileErr.Hide()
-	f.save = widget.NewButton("Save", f.doSave)
+	f.save = widget.NewButton("Save", func() { f.doSave(ctx) })
 	f.save.Importance = widget.HighImportance
-	if u.o.ConfigPath == "" {
+	if w.o.Info.ConfigPath == "" {
 		f.save.Disable()
 	}
 	f.status = widget.NewLabel("")
@@ -98,11 +101,7 @@ func newSettingsForm(u *UI) *settingsForm {
 	f.changes = widget.NewLabel("")
 	f.changes.Wrapping = fyne.TextWrapWord
 	f.changes.Hide()
-	f.restart = widget.NewButton("Restart now", func() {
-		if u.o.OnRestart != nil {
-			u.o.OnRestart()
-		}
-	})
+	f.restart = widget.NewButton("Restart now", func() { f.doRestart(ctx) })
 	f.restart.Hide()
 
 	f.content = container.NewVScroll(container.NewVBox(
@@ -147,33 +146,19 @@ func (f *settingsForm) newField(sp fieldSpec, allowed string) *field {
 	return fl
 }
 
-// base is what the form starts from: the file (what the next start sees),
-// or the running settings when the file cannot be read.
-func (f *settingsForm) base() (config.Settings, error) {
-	if f.u.o.ConfigPath == "" {
-		return f.u.o.Settings, nil
-	}
-	s, err := config.ReadFile(f.u.o.ConfigPath)
-	if err != nil {
-		return f.u.o.Settings, err
-	}
-	return s, nil
-}
-
-// reload fills the form from the file and shows what is pending.
+// reload fills the form from the file's settings and shows what is pending.
 func (f *settingsForm) reload() {
-	s, err := f.base()
-	if err != nil {
-		showText(f.fileErr, "The config file could not be read, so the form shows the running settings: "+err.Error(), true)
+	if f.w.o.Info.ConfigPath == "" {
+		showText(f.fileErr, "Settings are read-only here (the demo runs without a config file).", true)
 	} else {
 		showText(f.fileErr, "", false)
 	}
 	for _, fl := range f.fields {
-		v, _ := config.Value(s, fl.key)
+		v, _ := config.Value(f.file, fl.key)
 		fl.setText(v)
 		f.check(fl)
 	}
-	f.showPending(s, false)
+	f.showPending(false)
 	f.edited()
 }
 
@@ -196,7 +181,7 @@ func (f *settingsForm) edited() {
 			return
 		}
 	}
-	if f.u.o.ConfigPath != "" {
+	if f.w.o.Info.ConfigPath != "" {
 		f.save.Enable()
 	}
 }
@@ -230,13 +215,10 @@ func (f *settingsForm) values(s *config.Settings) error {
 	return errors.Join(errs...)
 }
 
-// doSave writes the form to the config file and lists the changes that
-// apply after restart. The running engine is not touched.
-func (f *settingsForm) doSave() {
-	s, err := f.base()
-	if err != nil {
-		s = f.u.o.Settings
-	}
+// doSave has the keeper write the form to the config file and lists the
+// changes that apply after restart. The running keeper is not changed.
+func (f *settingsForm) doSave(ctx context.Context) {
+	s := f.file
 	if err := f.values(&s); err != nil {
 		f.fail("Not saved: " + err.Error())
 		return
@@ -245,12 +227,39 @@ func (f *settingsForm) doSave() {
 		f.fail("Not saved: " + err.Error())
 		return
 	}
-	if err := config.Save(f.u.o.ConfigPath, s); err != nil {
-		f.fail("Not saved: " + err.Error())
-		return
-	}
-	showText(f.fileErr, "", false)
-	f.showPending(s, true)
+	f.save.Disable()
+	f.w.wg.Go(func() {
+		err := f.w.o.Keeper.SaveSettings(ctx, s)
+		f.w.do(func() {
+			f.edited()
+			if err != nil {
+				f.fail("Not saved: " + err.Error())
+				return
+			}
+			f.file = s
+			f.showPending(true)
+		})
+	})
+}
+
+// doRestart restarts the keeper; the window reconnects to the new one,
+// which runs with the file's settings.
+func (f *settingsForm) doRestart(ctx context.Context) {
+	f.restart.Disable()
+	f.w.wg.Go(func() {
+		err := f.w.o.Keeper.Restart(ctx)
+		f.w.do(func() {
+			f.restart.Enable()
+			if err != nil {
+				f.fail("Restart failed: " + err.Error())
+				return
+			}
+			f.running = f.file
+			f.showPending(false)
+			f.status.Importance = widget.SuccessImportance
+			showText(f.status, "Restarted — tokentray now runs with the saved settings.", true)
+		})
+	})
 }
 
 func (f *settingsForm) fail(msg string) {
@@ -258,10 +267,10 @@ func (f *settingsForm) fail(msg string) {
 	showText(f.status, msg, true)
 }
 
-// showPending lists Diff(running, onDisk) with Restart now; after a save it
+// showPending lists Diff(running, file) with Restart now; after a save it
 // leads with "Saved — changes apply after restart".
-func (f *settingsForm) showPending(onDisk config.Settings, saved bool) {
-	changes := config.Diff(f.u.o.Settings, onDisk)
+func (f *settingsForm) showPending(saved bool) {
+	changes := config.Diff(f.running, f.file)
 	f.status.Importance = widget.MediumImportance
 	switch {
 	case saved && len(changes) == 0:
@@ -283,7 +292,5 @@ func (f *settingsForm) showPending(onDisk config.Settings, saved bool) {
 		lines[i] = "• " + c.String()
 	}
 	showText(f.changes, strings.Join(lines, "\n"), true)
-	if f.u.o.OnRestart != nil {
-		f.restart.Show()
-	}
+	f.restart.Show()
 }

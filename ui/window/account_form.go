@@ -1,4 +1,4 @@
-package ui
+package window
 
 import (
 	"context"
@@ -145,57 +145,43 @@ func (f *accountForm) account(existing []string) (config.Account, []string) {
 	return a, out
 }
 
-// showAddAccount opens the add-account window; after AddAccount succeeds it
-// turns into the sign-in view.
-func (u *UI) showAddAccount(ctx context.Context) {
-	if u.o.AddAccount == nil {
-		return
-	}
-	w := u.app.NewWindow("tokentray — Add account")
+// showAddAccount opens the add-account window; after Keeper.AddAccount
+// succeeds it turns into the sign-in view.
+func (w *Window) showAddAccount(ctx context.Context) {
+	win := w.app.NewWindow("tokentray — Add account")
 	var existing []string
-	for _, a := range u.o.Settings.Accounts {
-		existing = append(existing, a.Name)
-	}
-	for _, a := range u.snap.Accounts {
+	for _, a := range w.snap.Accounts {
 		existing = append(existing, a.Name)
 	}
 	f := newAccountForm(existing, func(a config.Account, device bool) error {
-		if err := u.o.AddAccount(a); err != nil {
+		if err := w.o.Keeper.AddAccount(ctx, a); err != nil {
 			return err
 		}
-		u.settings.reload()
-		if u.o.SignIn == nil {
-			w.SetContent(widget.NewLabel("Added " + a.Name + " — it appears after restart."))
-			return nil
-		}
-		v := u.newSignInView(ctx, a.Name, w.Close)
-		w.SetOnClosed(v.abort)
-		w.SetContent(v.content)
+		v := w.newSignInView(ctx, a.Name, win.Close)
+		win.SetOnClosed(v.abort)
+		win.SetContent(v.content)
 		v.start(device)
 		return nil
 	})
-	w.SetContent(f.content)
-	w.Resize(fyne.NewSize(520, 420))
-	w.Show()
+	win.SetContent(f.content)
+	win.Resize(fyne.NewSize(520, 420))
+	win.Show()
 }
 
 // showSignIn opens the sign-in window of an existing account.
-func (u *UI) showSignIn(ctx context.Context, name string) {
-	if u.o.SignIn == nil {
-		return
-	}
-	w := u.app.NewWindow("tokentray — Sign in " + name)
-	v := u.newSignInView(ctx, name, w.Close)
-	w.SetOnClosed(v.abort)
-	w.SetContent(v.content)
-	w.Resize(fyne.NewSize(480, 260))
-	w.Show()
+func (w *Window) showSignIn(ctx context.Context, name string) {
+	win := w.app.NewWindow("tokentray — Sign in " + name)
+	v := w.newSignInView(ctx, name, win.Close)
+	win.SetOnClosed(v.abort)
+	win.SetContent(v.content)
+	win.Resize(fyne.NewSize(480, 260))
+	win.Show()
 }
 
-// signInView runs Options.SignIn and shows its progress: the device code
+// signInView runs Keeper.SignIn and shows its progress: the device code
 // with a copy button, or a note that the browser opened.
 type signInView struct {
-	u                  *UI
+	w                  *Window
 	name               string
 	status, code       *widget.Label
 	browser, device    *widget.Button
@@ -205,18 +191,18 @@ type signInView struct {
 	content            fyne.CanvasObject
 }
 
-func (u *UI) newSignInView(ctx context.Context, name string, closeWin func()) *signInView {
-	v := &signInView{u: u, name: name}
+func (w *Window) newSignInView(ctx context.Context, name string, closeWin func()) *signInView {
+	v := &signInView{w: w, name: name}
 	v.status = widget.NewLabel("Sign in " + name + " in your browser, or with a code on any device.")
 	v.status.Wrapping = fyne.TextWrapWord
 	v.code = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 	v.code.Hide()
 	var verify string
-	v.copy = widget.NewButton("Copy code", func() { u.app.Clipboard().SetContent(v.code.Text) })
+	v.copy = widget.NewButton("Copy code", func() { w.app.Clipboard().SetContent(v.code.Text) })
 	v.copy.Hide()
 	v.open = widget.NewButton("Open page", func() {
 		if p, err := url.Parse(verify); err == nil {
-			_ = u.app.OpenURL(p)
+			_ = w.app.OpenURL(p)
 		}
 	})
 	v.open.Hide()
@@ -239,7 +225,7 @@ func (u *UI) newSignInView(ctx context.Context, name string, closeWin func()) *s
 			v.status.SetText("Finish signing in in the browser window that opened…")
 		}
 		show := func(code, uri string) {
-			fyne.Do(func() {
+			w.do(func() {
 				verify = uri
 				v.status.SetText("On any device, open " + uri + " and enter this code:")
 				showText(v.code, code, true)
@@ -247,10 +233,10 @@ func (u *UI) newSignInView(ctx context.Context, name string, closeWin func()) *s
 				v.open.Show()
 			})
 		}
-		u.wg.Go(func() {
+		w.wg.Go(func() {
 			defer stop()
-			err := u.o.SignIn(sctx, name, device, show)
-			fyne.Do(func() { v.finish(err) })
+			err := w.o.Keeper.SignIn(sctx, name, device, show)
+			w.do(func() { v.finish(err) })
 		})
 	}
 	return v

@@ -1,4 +1,4 @@
-package ui
+package window
 
 import (
 	"context"
@@ -79,16 +79,16 @@ func TestSignInDeviceCode(t *testing.T) {
 	release := make(chan error)
 	var gotName string
 	var gotDevice bool
-	u, _ := newTestUI(t, Options{SignIn: func(ctx context.Context, name string, device bool, show func(code, url string)) error {
+	w, _ := newTestWindow(t, Options{Keeper: &fakeKeeper{signIn: func(ctx context.Context, name string, device bool, show func(code, url string)) error {
 		gotName, gotDevice = name, device
 		show("ABCD-EFGH", "https://microsoft.com/devicelogin")
 		return <-release
-	}})
-	v := u.newSignInView(t.Context(), "work", func() {})
+	}}})
+	v := w.newSignInView(t.Context(), "work", func() {})
 	test.NewWindow(v.content)
 	v.start(true)
 	release <- nil
-	u.wg.Wait()
+	w.wg.Wait()
 	if gotName != "work" || !gotDevice {
 		t.Errorf("SignIn(%q, device=%v); want (work, true)", gotName, gotDevice)
 	}
@@ -103,13 +103,13 @@ func TestSignInDeviceCode(t *testing.T) {
 func TestSignInShowsCodeAndCopies(t *testing.T) {
 	shown := make(chan struct{})
 	release := make(chan struct{})
-	u, _ := newTestUI(t, Options{SignIn: func(ctx context.Context, name string, device bool, show func(code, url string)) error {
+	w, _ := newTestWindow(t, Options{Keeper: &fakeKeeper{signIn: func(ctx context.Context, name string, device bool, show func(code, url string)) error {
 		show("ABCD-EFGH", "https://microsoft.com/devicelogin")
 		close(shown)
 		<-release
 		return errors.New("the code expired")
-	}})
-	v := u.newSignInView(t.Context(), "work", func() {})
+	}}})
+	v := w.newSignInView(t.Context(), "work", func() {})
 	test.NewWindow(v.content)
 	v.start(true)
 	<-shown
@@ -117,11 +117,11 @@ func TestSignInShowsCodeAndCopies(t *testing.T) {
 		t.Errorf("code label = %q (visible %v); want ABCD-EFGH", v.code.Text, v.code.Visible())
 	}
 	test.Tap(v.copy)
-	if got := u.app.Clipboard().Content(); got != "ABCD-EFGH" {
+	if got := w.app.Clipboard().Content(); got != "ABCD-EFGH" {
 		t.Errorf("clipboard = %q after Copy code; want ABCD-EFGH", got)
 	}
 	close(release)
-	u.wg.Wait()
+	w.wg.Wait()
 	if want := "Sign-in failed: the code expired"; v.status.Text != want {
 		t.Errorf("status = %q; want %q", v.status.Text, want)
 	}
