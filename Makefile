@@ -6,7 +6,9 @@
 SHELL      := /bin/bash
 GO         ?= go
 BIN        := bin/tokentray
+WINBIN     := bin/tokentray-window
 PKG        := ./cmd/tokentray
+WINPKG     := ./cmd/tokentray-window
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -X main.version=$(VERSION)
 export LANG := C.UTF-8
@@ -28,11 +30,14 @@ all: build
 deps:
 	@scripts=.ci/deps.sh; bash $$scripts $(APT_PKGS)
 
+# The keeper and CLI (no GUI toolkit) and the window program beside it.
 build: deps
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
+	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o $(WINBIN) $(WINPKG)
 
-# Starts the tray app. With no account configured it offers the built-in
-# demo account against the local simulator.
+# Starts the keeper with its tray icon; it opens the window. With no account
+# configured the window offers the built-in demo account against the local
+# simulator.
 run: build
 	./$(BIN)
 

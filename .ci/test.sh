@@ -28,7 +28,8 @@ env -u DISPLAY -u WAYLAND_DISPLAY dbus-run-session -- bash .ci/with-keyring.sh b
 
 step "GUI + tray end-to-end under Xvfb and a private D-Bus session"
 $GO build -o bin/tokentray ./cmd/tokentray
-export TOKENTRAY_GUI_TEST=1 TOKENTRAY_BIN="$PWD/bin/tokentray" TOKENTRAY_ARTIFACTS="$ART"
+$GO build -o bin/tokentray-window ./cmd/tokentray-window
+export TOKENTRAY_GUI_TEST=1 TOKENTRAY_BIN="$PWD/bin/tokentray" TOKENTRAY_WINDOW_BIN="$PWD/bin/tokentray-window" TOKENTRAY_ARTIFACTS="$ART"
 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
   bash -c 'bash .ci/gotest.sh test-gui.log -count=1 -run "TestGUI|TestE2E" ./ui/... ./cmd/...'
 unset TOKENTRAY_GUI_TEST

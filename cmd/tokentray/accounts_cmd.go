@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/engine"
 )
 
 func newAccountCmd(g *globals) *cobra.Command {
@@ -43,39 +45,34 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 				}
 				a.Headers[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
 			}
-			if a.Provider == "microsoft" && a.Tenant == "" {
-				a.Tenant = "common"
-			}
-			if err := a.Validate(); err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("account %q: %w", a.Name, flagNames(err))}
-			}
-			p, err := configPath(g)
+			a, err := normalizeAccount(a)
 			if err != nil {
 				return err
 			}
-			s, err := config.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			if _, ok := s.Account(a.Name); ok {
-				return usageErr("an account named %q exists already; remove it first or choose another name", a.Name)
-			}
-			s.Accounts = append(s.Accounts, a)
 			var secret string
 			if secretStdin {
 				if secret, err = readSecretLine(cmd.InOrStdin(), "client secret"); err != nil {
 					return err
 				}
 			}
-			if err := config.Save(p, s); err != nil {
+			p, err := configPath(g)
+			if err != nil {
 				return err
 			}
-			if secret != "" {
-				if err := storeClientSecret(cmd, g, a.Name, secret); err != nil {
-					return fmt.Errorf("account %q was added, but its client secret was not stored: %w (retry with tokentray login %s --client-secret-stdin)", a.Name, err, a.Name)
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
 				}
+				if err := kc.AddAccount(cmd.Context(), a, secret); err != nil {
+					return keeperErr(err)
+				}
+			} else if err := withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				c.path = p
+				return addAccount(ctx, c, a, secret)
+			}); err != nil {
+				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "added account %q to %s; sign in with: tokentray login %s\n(a running tokentray picks it up after a restart)\n", a.Name, p, a.Name)
+			fmt.Fprintf(cmd.OutOrStdout(), "added account %q to %s; sign in with: tokentray login %s\n", a.Name, p, a.Name)
 			return nil
 		},
 	}
@@ -106,31 +103,46 @@ func newAccountListCmd(g *globals) *cobra.Command {
 		Short: "List accounts with their state",
 		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+			l, err := loadSettings(g, false)
+			if err != nil {
+				return err
+			}
+			var snap engine.Snapshot
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				if snap, err = kc.Snapshot(cmd.Context()); err != nil {
+					return keeperErr(err)
+				}
+			} else if err := withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				c.engine.Load(ctx)
-				snap := c.engine.Snapshot()
-				type row struct {
-					config.Account
-					State string `json:"state"`
+				snap = c.engine.Snapshot()
+				return nil
+			}); err != nil {
+				return err
+			}
+			type row struct {
+				config.Account
+				State string `json:"state"`
+			}
+			var rows []row
+			for _, a := range l.Settings.Accounts {
+				st := "unknown"
+				if s, ok := snap.Account(a.Name); ok {
+					st = string(s.State)
 				}
-				var rows []row
-				for _, a := range c.settings.Accounts {
-					st := "unknown"
-					if s, ok := snap.Account(a.Name); ok {
-						st = string(s.State)
-					}
-					rows = append(rows, row{a, st})
-				}
-				if jsonOut {
-					return writeJSON(cmd, rows)
-				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tPROVIDER\tTENANT/ISSUER\tCLIENT ID\tSTATE")
-				for _, r := range rows {
-					fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\n", r.Name, r.Provider, r.Tenant, r.Issuer, r.ClientID, r.State)
-				}
-				return tw.Flush()
-			})
+				rows = append(rows, row{a, st})
+			}
+			if jsonOut {
+				return writeJSON(cmd, rows)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tPROVIDER\tTENANT/ISSUER\tCLIENT ID\tSTATE")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\n", r.Name, r.Provider, r.Tenant, r.Issuer, r.ClientID, r.State)
+			}
+			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
@@ -143,6 +155,16 @@ func newAccountRemoveCmd(g *globals) *cobra.Command {
 		Short: "Remove an account: sign it out (deleting its secrets) and drop it from the settings",
 		Args:  nameArg("account remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				if err := kc.RemoveAccount(cmd.Context(), args[0]); err != nil {
+					return keeperErr(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed account %q and deleted its secrets\n", args[0])
+				return nil
+			}
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
 				if err != nil {
@@ -158,23 +180,45 @@ func newAccountRemoveCmd(g *globals) *cobra.Command {
 	}
 }
 
-// addAccountToFile validates a and appends it to the settings file.
-func addAccountToFile(path string, a config.Account) error {
+// normalizeAccount fills the defaults a user may leave out and validates a,
+// naming the flag of a bad field.
+func normalizeAccount(a config.Account) (config.Account, error) {
 	if a.Provider == "microsoft" && a.Tenant == "" {
 		a.Tenant = "common"
 	}
 	if err := a.Validate(); err != nil {
-		return err
+		return a, &exitError{code: exitUsage, err: fmt.Errorf("account %q: %w", a.Name, flagNames(err))}
 	}
-	s, err := config.ReadFile(path)
+	return a, nil
+}
+
+// addAccount adds a to the settings file (under its lock, so concurrent
+// adders never drop each other's account) and to the running engine at once;
+// a client secret goes to the vault through the engine.
+func addAccount(ctx context.Context, c *core, a config.Account, secret string) error {
+	a, err := normalizeAccount(a)
 	if err != nil {
 		return err
 	}
-	if _, ok := s.Account(a.Name); ok {
-		return fmt.Errorf("an account named %q exists already", a.Name)
+	p, err := profileFor(a)
+	if err != nil {
+		return usageErr("account %q: %v", a.Name, err)
 	}
-	s.Accounts = append(s.Accounts, a)
-	return config.Save(path, s)
+	if err := config.AddAccount(c.path, a); err != nil {
+		if errors.Is(err, config.ErrAccountExists) {
+			return usageErr("an account named %q exists already; remove it first or choose another name", a.Name)
+		}
+		return err
+	}
+	if err := c.engine.AddAccount(ctx, engine.Account{Name: a.Name, Profile: p}); err != nil && !errors.Is(err, engine.ErrAccountExists) {
+		return fmt.Errorf("account %q was added to %s, but the running engine could not take it on: %w", a.Name, c.path, err)
+	}
+	if secret != "" {
+		if err := c.engine.SetClientSecret(ctx, a.Name, secret); err != nil {
+			return fmt.Errorf("account %q was added, but its client secret was not stored: %w (retry with tokentray login %s --client-secret-stdin)", a.Name, err, a.Name)
+		}
+	}
+	return nil
 }
 
 // nameArg requires exactly one account NAME argument.
@@ -187,31 +231,21 @@ func nameArg(what string) cobra.PositionalArgs {
 	}
 }
 
-// storeClientSecret keeps a confidential client's secret in the vault,
-// through the engine, which owns all secret state.
-func storeClientSecret(cmd *cobra.Command, g *globals, name, secret string) error {
-	return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
-		return c.engine.SetClientSecret(ctx, name, secret)
-	})
-}
-
 // removeAccount signs name out (revoking where possible, deleting every
-// secret) and then drops it from the settings file. If the sign-out fails
-// the settings are kept, so the user can retry.
+// secret), drops it from the settings file and from the running engine. If
+// the sign-out fails the account is kept, so the user can retry.
 func removeAccount(ctx context.Context, c *core, name string) error {
 	if err := c.engine.SignOut(ctx, name); err != nil {
-		return fmt.Errorf("remove account %q: %w (its settings are kept so you can retry)", name, err)
+		if errors.Is(err, engine.ErrUnknownAccount) {
+			return usageErr("no account named %q; configured accounts: %s", name, snapshotNames(c.engine.Snapshot()))
+		}
+		return fmt.Errorf("remove account %q: %w (it is kept so you can retry)", name, err)
 	}
-	s, err := config.ReadFile(c.path)
-	if err != nil {
+	if err := config.RemoveAccount(c.path, name); err != nil && !errors.Is(err, config.ErrNoAccount) {
 		return err
 	}
-	kept := s.Accounts[:0]
-	for _, a := range s.Accounts {
-		if a.Name != name {
-			kept = append(kept, a)
-		}
+	if err := c.engine.RemoveAccount(ctx, name); err != nil && !errors.Is(err, engine.ErrUnknownAccount) {
+		return err
 	}
-	s.Accounts = kept
-	return config.Save(c.path, s)
+	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
@@ -90,12 +89,12 @@ func newLogger(dir string, level string, w io.Writer) (*slog.Logger, func(), err
 
 // openStore returns the configured secret store. It never falls back to the
 // file store by itself.
-func openStore(s config.Settings, dir string) vaultStore {
+func openStore(s config.Settings, dir, lockDir string) vaultStore {
 	switch s.Storage.Backend {
 	case "file":
-		return vault.NewFile(filepath.Join(dir, "tokens.json"))
+		return vault.NewFile(filepath.Join(dir, "tokens.json"), vault.FileLockTimeout(max(s.Storage.KeychainTimeout, vault.DefaultFileLockTimeout)))
 	default:
-		return vault.NewKeychain(vault.KeychainOptions{Timeout: s.Storage.KeychainTimeout, LockDir: filepath.Join(dir, "locks", "vault")})
+		return vault.NewKeychain(vault.KeychainOptions{Timeout: s.Storage.KeychainTimeout, LockDir: filepath.Join(lockDir, "vault")})
 	}
 }
 
@@ -113,10 +112,20 @@ func newCore(ctx context.Context, l *config.Loaded, o coreOptions) (*core, error
 	if err != nil {
 		return nil, err
 	}
+	// Locks are per OS user, not per environment: the keychain items they
+	// guard are the same whatever XDG_* or TOKENTRAY_STATE_DIR say. Only
+	// a private state dir (the demo's) has private locks.
+	lockDir := filepath.Join(dir, "locks")
+	if o.stateDir == "" {
+		if lockDir, err = config.LockDir(); err != nil {
+			closeLog()
+			return nil, err
+		}
+	}
 	c := &core{settings: l.Settings, path: l.Path, stateDir: dir, log: log, closeLog: closeLog}
 	c.store = o.store
 	if c.store == nil {
-		c.store = openStore(l.Settings, dir)
+		c.store = openStore(l.Settings, dir, lockDir)
 	}
 	if o.probe {
 		pctx, cancel := context.WithTimeout(ctx, l.Settings.Storage.KeychainTimeout+time.Second)
@@ -144,10 +153,10 @@ func newCore(ctx context.Context, l *config.Loaded, o coreOptions) (*core, error
 	e, err := engine.New(engine.Options{
 		Settings:  l.Settings,
 		Store:     c.store,
-		Refresher: &discoveringClient{Client: c.client},
+		Refresher: c.client, // resolves OIDC endpoints on first use (cached)
 		Accounts:  accts,
 		StatePath: filepath.Join(dir, "state.json"),
-		LockDir:   filepath.Join(dir, "locks"),
+		LockDir:   lockDir,
 		Logger:    log,
 		Notify:    o.notify,
 	})
@@ -159,14 +168,23 @@ func newCore(ctx context.Context, l *config.Loaded, o coreOptions) (*core, error
 	return c, nil
 }
 
+// Close waits (briefly) for keychain writes that timed out to return and be
+// repaired, then closes the log.
 func (c *core) Close() {
+	if k, ok := c.store.(interface{ Wait(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := k.Wait(ctx); err != nil {
+			c.log.Warn("a keychain write that timed out has not returned yet; the next save repairs it", "error", err)
+		}
+		cancel()
+	}
 	if c.closeLog != nil {
 		c.closeLog()
 	}
 }
 
 // profileFor turns a configured account into an OAuth profile. OIDC
-// endpoints are discovered on first use (see discoveringClient), so a start
+// endpoints are discovered on first use (by oauth.Client), so a start
 // without network still works.
 func profileFor(a config.Account) (oauth.Profile, error) {
 	var p oauth.Profile
@@ -193,83 +211,13 @@ func profileFor(a config.Account) (oauth.Profile, error) {
 	return p, nil
 }
 
-// discoveringClient resolves OIDC endpoints on first use and caches them, so
-// the engine always gets a complete profile.
-type discoveringClient struct {
-	*oauth.Client
-	mu    sync.Mutex
-	cache map[string]oauth.Profile // by issuer+client
-}
-
-func (d *discoveringClient) resolve(ctx context.Context, p oauth.Profile) (oauth.Profile, error) {
-	if p.Provider != oauth.ProviderOIDC || p.Endpoints.Token != "" {
-		return p, nil
-	}
-	key := p.Issuer + "\x00" + p.ClientID
-	d.mu.Lock()
-	cp, ok := d.cache[key]
-	d.mu.Unlock()
-	if !ok {
-		hc := d.HTTP
-		if hc == nil {
-			hc = http.DefaultClient
-		}
-		dp, err := oauth.OIDCProfile(ctx, hc, p.Issuer, p.ClientID, p.Scopes)
-		if err != nil {
-			return p, err
-		}
-		cp = dp
-		d.mu.Lock()
-		if d.cache == nil {
-			d.cache = map[string]oauth.Profile{}
-		}
-		d.cache[key] = cp
-		d.mu.Unlock()
-	}
-	p.Endpoints = cp.Endpoints
-	p.Scopes = cp.Scopes
-	return p, nil
-}
-
-func (d *discoveringClient) Refresh(ctx context.Context, p oauth.Profile, rt, prev string) (oauth.Token, error) {
-	p, err := d.resolve(ctx, p)
-	if err != nil {
-		return oauth.Token{}, err
-	}
-	return d.Client.Refresh(ctx, p, rt, prev)
-}
-
-func (d *discoveringClient) LoginBrowser(ctx context.Context, p oauth.Profile, o oauth.BrowserOptions) (oauth.Token, error) {
-	p, err := d.resolve(ctx, p)
-	if err != nil {
-		return oauth.Token{}, err
-	}
-	return d.Client.LoginBrowser(ctx, p, o)
-}
-
-func (d *discoveringClient) LoginDevice(ctx context.Context, p oauth.Profile, show func(oauth.DeviceCode)) (oauth.Token, error) {
-	p, err := d.resolve(ctx, p)
-	if err != nil {
-		return oauth.Token{}, err
-	}
-	return d.Client.LoginDevice(ctx, p, show)
-}
-
-func (d *discoveringClient) Revoke(ctx context.Context, p oauth.Profile, rt string) error {
-	p, err := d.resolve(ctx, p)
-	if err != nil {
-		return err
-	}
-	return d.Client.Revoke(ctx, p, rt)
-}
-
 // engineExitCode maps engine errors to exit codes: 3 when the user must sign
 // in, 2 for an unknown account.
 func engineExitCode(err error) int {
 	if errors.Is(err, engine.ErrUnknownAccount) {
 		return exitUsage
 	}
-	if errors.Is(err, engine.ErrSignedOut) {
+	if errors.Is(err, engine.ErrNeedsSignIn) {
 		return exitNeedsSignIn
 	}
 	var oe *oauth.Error

@@ -68,6 +68,7 @@ func newCLI(t *testing.T, extraEnv ...string) *cli {
 		"XDG_STATE_HOME=" + filepath.Join(dir, "state"),
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
 		"XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"),
+		"TOKENTRAY_LOCK_DIR=" + filepath.Join(dir, "locks"), // per test; processes of one test share it
 		"PATH=" + os.Getenv("PATH"),
 		"LANG=C.UTF-8",
 	}
@@ -199,6 +200,7 @@ func TestCLIBadFlagsExit2NamingTheFlag(t *testing.T) {
 type expiresRewriter struct {
 	h     http.Handler
 	short atomic.Bool
+	ttl   atomic.Int64 // seconds while short is set; 0 means 120
 }
 
 var expiresRE = regexp.MustCompile(`"expires_in":\s*\d+`)
@@ -210,7 +212,11 @@ func (x *expiresRewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := httptest.NewRecorder()
 	x.h.ServeHTTP(rec, r)
-	body := expiresRE.ReplaceAll(rec.Body.Bytes(), []byte(`"expires_in": 120`))
+	ttl := x.ttl.Load()
+	if ttl == 0 {
+		ttl = 120
+	}
+	body := expiresRE.ReplaceAll(rec.Body.Bytes(), fmt.Appendf(nil, `"expires_in": %d`, ttl))
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
@@ -322,6 +328,7 @@ func TestCLIRevokedGrantExit3(t *testing.T) {
 	c := newFileAccountCLI(t, base, "work")
 	x.short.Store(true)
 	c.must(sim.Grant("cli-1", "bob@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	ageAccessToken(t, c, "file", "work", 58*time.Minute)
 	sim.RevokeGrant("bob@contoso.test")
 	before := sim.Refreshes("bob@contoso.test")
 	r := c.run("", "token", "work")
@@ -346,6 +353,7 @@ func TestCLITokenFrom20ProcessesOneRefresh(t *testing.T) {
 	c := newFileAccountCLI(t, base, "work")
 	x.short.Store(true) // the imported access token lives 2 minutes: inside --min-valid 5m
 	c.must(sim.Grant("cli-1", "carol@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	ageAccessToken(t, c, "file", "work", 58*time.Minute)
 	x.short.Store(false)
 	before := sim.Refreshes("carol@contoso.test")
 
@@ -418,6 +426,63 @@ func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
 		t.Error("headless instance still runs 5 s after SIGTERM")
 	} else if !ok {
 		t.Errorf("headless instance exited with %v after SIGTERM; want 0", h.cmd.ProcessState)
+	}
+	c.assertNoSecrets(sim, "tokens.json")
+}
+
+// TestCLITokenThroughKeeperShortLifetime: with a keeper running and 60 s
+// access tokens, 20 concurrent `token --min-valid 5m` calls cause one
+// provider request (the held token is past half its lifetime) and print one
+// token; 10 more calls right after cause none; each says on stderr that the
+// provider's lifetime is shorter than asked.
+func TestCLITokenThroughKeeperShortLifetime(t *testing.T) {
+	sim, x, base := startSim(t, idpsim.Options{})
+	c := newFileAccountCLI(t, base, "work")
+	x.ttl.Store(60)
+	x.short.Store(true)
+	c.must(sim.Grant("cli-1", "erin@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	// 40 s of the 60 s gone: past half the lifetime, not yet expired.
+	v := vaultOf(c, "file")
+	env, err := v.Load(t.Context(), "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ObtainedAt, env.Expiry = env.ObtainedAt.Add(-40*time.Second), env.Expiry.Add(-40*time.Second)
+	if err := v.Save(t.Context(), "work", env); err != nil {
+		t.Fatal(err)
+	}
+	startHeadless(t, c)
+	before := sim.Refreshes("erin@contoso.test")
+
+	outs := make([]result, 20)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Go(func() { outs[i] = c.run("", "token", "work", "--min-valid", "5m") })
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for i, r := range outs {
+		if r.code != 0 {
+			t.Errorf("call %d: exit %d: %s", i, r.code, r.stderr)
+			continue
+		}
+		seen[hash(strings.TrimSpace(r.stdout))]++
+		if !strings.Contains(r.stderr, "less than --min-valid 5m0s") {
+			t.Errorf("call %d stderr %q; want it to say the provider's lifetime is shorter than asked", i, r.stderr)
+		}
+	}
+	if len(seen) != 1 {
+		t.Errorf("20 calls printed %d different tokens; want 1", len(seen))
+	}
+	if got := sim.Refreshes("erin@contoso.test") - before; got != 1 {
+		t.Errorf("20 concurrent token calls through the keeper made %d provider requests; want 1", got)
+	}
+	mid := sim.Refreshes("erin@contoso.test")
+	for range 10 {
+		c.must("", "token", "work", "--min-valid", "5m")
+	}
+	if got := sim.Refreshes("erin@contoso.test") - mid; got != 0 {
+		t.Errorf("10 more token calls made %d provider requests; want 0 (the token is fresh for half its lifetime)", got)
 	}
 	c.assertNoSecrets(sim, "tokens.json")
 }

@@ -48,7 +48,7 @@ func vaultOf(c *cli, backend string) testVault {
 	if backend == "file" {
 		return vault.NewFile(filepath.Join(dir, "tokens.json"))
 	}
-	return vault.NewKeychain(vault.KeychainOptions{Timeout: 5 * time.Second, LockDir: filepath.Join(dir, "locks")})
+	return vault.NewKeychain(vault.KeychainOptions{Timeout: 5 * time.Second, LockDir: filepath.Join(c.dir, "locks", "vault")})
 }
 
 // seedVault stores an envelope whose access token expires in 2 minutes.
@@ -63,6 +63,22 @@ func seedVault(t *testing.T, c *cli, backend, account, refreshToken string) {
 	}
 	if err := v.Save(t.Context(), account, env); err != nil {
 		t.Fatalf("seed the %s vault: %v", backend, err)
+	}
+}
+
+// ageAccessToken moves the stored envelope's obtained-at back by d: the
+// access token is then an old one about to expire, not a fresh one of a
+// short lifetime (which token serves for half its lifetime).
+func ageAccessToken(t *testing.T, c *cli, backend, account string, d time.Duration) {
+	t.Helper()
+	v := vaultOf(c, backend)
+	env, err := v.Load(t.Context(), account)
+	if err != nil {
+		t.Fatalf("load %s from the %s vault: %v", account, backend, err)
+	}
+	env.ObtainedAt = env.ObtainedAt.Add(-d)
+	if err := v.Save(t.Context(), account, env); err != nil {
+		t.Fatalf("age %s in the %s vault: %v", account, backend, err)
 	}
 }
 

@@ -40,7 +40,7 @@ real accounts.`,
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if headless {
-				return serveHeadless(cmd, func(ctx context.Context) (*core, func(), error) {
+				return serveHeadless(cmd, true, func(ctx context.Context) (*core, func(), error) {
 					d, err := startDemo(ctx, g, cmd.ErrOrStderr())
 					if err != nil {
 						return nil, nil, err

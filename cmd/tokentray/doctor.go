@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -77,8 +78,12 @@ func runDoctor(ctx context.Context, g *globals) []check {
 	}
 
 	dir, derr := stateDir()
-	if derr == nil {
-		st := openStore(l.Settings, dir)
+	lockDir, lerr := config.LockDir()
+	if lerr != nil {
+		out = append(out, check{Name: "locks", Detail: lerr.Error(), Fix: "make sure your home directory exists and is writable"})
+	}
+	if derr == nil && lerr == nil {
+		st := openStore(l.Settings, dir, lockDir)
 		pctx, cancel := context.WithTimeout(ctx, l.Settings.Storage.KeychainTimeout+2*time.Second)
 		p := st.Probe(pctx)
 		cancel()
@@ -191,14 +196,11 @@ func newAutostartCmd(g *globals) *cobra.Command {
 		Short: "Start tokentray at login",
 		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			exe, err := os.Executable()
+			e, err := loginEntry()
 			if err != nil {
 				return err
 			}
-			if exe, err = filepath.EvalSymlinks(exe); err != nil {
-				return err
-			}
-			if err := autostart.Enable(autostart.Entry{Exe: exe}); err != nil {
+			if err := autostart.Enable(e); err != nil {
 				return err
 			}
 			if err := setAutostartSetting(g, true); err != nil {
@@ -274,12 +276,34 @@ func applyAutostart(s config.Settings) error {
 	if !s.Autostart {
 		return autostart.Disable()
 	}
-	exe, err := os.Executable()
+	e, err := loginEntry()
 	if err != nil {
 		return err
 	}
-	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		return err
+	return autostart.Enable(e)
+}
+
+// loginEntry is what starts the keeper at login. On Windows that is the
+// window program with --start-keeper: a GUI-subsystem program that starts
+// tokentray.exe (a console program, so `tokentray token` prints to the
+// terminal that ran it) without a console window, and exits.
+func loginEntry() (autostart.Entry, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return autostart.Entry{}, err
 	}
-	return autostart.Enable(autostart.Entry{Exe: exe})
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return autostart.Entry{}, err
+	}
+	if runtime.GOOS == "windows" {
+		if w := filepath.Join(filepath.Dir(exe), "tokentray-window.exe"); fileExists(w) {
+			return autostart.Entry{Exe: w, Args: []string{"--start-keeper"}}, nil
+		}
+	}
+	return autostart.Entry{Exe: exe}, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -192,25 +191,85 @@ func countRefreshes(log string) int {
 	return n
 }
 
-// TestE2ETrayDemo starts `tokentray demo` under Xvfb and a private D-Bus
-// session, waits for its window (screenshot saved), reads the tray menu over
-// com.canonical.dbusmenu, clicks "Refresh now", sees a refresh happen and the
-// status line change, then clicks "Quit" and expects exit 0 within 5 s.
-func TestE2ETrayDemo(t *testing.T) {
+// windowsOf lists the visible X11 windows named tokentray with the pid of
+// the process that owns each.
+func windowsOf(t *testing.T) map[string]int {
+	t.Helper()
+	out, _ := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^tokentray$").Output()
+	ws := map[string]int{}
+	for _, id := range strings.Fields(string(out)) {
+		pidOut, err := exec.Command("xdotool", "getwindowpid", id).Output()
+		if err != nil {
+			continue
+		}
+		var pid int
+		fmt.Sscan(string(pidOut), &pid)
+		ws[id] = pid
+	}
+	return ws
+}
+
+// wmClose builds testdata/wmclose.c and returns a function that asks a
+// window to close as a window manager's close button does.
+func wmClose(t *testing.T) func(id string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wmclose")
+	if out, err := exec.Command("gcc", "-o", bin, "testdata/wmclose.c", "-lX11").CombinedOutput(); err != nil {
+		t.Fatalf("build wmclose: %v\n%s", err, out)
+	}
+	return func(id string) {
+		if out, err := exec.Command(bin, id).CombinedOutput(); err != nil {
+			t.Fatalf("wmclose %s: %v %s", id, err, out)
+		}
+	}
+}
+
+// alive reports whether process pid runs; a zombie (exited, not reaped:
+// a window that outlived its keeper is re-parented) does not.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+// TestE2EKeeperTrayAndWindow starts the keeper (`tokentray demo`) under Xvfb
+// and a private D-Bus session. The keeper opens the window, a separate
+// process (screenshot saved); its tray menu, read and clicked over
+// com.canonical.dbusmenu, refreshes with "Refresh now"; closing the window
+// ends the window process while the keeper stays; "Open tokentray" maps a
+// new window; a second launch opens it again instead of starting a second
+// keeper; "Quit" ends both, the keeper with exit 0.
+func TestE2EKeeperTrayAndWindow(t *testing.T) {
 	requireGUI(t)
+	if os.Getenv("TOKENTRAY_WINDOW_BIN") == "" {
+		t.Fatal("TOKENTRAY_WINDOW_BIN must name the built tokentray-window (make test sets it)")
+	}
+	closeWindow := wmClose(t)
 	c := newCLI(t)
-	env := append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "XAUTHORITY="+os.Getenv("XAUTHORITY"), "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	env := append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "XAUTHORITY="+os.Getenv("XAUTHORITY"),
+		"DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"), "TOKENTRAY_WINDOW_BIN="+os.Getenv("TOKENTRAY_WINDOW_BIN"))
 	p := startProcess(t, env, "demo")
 	stderr := &p.logs
+	keeper := p.cmd.Process.Pid
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", "tokentray").CombinedOutput(); err != nil {
-		t.Fatalf("the window did not appear: %v %s", err, out)
+	var winID string
+	var winPID int
+	waitFor(t, 30*time.Second, "the window to appear", func() bool {
+		for id, pid := range windowsOf(t) {
+			winID, winPID = id, pid
+			return true
+		}
+		return false
+	})
+	if winPID == keeper || winPID == 0 {
+		t.Fatalf("window pid %d; want a window process other than the keeper (pid %d)", winPID, keeper)
 	}
 	waitFor(t, 10*time.Second, "the demo's first refresh", func() bool { return countRefreshes(stderr.String()) >= 1 })
 	shot := filepath.Join(artifactsDir(t), "e2e-window.png")
-	time.Sleep(500 * time.Millisecond) // let the first frame render before the screenshot
+	time.Sleep(time.Second) // let the window render its first snapshot before the screenshot
 	if out, err := exec.Command("import", "-window", "root", shot).CombinedOutput(); err != nil {
 		t.Errorf("screenshot: %v %s", err, out)
 	} else {
@@ -222,7 +281,7 @@ func TestE2ETrayDemo(t *testing.T) {
 		t.Fatalf("session bus: %v", err)
 	}
 	defer conn.Close()
-	menu := findTray(t, conn, p.cmd.Process.Pid)
+	menu := findTray(t, conn, keeper)
 	var root menuItem
 	var rev0 uint32
 	waitFor(t, 10*time.Second, "a menu with Refresh now, Open tokentray and Quit", func() bool {
@@ -252,9 +311,6 @@ func TestE2ETrayDemo(t *testing.T) {
 	}
 	before := countRefreshes(stderr.String())
 	item, _ := root.find("Refresh now")
-	if len(item.Children) > 0 {
-		item = item.Children[0]
-	}
 	menu.click(t, item.ID)
 	waitFor(t, 15*time.Second, "the refresh that Refresh now asked for", func() bool { return countRefreshes(stderr.String()) > before })
 	waitFor(t, 10*time.Second, "the menu to be rebuilt after the refresh", func() bool {
@@ -271,20 +327,59 @@ func TestE2ETrayDemo(t *testing.T) {
 		return false
 	})
 
-	// A second launch hands over to this instance and exits 0.
+	// Closing the window ends the window process; the keeper stays.
+	closeWindow(winID)
+	waitFor(t, 10*time.Second, "the window process to exit after its window was closed", func() bool { return !alive(winPID) })
+	if r := c.run("", "status"); r.code != 0 || !strings.Contains(r.stdout, "from running tokentray") {
+		t.Fatalf("keeper after the window closed: status exit %d %s %s; want it running", r.code, r.stdout, r.stderr)
+	}
+
+	// "Open tokentray" maps a new window. Menu ids change when the menu is
+	// rebuilt (a refresh may land between reading and clicking), so a click
+	// that found no item is retried with a fresh layout.
+	opened := func() bool {
+		for id, pid := range windowsOf(t) {
+			winID, winPID = id, pid
+			return pid != keeper
+		}
+		return false
+	}
+	for try := 1; ; try++ {
+		_, root = menu.layout(t)
+		open, _ := root.find("Open tokentray")
+		menu.click(t, open.ID)
+		deadline := time.Now().Add(5 * time.Second)
+		for !opened() && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if opened() {
+			break
+		}
+		if try == 3 {
+			t.Fatal("no window after clicking Open tokentray three times")
+		}
+		t.Logf("no window 5 s after Open tokentray (try %d); clicking again with a fresh layout", try)
+	}
+
+	// A second launch asks this keeper to bring its window forward and
+	// exits 0; it starts no second window.
 	second := exec.Command(binPath)
 	second.Env = env
 	out, err := second.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "already running") {
 		t.Errorf("second launch: %v, output %q; want exit 0 and a hand-over", err, out)
 	}
+	if n := len(windowsOf(t)); n != 1 {
+		t.Errorf("%d windows after a second launch; want the one already open", n)
+	}
 
 	_, root = menu.layout(t)
 	quit, _ := root.find("Quit")
 	menu.click(t, quit.ID)
 	if exited, ok := p.waitExit(5 * time.Second); !exited {
-		t.Error("tokentray demo still runs 5 s after Quit")
+		t.Error("the keeper still runs 5 s after Quit")
 	} else if !ok {
-		t.Errorf("tokentray demo exited with %v after Quit; want exit 0", p.cmd.ProcessState)
+		t.Errorf("the keeper exited with %v after Quit; want exit 0", p.cmd.ProcessState)
 	}
+	waitFor(t, 5*time.Second, "the window to close when the keeper quit", func() bool { return !alive(winPID) })
 }

@@ -16,8 +16,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/vault"
 )
 
 func addCommands(root *cobra.Command, g *globals) {
@@ -30,6 +32,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newImportCmd(g),
 		newAccountCmd(g),
 		newRunCmd(g),
+		newQuitCmd(),
 		newDemoCmd(g),
 		newIdpSimCmd(),
 		newDoctorCmd(g),
@@ -44,6 +47,12 @@ func withCore(cmd *cobra.Command, g *globals, o coreOptions, fn func(ctx context
 		return err
 	}
 	ctx := cmd.Context()
+	// A command a user types may raise a keychain unlock prompt; token
+	// (scripts) and status (a look) never do: they fail with "keychain
+	// locked" instead.
+	if n := cmd.Name(); n != "token" && n != "status" && n != "list" {
+		ctx = vault.Interactive(ctx)
+	}
 	c, err := newCore(ctx, l, o)
 	if err != nil {
 		return err
@@ -69,20 +78,17 @@ func pickAccount(s config.Settings, args []string) (string, error) {
 	return "", usageErr("several accounts are configured (%s); name one", accountNames(s))
 }
 
-// signInError turns an engine failure into exit code 3 when the account's
-// state says the user must sign in.
-func signInError(c *core, name string, err error) error {
-	if err == nil {
-		return nil
+// signInError gives an engine failure of an account that needs sign-in
+// exit code 3 and the command that fixes it.
+func signInError(name string, err error) error {
+	if err == nil || !errors.Is(err, engine.ErrNeedsSignIn) {
+		return err
 	}
-	if st, ok := c.engine.Snapshot().Account(name); ok && (st.State == engine.NeedsSignIn || st.State == engine.SignedOut) {
-		msg := err.Error()
-		if st.State == engine.SignedOut {
-			msg = fmt.Sprintf("account %q is not signed in", name)
-		}
-		return &exitError{code: exitNeedsSignIn, err: fmt.Errorf("%s; run: tokentray login %s", msg, name)}
+	msg := err.Error()
+	if errors.Is(err, engine.ErrSignedOut) {
+		msg = fmt.Sprintf("account %q is not signed in", name)
 	}
-	return err
+	return &exitError{code: exitNeedsSignIn, err: fmt.Errorf("%s; run: tokentray login %s", msg, name)}
 }
 
 func newTokenCmd(g *globals) *cobra.Command {
@@ -104,26 +110,46 @@ all processes only one refreshes; the others wait and print the same token.
 			if minValid < 0 || minValid > time.Hour {
 				return usageErr("--min-valid %s: want a duration from 0s to 1h", minValid)
 			}
-			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+			account := ""
+			if len(args) == 1 {
+				account = args[0]
+			}
+			var tok control.Token
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				if tok, err = kc.Token(cmd.Context(), account, minValid); err != nil {
+					return keeperErr(err)
+				}
+			} else if err := withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
 				if err != nil {
 					return err
 				}
-				tok, err := c.engine.Token(ctx, name, minValid)
+				t, err := c.engine.Token(ctx, name, minValid)
 				if err != nil {
-					return signInError(c, name, err)
+					return signInError(name, err)
 				}
-				if jsonOut {
-					return writeJSON(cmd, map[string]any{
-						"access_token": tok.Token,
-						"token_type":   tok.Type,
-						"expires_at":   tok.Expiry.UTC().Format(time.RFC3339),
-						"expires_in":   int(time.Until(tok.Expiry).Seconds()),
-					})
-				}
-				_, err = fmt.Fprintln(cmd.OutOrStdout(), tok.Token)
+				tok = control.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime, ShorterThanAsked: t.ShorterThanAsked}
+				return nil
+			}); err != nil {
 				return err
-			})
+			}
+			if tok.ShorterThanAsked {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: the provider's access tokens last %s, less than --min-valid %s; this one is fresh (refreshed at most once per half lifetime)\n",
+					tok.Lifetime.Round(time.Second), minValid)
+			}
+			if jsonOut {
+				return writeJSON(cmd, map[string]any{
+					"access_token": tok.AccessToken,
+					"token_type":   tok.Type,
+					"expires_at":   tok.Expiry.UTC().Format(time.RFC3339),
+					"expires_in":   int(time.Until(tok.Expiry).Seconds()),
+				})
+			}
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), tok.AccessToken)
+			return err
 		},
 	}
 	cmd.Flags().DurationVar(&minValid, "min-valid", 5*time.Minute, "refresh first when the token expires within this time (0s–1h)")
@@ -141,44 +167,50 @@ func newRefreshCmd(g *globals) *cobra.Command {
 			if all && len(args) > 0 {
 				return usageErr("give an account NAME or --all, not both")
 			}
-			if done, err := refreshViaControl(cmd, args, all, jsonOut); done {
-				return err
-			}
-			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
-				names := []string{}
-				if all {
-					for _, a := range c.settings.Accounts {
-						names = append(names, a.Name)
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				account := ""
+				if len(args) == 1 {
+					account = args[0]
+				}
+				results, err := kc.RefreshAccounts(cmd.Context(), account, all || account == "")
+				if jsonOut {
+					if jerr := writeJSON(cmd, results); jerr != nil {
+						return jerr
 					}
 				} else {
+					for _, r := range results {
+						fmt.Fprintln(cmd.OutOrStdout(), describeResult(r))
+					}
+				}
+				return keeperErr(err)
+			}
+			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
+				var names []string
+				if !all {
 					n, err := pickAccount(c.settings, args)
 					if err != nil {
 						return err
 					}
-					names = append(names, n)
+					names = []string{n}
 				}
-				var errs []error
-				var results []engine.Result
-				for _, n := range names {
-					res, err := c.engine.RefreshNow(ctx, n)
-					if err != nil {
-						errs = append(errs, signInError(c, n, err))
-						if !jsonOut {
-							fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", n, err)
-						}
-						continue
-					}
-					results = append(results, res)
-					if !jsonOut {
+				results, err := refreshMany(ctx, c, names, func(n string, res engine.Result, err error) {
+					switch {
+					case jsonOut:
+					case err != nil:
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", n, err)
+					default:
 						fmt.Fprintln(cmd.OutOrStdout(), describeResult(res))
 					}
-				}
+				})
 				if jsonOut {
-					if err := writeJSON(cmd, results); err != nil {
-						return err
+					if jerr := writeJSON(cmd, results); jerr != nil {
+						return jerr
 					}
 				}
-				return firstCoded(errs)
+				return err
 			})
 		},
 	}
@@ -223,7 +255,14 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "Show each account's state, last and next refresh, and the engine counters",
 		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if snap, ok := statusViaControl(cmd); ok {
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				snap, err := kc.Snapshot(cmd.Context())
+				if err != nil {
+					return keeperErr(err)
+				}
 				return printStatus(cmd, snap, jsonOut, "running tokentray")
 			}
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
@@ -310,6 +349,25 @@ func newLoginCmd(g *globals) *cobra.Command {
 				}
 				secret = s
 			}
+			errw := cmd.ErrOrStderr()
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				if !device && !noBrowser {
+					fmt.Fprintln(errw, "Opening the browser to sign in (use --no-browser to print the URL instead)…")
+				}
+				res, err := kc.Login(cmd.Context(), args[0], control.LoginOptions{Device: device, NoBrowser: noBrowser, ClientSecret: secret,
+					OnDevice: func(dc control.DeviceCode) {
+						showDeviceCode(errw, oauth.DeviceCode{UserCode: dc.UserCode, VerificationURI: dc.VerificationURI, Message: dc.Message})
+					},
+					OnPrint: func(s string) { fmt.Fprintln(errw, s) }})
+				if err != nil {
+					return keeperErr(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: signed in; access token valid until %s\n", args[0], res.Expiry.Local().Format("15:04:05"))
+				return nil
+			}
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
 				if err != nil {
@@ -320,17 +378,10 @@ func newLoginCmd(g *globals) *cobra.Command {
 						return err
 					}
 				}
-				errw := cmd.ErrOrStderr()
 				m := engine.SignInMethod{
 					Device:  device,
 					Browser: oauth.BrowserOptions{NoBrowser: noBrowser, Out: errw},
-					Show: func(dc oauth.DeviceCode) {
-						if dc.Message != "" {
-							fmt.Fprintln(errw, dc.Message)
-						} else {
-							fmt.Fprintf(errw, "To sign in, open %s and enter the code %s\n", dc.VerificationURI, dc.UserCode)
-						}
-					},
+					Show:    func(dc oauth.DeviceCode) { showDeviceCode(errw, dc) },
 				}
 				if !device && !noBrowser {
 					fmt.Fprintln(errw, "Opening the browser to sign in (use --no-browser to print the URL instead)…")
@@ -350,12 +401,31 @@ func newLoginCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// showDeviceCode tells the user where to enter the device code.
+func showDeviceCode(w io.Writer, dc oauth.DeviceCode) {
+	if dc.Message != "" {
+		fmt.Fprintln(w, dc.Message)
+		return
+	}
+	fmt.Fprintf(w, "To sign in, open %s and enter the code %s\n", dc.VerificationURI, dc.UserCode)
+}
+
 func newLogoutCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout NAME",
 		Short: "Sign an account out: revoke where the provider allows, then delete its secrets",
 		Args:  nameArg("logout"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				if err := kc.Logout(cmd.Context(), args[0]); err != nil {
+					return keeperErr(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: signed out; its tokens are deleted\n", args[0])
+				return nil
+			}
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
 				if err != nil {
@@ -403,6 +473,17 @@ func newImportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				res, err := kc.Import(cmd.Context(), args[0], rt)
+				if err != nil {
+					return keeperErr(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: imported; the provider accepted the token (access token valid until %s)\n", args[0], res.Expiry.Local().Format("15:04:05"))
+				return nil
+			}
 			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
 				name, err := pickAccount(c.settings, args)
 				if err != nil {
@@ -410,11 +491,7 @@ func newImportCmd(g *globals) *cobra.Command {
 				}
 				res, err := c.engine.Import(ctx, name, rt)
 				if err != nil {
-					var oe *oauth.Error
-					if errors.As(err, &oe) && oe.Class == oauth.Permanent {
-						return &exitError{code: exitNeedsSignIn, err: fmt.Errorf("the provider refused this refresh token: %s", oe.UserMessage())}
-					}
-					return err
+					return importError(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: imported; the provider accepted the token (access token valid until %s)\n", name, res.Expiry.Local().Format("15:04:05"))
 				return nil
@@ -423,6 +500,36 @@ func newImportCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&fromStdin, "refresh-token-stdin", false, "read the refresh token from standard input")
 	return cmd
+}
+
+func newQuitCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "quit",
+		Short: "Stop the running tokentray keeper (and its window)",
+		Args:  maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := controlPath()
+			if err != nil {
+				return err
+			}
+			c, err := control.Dial(path)
+			if errors.Is(err, control.ErrNotRunning) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is not running")
+				return nil
+			}
+			if err != nil && !errors.Is(err, control.ErrVersionMismatch) {
+				return err
+			}
+			if c == nil { // another version: quit is the way out, so ask anyway
+				c = control.NewClient(path)
+			}
+			if err := c.Quit(cmd.Context()); err != nil {
+				return keeperErr(err)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "tokentray stopped")
+			return nil
+		},
+	}
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -444,7 +551,7 @@ func newRunCmd(g *globals) *cobra.Command {
 
 // runHeadless runs the engine until SIGINT or SIGTERM.
 func runHeadless(cmd *cobra.Command, g *globals) error {
-	return serveHeadless(cmd, func(ctx context.Context) (*core, func(), error) {
+	return serveHeadless(cmd, false, func(ctx context.Context) (*core, func(), error) {
 		l, err := loadSettings(g, true)
 		if err != nil {
 			return nil, nil, err
@@ -460,11 +567,11 @@ func runHeadless(cmd *cobra.Command, g *globals) error {
 
 // serveHeadless claims the single instance, builds the core and serves it
 // until SIGINT or SIGTERM (or a quit request on the control socket).
-func serveHeadless(cmd *cobra.Command, build func(ctx context.Context) (*core, func(), error)) error {
+func serveHeadless(cmd *cobra.Command, demo bool, build func(ctx context.Context) (*core, func(), error)) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h := newLateHandler(hooks{quit: stop})
-	srv, err := claimInstance(h)
+	k := newKeeper(keeperHooks{quit: stop}, demo, false)
+	srv, err := claimInstance(k, false)
 	if errors.Is(err, errHandedOver) {
 		fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running")
 		return nil
@@ -478,42 +585,5 @@ func serveHeadless(cmd *cobra.Command, build func(ctx context.Context) (*core, f
 		return err
 	}
 	defer cleanup()
-	return serveCore(ctx, c, srv, h)
-}
-
-// signInFunc is the UI's sign-in action: the engine's SignIn with the
-// browser (the demo's simulator approves by itself) or a device code.
-//
-// An account added in this session is unknown to the running engine: it is
-// signed in through a core built from the file, and then restarted (when
-// set) restarts the app so the engine takes the account on.
-func signInFunc(c *core, demo bool, restart func()) func(ctx context.Context, name string, device bool, show func(code, url string)) error {
-	return func(ctx context.Context, name string, device bool, show func(code, url string)) error {
-		m := engine.SignInMethod{Device: device, Show: func(dc oauth.DeviceCode) { show(dc.UserCode, dc.VerificationURI) }}
-		if demo {
-			m.Browser.Open = demoBrowser
-		}
-		_, err := c.engine.SignIn(ctx, name, m)
-		if !errors.Is(err, engine.ErrUnknownAccount) || demo {
-			return err
-		}
-		// An account added in this session: the running engine learns of it
-		// on restart, so sign in through a core built from the file now.
-		l, lerr := config.Load(config.LoadOptions{Path: c.path})
-		if lerr != nil {
-			return lerr
-		}
-		tmp, terr := newCore(ctx, l, coreOptions{stateDir: c.stateDir})
-		if terr != nil {
-			return terr
-		}
-		defer tmp.Close()
-		if _, err = tmp.engine.SignIn(ctx, name, m); err != nil {
-			return err
-		}
-		if restart != nil {
-			time.AfterFunc(1500*time.Millisecond, restart) // let the window say "signed in" first
-		}
-		return nil
-	}
+	return serveCore(ctx, c, srv, k)
 }

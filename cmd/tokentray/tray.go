@@ -1,19 +1,23 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/app"
+	"fyne.io/systray"
 	"github.com/spf13/cobra"
 
-	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/vault"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -21,38 +25,50 @@ type trayOptions struct {
 	demo bool
 }
 
-// runTray starts the tray app with the settings read once at start. A
-// second launch hands over to the running instance and exits 0.
+// runTray runs the keeper with its tray icon: the engine, the control
+// socket, the icon and menu (fyne.io/systray, no GUI toolkit) and desktop
+// notifications. The window is a separate program it starts on demand. A
+// second launch asks the running keeper to open its window and exits 0.
 func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
-	ctx, cancel := context.WithCancel(cmd.Context())
+	ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	l, err := loadSettings(g, !o.demo)
 	if err != nil {
 		return err
 	}
-
-	a := app.NewWithID("io.github.tokentray")
-	var u *ui.UI
+	trayHost := trayHostPresent()
 	var quitOnce sync.Once
-	quit := func() { quitOnce.Do(func() { cancel(); fyne.Do(a.Quit) }) }
-	h := newLateHandler(hooks{
-		show: func() error {
-			if u == nil {
-				return errors.New("the window is not ready yet")
+	var k *keeper
+	quit := func() {
+		quitOnce.Do(func() {
+			if k != nil {
+				k.closeWindows()
 			}
-			fyne.Do(func() {
-				for _, w := range a.Driver().AllWindows() {
-					w.Show()
-					w.RequestFocus()
-				}
-			})
-			return nil
-		},
-		quit: quit,
-	})
-	srv, err := claimInstance(h)
+			cancel()
+			systray.Quit()
+		})
+	}
+	var w *windowLauncher
+	var restartTo []string // set by restart: the keeper re-executes with these args on exit
+	var restartMu sync.Mutex
+	restart := func(demo bool) {
+		args := os.Args[1:]
+		if demo {
+			args = []string{"demo"}
+		}
+		restartMu.Lock()
+		restartTo = args
+		restartMu.Unlock()
+		quit()
+	}
+	k = newKeeper(keeperHooks{
+		show:    func(sh control.Show) error { return w.show(sh) },
+		quit:    quit,
+		restart: restart,
+	}, o.demo, trayHost)
+	srv, err := claimInstance(k, true)
 	if errors.Is(err, errHandedOver) {
-		fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running; its window was brought forward")
+		fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running; it was asked to open its window")
 		return nil
 	}
 	if err != nil {
@@ -79,62 +95,175 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			c.log.Warn("start at login: could not apply the setting", "error", err)
 		}
 	}
+	w = newWindowLauncher(srv.Path(), k, c.log)
 	errc := make(chan error, 1)
-	go func() { errc <- serveCore(ctx, c, srv, h) }()
+	go func() { errc <- serveCore(ctx, c, srv, k) }()
 
-	// reexec replaces this instance with `tokentray args...`: the control
-	// socket is released first so the new process can claim it.
-	reexec := func(args ...string) {
-		srv.Close()
-		exe, err := os.Executable()
-		if err == nil {
-			p := exec.Command(exe, args...)
-			p.Stdout, p.Stderr = os.Stdout, os.Stderr
-			err = p.Start()
-		}
-		if err != nil {
-			c.log.Error("restart failed", "error", err)
-		}
-		quit()
-	}
-	opts := ui.Options{
-		Engine:     c.engine,
-		Settings:   c.settings,
-		ConfigPath: l.Path,
-		Logger:     c.log,
-		NoTrayHost: !trayHostPresent(),
-		StorageProblem: func() string {
-			if c.probe.Err == nil {
-				return ""
+	userCtx := vault.Interactive(ctx) // the user clicked: a keychain prompt may appear
+	tray := ui.NewTray(ui.TrayActions{
+		RefreshAll: func() {
+			if _, err := refreshMany(userCtx, c, nil, nil); err != nil {
+				c.log.Warn("refresh now", "error", err)
 			}
-			return c.probe.Err.Error()
-		}(),
-		OnQuit:     quit,
-		OnRestart:  func() { reexec(os.Args[1:]...) },
-		AddAccount: func(acct config.Account) error { return addAccountToFile(l.Path, acct) },
-		RemoveAccount: func(name string) error {
-			if err := removeAccount(ctx, c, name); err != nil {
-				return err
-			}
-			time.AfterFunc(time.Second, func() { reexec(os.Args[1:]...) }) // the engine forgets it on restart
-			return nil
 		},
-		SignIn: signInFunc(c, o.demo, func() { reexec(os.Args[1:]...) }),
+		Refresh: func(name string) {
+			if _, err := c.engine.RefreshNow(userCtx, name); err != nil {
+				c.log.Warn("refresh now", "account", name, "error", err)
+			}
+		},
+		Open:     func() { w.show(control.Show{Tab: control.TabAccounts}) },
+		Settings: func() { w.show(control.Show{Tab: control.TabSettings}) },
+		SignIn:   func(name string) { w.show(control.Show{Tab: control.TabSignIn, Account: name}) },
+		Quit:     quit,
+	}, c.log)
+	go func() { // the tray and notifications follow the engine
+		var eps ui.Episodes
+		var n ui.Notifier
+		for s := range c.engine.Subscribe(ctx) {
+			tray.Render(s)
+			for _, note := range eps.Update(s) {
+				if err := n.Send(note); err != nil {
+					c.log.Warn("desktop notification not shown", "error", err)
+				}
+			}
+		}
+	}()
+	// The window opens at start unless the user asked to start minimized
+	// and there is a tray icon to reach it by; with no account yet it opens
+	// so the user can add one (or try the demo).
+	// After a restart the open window reconnects by itself.
+	restarted := os.Getenv(envRestarted) != ""
+	os.Unsetenv(envRestarted)
+	if !restarted && (!trayHost || !c.settings.UI.StartMinimized || len(c.engine.Snapshot().Accounts) == 0) {
+		if err := w.show(control.Show{Tab: control.TabAccounts}); err != nil {
+			c.log.Warn("window not opened", "error", err)
+		}
 	}
-	if o.demo {
-		// The demo's engine runs on demo timings; the settings tab shows
-		// the user's real settings, read-only (nothing is saved in a demo).
-		opts.Settings, opts.ConfigPath = l.Settings, ""
-		opts.AddAccount, opts.RemoveAccount = nil, nil
-	} else {
-		opts.OnDemo = func() error { reexec("demo"); return nil }
-	}
-	u = ui.New(a, opts)
-	u.Start(ctx)
-	a.Run()
+	go func() { <-ctx.Done(); systray.Quit() }() // SIGINT/SIGTERM
+	systray.Run(tray.OnReady, tray.Close)
 	cancel()
-	if err := <-errc; err != nil {
+	err = <-errc
+	restartMu.Lock()
+	args := restartTo
+	restartMu.Unlock()
+	if args != nil {
+		srv.Close() // released before the new keeper claims it
+		if rerr := reexec(args); rerr != nil {
+			c.log.Error("restart failed", "error", rerr)
+			return fmt.Errorf("restart: %w", rerr)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
 	return nil
+}
+
+// envRestarted marks a keeper started by a restart.
+const envRestarted = "TOKENTRAY_RESTARTED"
+
+// reexec starts `tokentray args...` detached from this process.
+func reexec(args []string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	p := exec.Command(exe, args...)
+	p.Stdout, p.Stderr = os.Stdout, os.Stderr
+	p.Env = append(os.Environ(), envRestarted+"=1")
+	if err := p.Start(); err != nil {
+		return err
+	}
+	return p.Process.Release()
+}
+
+// windowLauncher opens the window program, or brings an open window
+// forward through its subscription.
+type windowLauncher struct {
+	socket string
+	k      *keeper
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	child   *os.Process // the window being started or running
+	started time.Time
+}
+
+func newWindowLauncher(socket string, k *keeper, log *slog.Logger) *windowLauncher {
+	return &windowLauncher{socket: socket, k: k, log: log}
+}
+
+// startGrace is how long a window process just started has to subscribe
+// before another show starts a second one.
+const startGrace = 10 * time.Second
+
+// show brings the window forward on sh's tab, starting the window program
+// when none is open.
+func (w *windowLauncher) show(sh control.Show) error {
+	if w == nil {
+		return errors.New("the window is not ready yet")
+	}
+	if w.k.showInWindow(sh) {
+		w.log.Info("window brought forward", "tab", sh.Tab)
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.child != nil && time.Since(w.started) < startGrace {
+		return nil // starting: it opens on its own
+	}
+	exe, err := windowProgram()
+	if err != nil {
+		return err
+	}
+	args := []string{"--tab", sh.Tab}
+	if sh.Tab == "" {
+		args = []string{"--tab", control.TabAccounts}
+	}
+	if sh.Account != "" {
+		args = append(args, "--account", sh.Account)
+	}
+	p := exec.Command(exe, args...)
+	p.Env = append(os.Environ(), "TOKENTRAY_CONTROL_SOCKET="+w.socket)
+	p.Stdout, p.Stderr = os.Stderr, os.Stderr
+	if err := p.Start(); err != nil {
+		return fmt.Errorf("start the window (%s): %w", exe, err)
+	}
+	w.child, w.started = p.Process, time.Now()
+	w.log.Info("window started", "pid", p.Process.Pid)
+	go func() {
+		err := p.Wait()
+		w.mu.Lock()
+		if w.child == p.Process {
+			w.child = nil
+		}
+		w.mu.Unlock()
+		if err != nil {
+			w.log.Warn("window exited", "error", err)
+		}
+	}()
+	return nil
+}
+
+// windowProgram finds tokentray-window: $TOKENTRAY_WINDOW_BIN, beside this
+// executable, or on PATH.
+func windowProgram() (string, error) {
+	if p := os.Getenv("TOKENTRAY_WINDOW_BIN"); p != "" {
+		return p, nil
+	}
+	name := "tokentray-window"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("the window program %s is not installed beside tokentray or on PATH: reinstall tokentray, or use tokentray status and the tray menu", name)
+	}
+	return p, nil
 }

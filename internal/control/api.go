@@ -58,10 +58,12 @@ type DeviceCode struct {
 	Message         string `json:"message,omitempty"`
 }
 
-// Show is the Data of EventShow: the window should come forward on Tab.
+// Show is the Data of EventShow: the window should come forward on Tab
+// (signing Account in for TabSignIn), or close, when the keeper quits.
 type Show struct {
 	Tab     string `json:"tab,omitempty"`
 	Account string `json:"account,omitempty"`
+	Close   bool   `json:"close,omitempty"`
 }
 
 // Typed calls. Each returns the keeper's failure as a *ResponseError (its
@@ -194,9 +196,9 @@ func (c *Client) SaveSettings(ctx context.Context, s config.Settings) error {
 	return err
 }
 
-// Restart asks the keeper to restart itself.
-func (c *Client) Restart(ctx context.Context) error {
-	_, err := c.call(ctx, Request{Op: OpRestart})
+// Restart asks the keeper to restart itself (into the demo with demo set).
+func (c *Client) Restart(ctx context.Context, demo bool) error {
+	_, err := c.call(ctx, Request{Op: OpRestart, Demo: demo})
 	return err
 }
 

@@ -43,6 +43,11 @@ func Dial(path string) (*Client, error) {
 	return c, nil
 }
 
+// NewClient returns a client for path without the handshake. Only OpQuit
+// makes sense this way: it lets a client stop a keeper of another protocol
+// version (an older keeper accepts a quit without a version).
+func NewClient(path string) *Client { return &Client{path: path} }
+
 // clientSlack is how much longer the client waits than the handler's budget:
 // the server's read and write phases.
 const clientSlack = 2 * DefaultTimeout

@@ -23,9 +23,10 @@
 // token; OpImport and OpLogin carry a refresh token or client secret), so
 // only processes of the same user may connect, the same boundary as
 // ssh-agent and oidc-agent: the socket directory is created 0700 and must be
-// owned by the user, the socket is 0600, and on Linux the server also checks
-// the peer's uid with SO_PEERCRED. On macOS and the BSDs it relies on the
-// directory permissions; on Windows on the per-user ACL of %LocalAppData%.
+// owned by the user, the socket is 0600, and the server also checks the
+// peer's uid (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS). On the BSDs it
+// relies on the directory permissions; on Windows on the per-user ACL of
+// %LocalAppData%.
 // Neither side ever logs a request or response body: Request and Token
 // format redacted, and the server logs only op, outcome and duration.
 //

@@ -126,6 +126,7 @@ type Request struct {
 	Secret string          `json:"secret,omitempty"`
 	Tab    string          `json:"tab,omitempty"`    // show: TabAccounts, TabSettings, TabSignIn
 	Window bool            `json:"window,omitempty"` // subscribe: the subscriber is the window (it receives show events)
+	Demo   bool            `json:"demo,omitempty"`   // restart: into the demo ("Try the demo account")
 	Body   json.RawMessage `json:"body,omitempty"`   // account_add: config.Account; settings_save: config.Settings
 }
 

@@ -388,7 +388,9 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
 		return
 	}
-	if req.Op != OpPing && req.Proto != ProtocolVersion {
+	// Ping (the handshake) and quit (the way out of a mismatch) work
+	// across versions; every other op needs this protocol version.
+	if req.Op != OpPing && req.Op != OpQuit && req.Proto != ProtocolVersion {
 		s.write(c, Failure(CodeUsage, mismatch(req.Proto, req.Client)))
 		return
 	}

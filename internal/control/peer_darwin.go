@@ -1,0 +1,33 @@
+//go:build darwin
+
+package control
+
+import (
+	"fmt"
+	"net"
+
+	"golang.org/x/sys/unix"
+)
+
+// peerCheck is true where the server can learn the connecting process's uid.
+const peerCheck = true
+
+// peerUID returns the uid of the process on the other end of c
+// (LOCAL_PEERCRED, what getpeereid(3) reads).
+func peerUID(c *net.UnixConn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("peer credentials: %w", err)
+	}
+	var cred *unix.Xucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
+	}); err != nil {
+		return -1, fmt.Errorf("peer credentials: %w", err)
+	}
+	if credErr != nil {
+		return -1, fmt.Errorf("peer credentials: %w", credErr)
+	}
+	return int(cred.Uid), nil
+}
