@@ -130,22 +130,31 @@ func ProviderName(p string) string {
 	return p
 }
 
-// NextText says when the next automatic refresh runs, or why none does.
+// NextText says when the next automatic refresh runs, counting down to it,
+// or why none does: "Next refresh in 34m 00s (13:04)".
 func NextText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+	in := func(t time.Time) string {
+		if !t.After(now) {
+			return "now"
+		}
+		return "in " + Countdown(t.Sub(now)) + " (" + ClockTime(t, now, loc) + ")"
+	}
 	switch a.State {
 	case engine.NeedsSignIn:
 		return "Next refresh: none until you sign in again"
 	case engine.SignedOut:
 		return "Next refresh: none (signed out)"
+	case engine.Refreshing:
+		return "Refreshing now…"
 	case engine.BackingOff, engine.Failing:
 		if r := RetryAt(a); !r.IsZero() {
-			return fmt.Sprintf("Retry at %s (%d failures in a row)", ClockTime(r, now, loc), a.Failures)
+			return fmt.Sprintf("Retry %s — %d failures in a row", in(r), a.Failures)
 		}
 	}
 	if a.NextDue.IsZero() {
 		return "Next refresh: none (automatic refresh is off)"
 	}
-	return "Next refresh " + ClockTime(a.NextDue, now, loc)
+	return "Next refresh " + in(a.NextDue)
 }
 
 // RetryAt is when a backing-off account is tried again.

@@ -147,6 +147,11 @@ func TestFormatting(t *testing.T) {
 		{IdentityText(engine.Identity{Username: "ada@contoso.test"}), "Signed in as ada@contoso.test"},
 		{IdentityText(engine.Identity{}), "Signed in as: unknown (no ID token claims)"},
 		{ClockTime(at("09:05"), clock, time.FixedZone("CET", 3600)), "10:05"},
+		{NextText(okAccount("work"), clock, time.UTC), "Next refresh in 34m 00s (13:04)"},
+		{NextText(okAccount("work"), at("13:05"), time.UTC), "Next refresh now"},
+		{NextText(backingOffAccount("work"), clock, time.UTC), "Retry in 10m 00s (12:40) — 3 failures in a row"},
+		{NextText(needsSignInAccount("work"), clock, time.UTC), "Next refresh: none until you sign in again"},
+		{NextText(refreshingAccount("work"), clock, time.UTC), "Refreshing now…"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q; want %q", tc.got, tc.want)

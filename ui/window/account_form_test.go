@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -28,7 +29,7 @@ func TestAccountForm(t *testing.T) {
 		{name: "missing client id", provider: choiceMicrosoft, acct: "work",
 			problem: `client_id = "": missing; allowed: the application (client) ID of your app registration`},
 		{name: "duplicate", provider: choiceMicrosoft, acct: "taken", client: "cli",
-			problem: "name taken: an account with this name exists already"},
+			problem: `name = "taken": an account with this name exists already`},
 		{name: "plain http issuer", provider: choiceOIDC, acct: "home", issuer: "http://login.example.com", client: "cli"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,16 +64,83 @@ func TestAccountForm(t *testing.T) {
 	}
 }
 
-func TestAccountFormGolden(t *testing.T) {
+// Problems show while typing, for the fields already touched.
+func TestAccountFormValidatesAsYouType(t *testing.T) {
 	test.NewTempApp(t)
-	f := newAccountForm(nil, func(config.Account, bool) error { return errors.New("config file is read-only") })
+	f := newAccountForm(nil, func(config.Account, bool) error { return nil })
 	w := test.NewWindow(f.content)
 	defer w.Close()
-	w.Resize(fyne.NewSize(520, 420))
+	if f.problems.Visible() {
+		t.Errorf("an untouched form shows problems: %q", f.problems.Text)
+	}
 	test.Type(f.name, "work")
+	if f.problems.Visible() {
+		t.Errorf("a valid name shows problems: %q", f.problems.Text)
+	}
+	f.provider.SetSelected(choiceOIDC)
+	test.Type(f.issuer, "http://login.example.com")
+	if !f.problems.Visible() || !strings.HasPrefix(f.problems.Text, "issuer = ") {
+		t.Errorf("a plain-http issuer shows %q (visible %v); want the issuer problem", f.problems.Text, f.problems.Visible())
+	}
+	if strings.Contains(f.problems.Text, "client_id") {
+		t.Errorf("the untouched client ID is reported already: %q", f.problems.Text)
+	}
+	if f.tenant.Visible() || !f.issuer.Visible() || f.msHelp.Visible() || !f.oidcHelp.Visible() {
+		t.Errorf("OpenID Connect shows the Microsoft fields or help")
+	}
+}
+
+func TestAddAccountDialog(t *testing.T) {
+	k := &fakeKeeper{}
+	w, win := newTestWindow(t, Options{Keeper: k})
+	w.render(t.Context(), snap(okAccount("work")))
+	test.Tap(findButton(t, win.Content(), "Add account"))
+	d := win.Canvas().Overlays().Top()
+	if d == nil {
+		t.Fatal("Add account opened no dialog")
+	}
+	found := false
+	for _, o := range test.LaidOutObjects(d) {
+		if l, ok := o.(*widget.Label); ok && l.Text == "Add account" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the dialog has no title")
+	}
+	test.Tap(findButton(t, d, "Cancel"))
+	if win.Canvas().Overlays().Top() != nil {
+		t.Errorf("Cancel left the dialog open")
+	}
+	if len(k.called()) != 0 {
+		t.Errorf("Cancel called the keeper: %v", k.called())
+	}
+
+	test.Tap(findButton(t, win.Content(), "Add account"))
+	f := w.addDialog
+	test.Type(f.name, "home")
+	test.Type(f.clientID, "11111111-2222-3333-4444-555555555555")
+	test.Tap(f.submit)
+	w.wg.Wait()
+	if diff := cmp.Diff([]string{"add home", "sign in home device=false"}, k.called()); diff != "" {
+		t.Errorf("keeper calls (-want +got):\n%s", diff)
+	}
+	if win.Canvas().Overlays().Top() != nil {
+		t.Errorf("the dialog stays open after the account was added")
+	}
+}
+
+// The dialog over the window, after a refused add.
+func TestAccountFormGolden(t *testing.T) {
+	w, win := newTestWindow(t, Options{Keeper: &fakeKeeper{err: errors.New("config file is read-only")}})
+	win.Resize(fyne.NewSize(560, 640))
+	w.render(t.Context(), snap(okAccount("work")))
+	w.showAddAccount(t.Context())
+	f := w.addDialog
+	test.Type(f.name, "home")
 	test.Type(f.clientID, "cli")
 	test.Tap(f.submit)
-	assertGolden(t, "add_account.xml", w.Canvas())
+	assertGolden(t, "add_account.xml", win.Canvas())
 }
 
 func TestSignInDeviceCode(t *testing.T) {

@@ -18,28 +18,44 @@ import (
 	"github.com/tokentray/tokentray/ui"
 )
 
-// card shows one account and its buttons.
+// card shows one account and its buttons: a state badge (the tray icon of
+// the account's state), its name and identity, the state in colour, and the
+// next refresh counting down.
 type card struct {
 	w    *Window
 	name string
 	box  *widget.Card
 
-	who, last, next, expiry, errLine, fix, storage, message *widget.Label
-	timeline                                                *timeline
-
+	badge                            *canvas.Image
+	title                            *widget.RichText
+	state                            *widget.Label
+	who, next, last, expiry, storage *widget.Label
+	errLine, fix, message            *widget.Label
+	timeline                         *timeline
 	refresh, signIn, signOut, remove *widget.Button
+	buttons                          *fyne.Container
+	badgeState                       ui.TrayState
 }
+
+// badgeSize is the side of the state badge.
+const badgeSize = 36
 
 // newCard builds the card of account name; update fills it.
 func newCard(ctx context.Context, w *Window, name string) *card {
-	c := &card{w: w, name: name}
+	c := &card{w: w, name: name, badgeState: -1}
 	label := func() *widget.Label {
 		l := widget.NewLabel("")
 		l.Wrapping = fyne.TextWrapWord
 		return l
 	}
-	c.who, c.last, c.next, c.expiry = label(), label(), label(), label()
-	c.errLine, c.fix, c.storage, c.message = label(), label(), label(), label()
+	c.badge = canvas.NewImageFromResource(stateIcons[ui.TrayOK])
+	c.badge.FillMode = canvas.ImageFillContain
+	c.badge.SetMinSize(fyne.NewSquareSize(badgeSize))
+	c.title = widget.NewRichText(&widget.TextSegment{Text: name, Style: widget.RichTextStyleSubHeading})
+	c.state = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+	c.who, c.next, c.last, c.expiry, c.storage = label(), label(), label(), label(), label()
+	c.errLine, c.fix, c.message = label(), label(), label()
+	c.who.TextStyle.Bold = true
 	c.errLine.Importance = widget.DangerImportance
 	c.message.Hide()
 	c.timeline = newTimeline()
@@ -48,25 +64,60 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 	c.signIn = widget.NewButton("Sign in", func() { w.showSignIn(ctx, name) })
 	c.signOut = widget.NewButton("Sign out", func() { c.confirmSignOut(ctx) })
 	c.remove = widget.NewButton("Remove", func() { c.confirmRemove(ctx) })
-	buttons := container.NewHBox(c.refresh, c.signIn, c.signOut, c.remove)
-	c.box = widget.NewCard(name, "", container.NewVBox(
-		c.who, c.last, c.next, c.expiry, c.errLine, c.fix, c.storage,
-		c.timeline.object(), c.message, buttons))
+	c.buttons = container.NewHBox(c.refresh, c.signIn, c.signOut, c.remove)
+	head := container.NewBorder(nil, nil, container.NewCenter(c.badge), c.state, c.title)
+	c.box = widget.NewCard("", "", container.NewVBox(
+		head, c.who, c.next, c.errLine, c.fix, c.timeline.object(),
+		c.last, c.expiry, c.storage, c.message, c.buttons))
 	return c
+}
+
+// stateIcons are the badges, one per tray state.
+var stateIcons = map[ui.TrayState]fyne.Resource{
+	ui.TrayOK:         fyne.NewStaticResource("state-ok.png", ui.TrayOK.Icon()),
+	ui.TrayRefreshing: fyne.NewStaticResource("state-refreshing.png", ui.TrayRefreshing.Icon()),
+	ui.TrayWarning:    fyne.NewStaticResource("state-warning.png", ui.TrayWarning.Icon()),
+	ui.TraySignIn:     fyne.NewStaticResource("state-signin.png", ui.TraySignIn.Icon()),
+}
+
+// stateImportance colours the state label like the badge.
+func stateImportance(st ui.TrayState) widget.Importance {
+	switch st {
+	case ui.TraySignIn:
+		return widget.DangerImportance
+	case ui.TrayWarning:
+		return widget.WarningImportance
+	case ui.TrayRefreshing:
+		return widget.MediumImportance
+	}
+	return widget.SuccessImportance
 }
 
 // update shows a at now.
 func (c *card) update(a engine.AccountStatus, now time.Time) {
 	loc := c.w.loc
-	c.box.SetSubTitle(ui.ProviderName(a.Provider) + " · " + ui.StateLabel(a.State))
-
-	showText(c.who, ui.IdentityText(a.SignedInAs), a.State != engine.SignedOut)
-	if a.LastSuccess.IsZero() {
-		c.last.SetText("Last refresh: none yet")
-	} else {
-		c.last.SetText("Last refresh " + ui.ClockTime(a.LastSuccess, now, loc) + " — " + ui.FreshText(a.Fresh))
+	if st := ui.AccountTrayState(a); st != c.badgeState {
+		c.badgeState = st
+		c.badge.Resource = stateIcons[st]
+		c.badge.Refresh()
+		c.state.Importance = stateImportance(st)
+		c.state.Refresh()
 	}
-	c.next.SetText(ui.NextText(a, now, loc))
+	if txt := ui.StateLabel(a.State); c.state.Text != txt {
+		c.state.SetText(txt)
+	}
+
+	who := ui.ProviderName(a.Provider)
+	if a.State != engine.SignedOut {
+		who = ui.IdentityText(a.SignedInAs) + " · " + who
+	}
+	showText(c.who, who, true)
+	showText(c.next, ui.NextText(a, now, loc), true)
+	if a.LastSuccess.IsZero() {
+		showText(c.last, "Last refresh: none yet", true)
+	} else {
+		showText(c.last, "Last refresh "+ui.ClockTime(a.LastSuccess, now, loc)+" — "+ui.FreshText(a.Fresh), true)
+	}
 	showText(c.expiry, ui.ExpiryText(a.AccessExpiry, now), a.State != engine.SignedOut)
 
 	if e := a.LastError; e != nil && a.State != engine.OK {
@@ -83,19 +134,25 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 		showText(c.errLine, "", false)
 		showText(c.fix, "", false)
 	}
-	c.storage.SetText(ui.StorageText(a.Storage))
+	showText(c.storage, ui.StorageText(a.Storage), true)
 	c.timeline.update(a, now)
 
 	setEnabled(c.refresh, c.w.connected && ui.CanRefresh(a.State) && a.State != engine.Refreshing)
 	setEnabled(c.signOut, c.w.connected && a.State != engine.SignedOut)
+	setEnabled(c.signIn, c.w.connected)
+	setEnabled(c.remove, c.w.connected)
+	text, imp := "Sign in", widget.MediumImportance
 	if a.State == engine.NeedsSignIn || a.State == engine.SignedOut {
-		c.signIn.SetText("Sign in again")
-		c.signIn.Importance = widget.HighImportance
-	} else {
-		c.signIn.SetText("Sign in")
-		c.signIn.Importance = widget.MediumImportance
+		text, imp = "Sign in again", widget.HighImportance
 	}
-	c.signIn.Refresh()
+	if c.signIn.Importance != imp {
+		c.signIn.Importance = imp
+		c.signIn.Refresh()
+	}
+	if c.signIn.Text != text {
+		c.signIn.SetText(text)
+		c.buttons.Refresh() // the button's width changed
+	}
 }
 
 // say shows the outcome of a button on the card.

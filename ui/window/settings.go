@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -17,7 +18,7 @@ import (
 var (
 	basicKeys = []fieldSpec{
 		{"refresh.enabled", "Refresh automatically"},
-		{"refresh.interval_hours", "Refresh every (hours)"},
+		{"refresh.interval_hours", "Refresh every"},
 	}
 	advancedKeys = []fieldSpec{
 		{"refresh.lookahead", "Refresh before expiry"},
@@ -39,6 +40,9 @@ var (
 )
 
 type fieldSpec struct{ key, label string }
+
+// hourSuffix follows the hours in the interval choice ("6 h").
+const hourSuffix = " h"
 
 // field is one setting's widget and its inline validation message.
 type field struct {
@@ -120,6 +124,21 @@ func (f *settingsForm) newField(sp fieldSpec, allowed string) *field {
 	fl.problem.Wrapping = fyne.TextWrapWord
 	fl.problem.Hide()
 	switch {
+	case sp.key == "refresh.interval_hours":
+		// A choice of whole hours in the allowed range: it cannot hold
+		// anything else. A file value outside it selects nothing and is
+		// refused below like any other.
+		opts := make([]string, 0, 24)
+		for h := 1; h <= 24; h++ {
+			opts = append(opts, strconv.Itoa(h)+hourSuffix)
+		}
+		sel := widget.NewSelect(opts, func(string) { f.check(fl); f.edited() })
+		fl.value = func() string { return strings.TrimSuffix(sel.Selected, hourSuffix) }
+		fl.setText = func(v string) {
+			sel.ClearSelected()
+			sel.SetSelected(v + hourSuffix)
+		}
+		fl.obj = sel
 	case allowed == "true or false":
 		c := widget.NewCheck("", func(bool) { f.edited() })
 		fl.value = func() string {
@@ -149,6 +168,7 @@ func (f *settingsForm) newField(sp fieldSpec, allowed string) *field {
 // reload fills the form from the file's settings and shows what is pending.
 func (f *settingsForm) reload() {
 	if f.w.o.Info.ConfigPath == "" {
+		f.fileErr.Importance = widget.MediumImportance // a fact, not an error
 		showText(f.fileErr, "Settings are read-only here (the demo runs without a config file).", true)
 	} else {
 		showText(f.fileErr, "", false)

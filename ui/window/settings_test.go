@@ -26,35 +26,46 @@ func entryOf(t *testing.T, f *settingsForm, key string) (*widget.Entry, *field) 
 	return nil, nil
 }
 
-func TestSettingsIntervalValidation(t *testing.T) {
-	for _, tc := range []struct {
-		typed   string
-		problem string // "" = accepted
-	}{
-		{"0", "out of range; allowed: 1–24"},
-		{"25", "out of range; allowed: 1–24"},
-		{"abc", "not a whole number; allowed: 1–24"},
-		{"", "not a whole number; allowed: 1–24"},
-		{"12", ""},
-		{"1", ""},
-		{"24", ""},
-	} {
-		t.Run(tc.typed, func(t *testing.T) {
-			w, _ := newTestWindow(t, Options{Info: Info{ConfigPath: "config.yaml"}})
-			e, fl := entryOf(t, w.settings, "refresh.interval_hours")
-			e.SetText("")
-			test.Type(e, tc.typed)
-			got := ""
-			if fl.problem.Visible() {
-				got = fl.problem.Text
+func selectOf(t *testing.T, f *settingsForm, key string) (*widget.Select, *field) {
+	t.Helper()
+	for _, fl := range f.fields {
+		if fl.key == key {
+			sel, ok := fl.obj.(*widget.Select)
+			if !ok {
+				t.Fatalf("field %s is a %T; want *widget.Select", key, fl.obj)
 			}
-			if got != tc.problem {
-				t.Errorf("typing %q shows %q; want %q", tc.typed, got, tc.problem)
-			}
-			if want := tc.problem != ""; w.settings.save.Disabled() != want {
-				t.Errorf("typing %q: Save disabled = %v; want %v", tc.typed, w.settings.save.Disabled(), want)
-			}
-		})
+			return sel, fl
+		}
+	}
+	t.Fatalf("no field %s in the settings form", key)
+	return nil, nil
+}
+
+// The interval is a choice of 1–24 h and nothing else; a file value outside
+// the range selects nothing and is refused with config's message.
+func TestSettingsIntervalChoice(t *testing.T) {
+	w, _ := newTestWindow(t, Options{Info: Info{ConfigPath: "config.yaml"}})
+	sel, fl := selectOf(t, w.settings, "refresh.interval_hours")
+	if len(sel.Options) != 24 || sel.Options[0] != "1 h" || sel.Options[23] != "24 h" {
+		t.Errorf("interval options = %q; want 1 h … 24 h", sel.Options)
+	}
+	if sel.Selected != "1 h" || fl.problem.Visible() {
+		t.Errorf("default interval shows %q (problem %q)", sel.Selected, fl.problem.Text)
+	}
+
+	bad := config.Defaults()
+	bad.Refresh.IntervalHours = 99
+	w, _ = newTestWindow(t, Options{Info: Info{ConfigPath: "config.yaml", FileSettings: bad}})
+	sel, fl = selectOf(t, w.settings, "refresh.interval_hours")
+	if want := "not a whole number; allowed: 1–24"; sel.Selected != "" || !fl.problem.Visible() || fl.problem.Text != want {
+		t.Errorf("file interval 99 shows %q with problem %q (visible %v); want nothing selected and %q", sel.Selected, fl.problem.Text, fl.problem.Visible(), want)
+	}
+	if !w.settings.save.Disabled() {
+		t.Errorf("Save is enabled with an invalid interval")
+	}
+	sel.SetSelected("6 h")
+	if fl.problem.Visible() || w.settings.save.Disabled() {
+		t.Errorf("choosing 6 h leaves the problem %q or Save disabled", fl.problem.Text)
 	}
 }
 
@@ -75,9 +86,8 @@ func TestSettingsSaveGoesToKeeper(t *testing.T) {
 	w.render(t.Context(), snap(okAccount("work")))
 	w.tabs.SelectIndex(1)
 
-	e, _ := entryOf(t, w.settings, "refresh.interval_hours")
-	e.SetText("")
-	test.Type(e, "12")
+	sel, _ := selectOf(t, w.settings, "refresh.interval_hours")
+	sel.SetSelected("12 h")
 	test.Tap(w.settings.save)
 	w.wg.Wait()
 

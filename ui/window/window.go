@@ -92,6 +92,7 @@ type Window struct {
 	order      []string
 	settings   *settingsForm
 	notRunning *notRunningBanner
+	addDialog  *accountForm    // the add-account dialog last opened (tests)
 	top        *fyne.Container // the banners
 
 	snap      engine.Snapshot

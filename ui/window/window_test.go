@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
 )
