@@ -197,6 +197,11 @@ func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool
 func (e *Engine) failLocked(a *account, err error, class string, now time.Time) *Notification {
 	msg := userMessage(err, class)
 	a.lastErr = &ErrorInfo{Class: class, Message: msg, At: now}
+	var oe *oauth.Error
+	if errors.As(err, &oe) { // what a support ticket needs; never a token
+		a.lastErr.Code, a.lastErr.AADSTS, a.lastErr.HTTPStatus = oe.Code, oe.AADSTS, oe.Status
+		a.lastErr.TraceID, a.lastErr.CorrelationID = oe.TraceID, oe.CorrelationID
+	}
 	a.fresh = false
 	a.addEvent(now, false, false, time.Time{})
 	e.counters.RefreshFailedTotal[class]++
@@ -212,8 +217,7 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 	}
 	a.failures++
 	var ra time.Duration
-	var oe *oauth.Error
-	if errors.As(err, &oe) && oe.RetryAfter > 0 {
+	if oe != nil && oe.RetryAfter > 0 {
 		ra = oe.RetryAfter
 		a.retryAfterUntil = now.Add(ra)
 	}

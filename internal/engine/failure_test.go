@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -166,6 +167,11 @@ func TestPermanentErrorsNeedSignInAfterOneRequest(t *testing.T) {
 				}
 				if st.LastError == nil || st.LastError.Class != ClassPermanent {
 					t.Errorf("last error = %+v; want class permanent", st.LastError)
+				} else if st.LastError.Code == "" || st.LastError.HTTPStatus == 0 {
+					t.Errorf("last error = %+v; want the provider's error code and HTTP status for support", st.LastError)
+				}
+				if tt.fault.Code != 0 && (st.LastError == nil || !slices.Contains(st.LastError.AADSTS, tt.fault.Code)) {
+					t.Errorf("last error = %+v; want AADSTS%d in it", st.LastError, tt.fault.Code)
 				}
 				if got := w.storedRT("acct0"); got != rtBefore {
 					t.Errorf("the stored refresh token changed after a permanent failure; tokens must be kept")

@@ -74,11 +74,19 @@ type Identity struct {
 	Subject  string `json:"subject,omitempty"`
 }
 
-// ErrorInfo is the last failure of an account, fit to show a user.
+// ErrorInfo is the last failure of an account, fit to show a user. The
+// provider's fields (OAuth error code, AADSTS codes, HTTP status, trace and
+// correlation ids) are set when the provider answered; they are what a
+// support ticket needs and never hold a token.
 type ErrorInfo struct {
-	Class   string    `json:"class"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
+	Class         string    `json:"class"`
+	Message       string    `json:"message"`
+	At            time.Time `json:"at"`
+	Code          string    `json:"code,omitempty"` // OAuth "error", e.g. invalid_grant
+	AADSTS        []int     `json:"aadsts,omitempty"`
+	HTTPStatus    int       `json:"http_status,omitempty"`
+	TraceID       string    `json:"trace_id,omitempty"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
 }
 
 // Storage says where an account's secrets live and whether the newest pair
