@@ -202,3 +202,57 @@ func TestIntegrationConcurrencyKeychainOneRefresh(t *testing.T) {
 		return fmt.Sprintf("conc-%d-%d", round, time.Now().UnixNano()%1e9)
 	}, env...)
 }
+
+// TestIntegrationLockIgnoresEnvironment: 20 `token` processes at expiry over
+// one keychain, half of them from a shell that exports XDG_CACHE_HOME (set
+// to its own default) and another XDG_STATE_HOME, make one refresh and print
+// one token: the lock is per user, not per environment. (On the code before
+// config.LockDir the locks lived under the state dir, which moved with
+// those variables: several processes redeemed the same refresh token.)
+func TestIntegrationLockIgnoresEnvironment(t *testing.T) {
+	requireKeyring(t)
+	sim, _, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
+	// The real per-user lock dir: no TOKENTRAY_LOCK_DIR in these processes.
+	env := c.env[:0:0]
+	for _, kv := range c.env {
+		if !strings.HasPrefix(kv, "TOKENTRAY_LOCK_DIR=") {
+			env = append(env, kv)
+		}
+	}
+	if v, ok := os.LookupEnv("DBUS_SESSION_BUS_ADDRESS"); ok {
+		env = append(env, "DBUS_SESSION_BUS_ADDRESS="+v)
+	}
+	c.env = env
+	account := fmt.Sprintf("env-%d", time.Now().UnixNano()%1e9)
+	c.must("", "account", "add", account, "--provider", "microsoft", "--client-id", "cli-1")
+	rt := sim.Grant("cli-1", "frank@contoso.test", nil)
+	seedVault(t, c, "keychain", account, rt)
+	before := sim.Refreshes("frank@contoso.test")
+
+	other := append(append([]string(nil), env...),
+		"XDG_CACHE_HOME="+filepath.Join(c.dir, ".cache"), "XDG_STATE_HOME="+filepath.Join(c.dir, "other-state"))
+	outs := make([]result, 20)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Go(func() {
+			cc := &cli{t: t, env: env, dir: c.dir}
+			if i%2 == 1 {
+				cc.env = other
+			}
+			outs[i] = cc.run("", "token", account, "--min-valid", "5m")
+		})
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for i, r := range outs {
+		if r.code != 0 {
+			t.Errorf("process %d: exit %d: %s", i, r.code, r.stderr)
+			continue
+		}
+		seen[hash(strings.TrimSpace(r.stdout))]++
+	}
+	if got := sim.Refreshes("frank@contoso.test") - before; got != 1 || len(seen) != 1 {
+		t.Errorf("20 processes with two environments made %d refreshes and printed %d tokens; want 1 and 1", got, len(seen))
+	}
+}
