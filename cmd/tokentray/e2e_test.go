@@ -224,17 +224,6 @@ func wmClose(t *testing.T) func(id string) {
 	}
 }
 
-// alive reports whether process pid runs; a zombie (exited, not reaped:
-// a window that outlived its keeper is re-parented) does not.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
-}
-
 // TestE2EKeeperTrayAndWindow starts the keeper (`tokentray demo`) under Xvfb
 // and a private D-Bus session. The keeper opens the window, a separate
 // process (screenshot saved); its tray menu, read and clicked over
@@ -329,7 +318,7 @@ func TestE2EKeeperTrayAndWindow(t *testing.T) {
 
 	// Closing the window ends the window process; the keeper stays.
 	closeWindow(winID)
-	waitFor(t, 10*time.Second, "the window process to exit after its window was closed", func() bool { return !alive(winPID) })
+	waitFor(t, 10*time.Second, "the window process to exit after its window was closed", func() bool { return !processAlive(winPID) })
 	if r := c.run("", "status"); r.code != 0 || !strings.Contains(r.stdout, "from running tokentray") {
 		t.Fatalf("keeper after the window closed: status exit %d %s %s; want it running", r.code, r.stdout, r.stderr)
 	}
@@ -381,5 +370,5 @@ func TestE2EKeeperTrayAndWindow(t *testing.T) {
 	} else if !ok {
 		t.Errorf("the keeper exited with %v after Quit; want exit 0", p.cmd.ProcessState)
 	}
-	waitFor(t, 5*time.Second, "the window to close when the keeper quit", func() bool { return !alive(winPID) })
+	waitFor(t, 5*time.Second, "the window to close when the keeper quit", func() bool { return !processAlive(winPID) })
 }
