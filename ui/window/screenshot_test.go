@@ -10,9 +10,11 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
+
+	"github.com/tokentray/tokentray/internal/engine"
 )
 
-var screenshot = flag.String("screenshot", "", "write the README's window screenshot to this PNG file (docs/img/window.png is ../../docs/img/window.png)")
+var screenshot = flag.String("screenshot", "", "write the window screenshot to this PNG file (relative to ui/window: the README's is ../../docs/img/window.png)")
 
 // darkTheme is Fyne's default theme in its dark variant, as most desktops
 // show the window.
@@ -25,12 +27,16 @@ func (t darkTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color
 // TestScreenshot renders the accounts view of the fixtures (one account
 // refreshing hourly, one needing sign-in after an AADSTS error) at the
 // window's size with the default theme, with the test driver's software
-// painter. With -screenshot it saves the PNG.
+// painter. With -screenshot it saves the PNG:
+//
+//	go test ./ui/window -run TestScreenshot -screenshot ../../docs/img/window.png
 func TestScreenshot(t *testing.T) {
 	w, win := newTestWindow(t, Options{Info: Info{Version: "1.4.2"}})
 	fyne.CurrentApp().Settings().SetTheme(darkTheme{theme.DefaultTheme()})
 	win.Resize(windowSize)
-	w.render(t.Context(), snap(okAccount("work"), needsSignInAccount("school")))
+	school := needsSignInAccount("school")
+	school.SignedInAs = engine.Identity{Name: "Ada Lovelace", Username: "ada.lovelace@fabrikam.test"}
+	w.render(t.Context(), snap(okAccount("work"), school))
 	img := win.Canvas().Capture()
 	if got := img.Bounds().Size(); got != image.Pt(int(windowSize.Width), int(windowSize.Height)) {
 		t.Errorf("screenshot is %v; want the window's size %v", got, windowSize)
