@@ -139,17 +139,14 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 		if e.Class == engine.ClassPermanent || e.Class == engine.ClassStorage {
 			imp = widget.DangerImportance // the user has to act
 		}
-		if c.errLine.Importance != imp {
-			c.errLine.Importance = imp
-			c.errLine.Refresh()
-		}
+		setImportance(c.errLine, imp)
 		showText(c.errLine, txt, true)
 		showText(c.fix, ui.FixText(a, now, loc), !known)
 		showText(c.errAt, fmt.Sprintf("Last error at %s (%s)", ui.ClockTime(e.At, now, loc), e.Class), true)
 		c.copyDetails.Show()
 		c.errBox.Show()
 	} else if a.State == engine.NeedsSignIn && a.Reason != "" {
-		c.errLine.Importance = widget.DangerImportance
+		setImportance(c.errLine, widget.DangerImportance)
 		showText(c.errLine, "Needs sign-in: "+a.Reason, true)
 		showText(c.fix, "Fix: sign in again (Sign in).", true)
 		showText(c.errAt, "", false)
@@ -298,6 +295,13 @@ func showText(l *widget.Label, s string, visible bool) {
 		l.Show()
 	} else {
 		l.Hide()
+	}
+}
+
+func setImportance(l *widget.Label, imp widget.Importance) {
+	if l.Importance != imp {
+		l.Importance = imp
+		l.Refresh()
 	}
 }
 
