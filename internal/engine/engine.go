@@ -195,7 +195,9 @@ func (e *Engine) changedLocked(a *account) {
 // schedule (a heap of next-due times); it wakes at the earliest due time but
 // at least every 60 s, and compares due times with the wall clock, so a
 // refresh that became due during a suspend runs within a minute of resume.
-// Only one Run may be active per engine.
+// A refresh that has reached the provider when ctx ends is completed and
+// its answer saved before Run returns (bounded: 30 s each for the answer and
+// the save). Only one Run may be active per engine.
 func (e *Engine) Run(ctx context.Context) error {
 	select {
 	case e.running <- struct{}{}:

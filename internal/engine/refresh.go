@@ -192,6 +192,11 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: read the vault: %w", a.name, err)
 	}
 
+	if ctx.Err() != nil {
+		// The caller has gone before anything was sent: nothing to keep.
+		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, ctx.Err())
+	}
+
 	// Decide again, now that we hold the lock and the newest envelope.
 	now := e.now()
 	e.mu.Lock()
@@ -243,11 +248,13 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	if prof.ClientSecret == "" {
 		prof.ClientSecret = env.ClientSecret
 	}
-	tok, err := e.ref.Refresh(ctx, prof, env.RefreshToken, env.AccessToken)
+	// From here on the provider may rotate the refresh token: its answer is
+	// read and saved even if the caller goes away meanwhile (item 1 of
+	// invariant 1), bounded by exchangeGrace and saveGrace once ctx ends.
+	xctx, cancel := detach(ctx, exchangeGrace)
+	tok, err := e.ref.Refresh(xctx, prof, env.RefreshToken, env.AccessToken)
+	cancel()
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
-		}
 		class := classOf(err)
 		e.mu.Lock()
 		note = e.failLocked(a, err, class, e.now())
@@ -259,6 +266,24 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	res, held = e.commit(ctx, a, env, tok, now, true)
 	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
 	return res, held, nil
+}
+
+// How long work that must not be lost may run on once its caller's ctx has
+// ended: the answer to a token request already sent, and saving a new pair.
+const (
+	exchangeGrace = 30 * time.Second
+	saveGrace     = 30 * time.Second
+)
+
+// detach returns a context that carries ctx's values but is not cancelled
+// with it: it ends grace after ctx ends, or when cancel is called.
+func detach(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	d, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(d, func() { t.Stop() })
+	})
+	return d, func() { stop(); cancel() }
 }
 
 // signInNeeded makes err, an error of a refresh of a, match ErrNeedsSignIn
@@ -288,10 +313,13 @@ func (e *Engine) takeBudgetLocked(m mode, now time.Time) (bool, int64) {
 
 // commit saves the pair tok produced on top of env and records the success.
 // It runs under the flight and the lock. The save is not cancelled with ctx:
-// a rotated refresh token must not be lost to a cancellation.
+// a rotated refresh token must not be lost to a cancellation (it gets
+// saveGrace after ctx ends).
 func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool) (Result, vault.Envelope) {
 	n := merge(env, tok, now)
-	err := e.store.Save(context.WithoutCancel(ctx), a.name, n)
+	sctx, cancel := detach(ctx, saveGrace)
+	err := e.store.Save(sctx, a.name, n)
+	cancel()
 	if err != nil {
 		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
 	}
