@@ -25,7 +25,9 @@ type account struct {
 	reason            string
 	env               vault.Envelope // newest envelope known (loaded, saved or unsaved)
 	haveEnv           bool
-	unsaved           bool // env holds a pair the store does not have
+	unsaved           bool  // env holds a pair the store does not have
+	heldRotated       bool  // unsaved, and env's refresh token is not the stored one
+	saveErr           error // the last failed save of the unsaved pair
 	saveFailures      int
 	saveRetryAt       time.Time
 	lastAttempt       time.Time
@@ -159,6 +161,8 @@ func (e *Engine) signedOutLocked(a *account) {
 	a.env = vault.Envelope{}
 	a.haveEnv = false
 	a.unsaved = false
+	a.heldRotated = false
+	a.saveErr = nil
 	a.saveFailures = 0
 	a.state = SignedOut
 	a.fresh = false
@@ -179,11 +183,14 @@ func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool
 	a.addEvent(now, true, fresh, env.Expiry)
 	if saved {
 		a.unsaved = false
+		a.heldRotated = false
+		a.saveErr = nil
 		a.saveFailures = 0
 		a.state = OK
 		return
 	}
 	a.unsaved = true
+	a.saveErr = saveErr
 	a.saveFailures = 1
 	a.saveRetryAt = now.Add(spread(e.pol.backoff(1), e.rnd))
 	a.state = StorageDegraded

@@ -94,9 +94,12 @@ func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration)
 	if env.AccessToken == "" {
 		return AccessToken{}, fmt.Errorf("token for account %q: the provider returned no access token", name)
 	}
+	e.mu.Lock()
+	unsaved := a.unsaved && a.env.AccessToken == env.AccessToken
+	e.mu.Unlock()
 	life := lifetime(env)
 	return AccessToken{Token: env.AccessToken, Expiry: env.Expiry, Type: env.TokenType,
-		Lifetime: life, ShorterThanAsked: life > 0 && life < minValid}, nil
+		Lifetime: life, ShorterThanAsked: life > 0 && life < minValid, Unsaved: unsaved}, nil
 }
 
 // SignInMethod selects how SignIn signs in.

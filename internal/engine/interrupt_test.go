@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/vault"
 )
@@ -129,4 +132,48 @@ func TestQuitDuringRefreshKeepsRotation(t *testing.T) {
 	if env, err := mem.Load(t.Context(), "work"); err != nil || env.RefreshToken != "rt-1" {
 		t.Fatalf("vault after quitting mid-refresh holds %q (err %v); want the rotated rt-1", env.RefreshToken, err)
 	}
+}
+
+func TestFlushNamesRotatedTokenOnlyInMemory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var saves *failNextSaves
+		w := newWorld(t, worldOpts{noRun: true, stored: storedNow,
+			sim:   idpsim.Options{Rotation: idpsim.Strict},
+			store: func(m *vault.Memory) store { saves = &failNextSaves{store: m}; return saves },
+		})
+		if err := w.eng.Flush(t.Context()); err != nil {
+			t.Fatalf("Flush() with nothing unsaved = %v; want nil", err)
+		}
+		saves.set(1000) // the keychain stays locked
+		if res, err := w.eng.RefreshNow(t.Context(), "acct0"); err != nil || res.Saved {
+			t.Fatalf("RefreshNow() = %+v, %v; want done but not saved", res, err)
+		}
+		tok, err := w.eng.Token(t.Context(), "acct0", time.Minute)
+		if err != nil || !tok.Unsaved {
+			t.Fatalf("Token() while the pair is only in memory = %v, %v; want Unsaved", tok, err)
+		}
+		err = w.eng.Flush(t.Context())
+		if !errors.Is(err, ErrUnsaved) {
+			t.Fatalf("Flush() with a locked keychain = %v; want ErrUnsaved", err)
+		}
+		for _, want := range []string{`account "acct0"`, "rotated", "locked", "only copy", "unlock the keychain"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Flush() error %q does not say %q", err, want)
+			}
+		}
+
+		saves.set(1) // the next save fails, the one after works
+		if err := w.eng.Flush(t.Context()); err != nil {
+			t.Fatalf("Flush() with a keychain that recovers = %v; want nil", err)
+		}
+		if got := w.storedRT("acct0"); got != w.newestRT() || !w.sim.Valid(got) {
+			t.Errorf("after Flush the vault does not hold the newest, valid refresh token")
+		}
+		if tok, err := w.eng.Token(t.Context(), "acct0", time.Minute); err != nil || tok.Unsaved {
+			t.Errorf("Token() after Flush = %v, %v; want saved", tok, err)
+		}
+		if st := w.status("acct0"); st.State != OK || st.Storage.Degraded {
+			t.Errorf("after Flush: state %s, storage %+v; want ok, saved", st.State, st.Storage)
+		}
+	})
 }

@@ -155,10 +155,11 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	if m == modeToken {
 		e.mu.Lock()
 		env, ok := e.heldValidLocked(a, minValid, e.now())
+		saved := !a.unsaved
 		e.mu.Unlock()
 		if ok {
 			<-a.sem
-			return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: true}, env, nil
+			return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, env, nil
 		}
 	}
 
@@ -222,9 +223,10 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	}
 	if skip {
 		e.counters.RefreshSkippedTotal++
+		saved := !a.unsaved
 		e.mu.Unlock()
 		e.logRefresh(a, "skipped", false, env.Expiry, time.Since(start), "")
-		return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: true}, env, nil
+		return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, env, nil
 	}
 	if a.retryAfterUntil.After(now) {
 		r := &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
@@ -324,7 +326,11 @@ func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok
 		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
 	}
 	e.mu.Lock()
+	// The held pair's refresh token differs from the stored one if this
+	// response rotated it or an earlier unsaved response had.
+	rotated := n.RefreshToken != env.RefreshToken || a.unsaved && a.heldRotated
 	e.successLocked(a, n, tok.Fresh, err == nil, now, err)
+	a.heldRotated = a.unsaved && rotated
 	if counted {
 		e.counters.RefreshSuccessTotal++
 	}
@@ -395,6 +401,8 @@ func (e *Engine) savedLocked(a *account) {
 		return
 	}
 	a.unsaved = false
+	a.heldRotated = false
+	a.saveErr = nil
 	a.saveFailures = 0
 	if a.state == StorageDegraded {
 		a.state = OK
@@ -412,15 +420,29 @@ func (e *Engine) retrySave(ctx context.Context, a *account) error {
 		return err
 	}
 	defer e.release(a, nil)
+	sctx, cancel := detach(ctx, saveGrace)
+	defer cancel()
+	_ = e.saveHeld(ctx, sctx, a)
+	return nil
+}
+
+// saveHeld writes a's unsaved pair to the store under the lock file (taken
+// with ctx; the save runs with sctx) and records the outcome. It returns the
+// failure, nil if the pair is saved or there is none. The caller holds a's
+// flight.
+func (e *Engine) saveHeld(ctx, sctx context.Context, a *account) error {
 	e.setBusy(a)
 	defer e.done(a)
 	unlock, err := e.lockFile(ctx, a)
 	if err == nil {
 		defer unlock()
 		e.mu.Lock()
-		env := a.env
+		env, unsaved := a.env, a.unsaved
 		e.mu.Unlock()
-		err = e.store.Save(context.WithoutCancel(ctx), a.name, env)
+		if !unsaved {
+			return nil
+		}
+		err = e.store.Save(sctx, a.name, env)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -430,11 +452,12 @@ func (e *Engine) retrySave(ctx context.Context, a *account) error {
 		return nil
 	}
 	a.saveFailures++
+	a.saveErr = err
 	now := e.now()
 	a.saveRetryAt = now.Add(spread(e.pol.backoff(a.saveFailures), e.rnd))
 	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(err), At: now}
 	e.log.Warn("save retry failed; token still in memory only", "account", a.name, "error", err, "retry_in", a.saveRetryAt.Sub(now).Round(time.Second))
-	return nil
+	return err
 }
 
 // logRefresh writes the one log line of a refresh. It never logs a token.
