@@ -25,9 +25,10 @@ type account struct {
 	reason            string
 	env               vault.Envelope // newest envelope known (loaded, saved or unsaved)
 	haveEnv           bool
-	unsaved           bool  // env holds a pair the store does not have
-	heldRotated       bool  // unsaved, and env's refresh token is not the stored one
-	saveErr           error // the last failed save of the unsaved pair
+	unsaved           bool      // env holds a pair the store does not have
+	heldRotated       bool      // unsaved, and env's refresh token is not the stored one
+	saveErr           error     // the last failed save of the unsaved pair
+	heldBase          storedRef // unsaved: what the store held when the pair came to be held
 	saveFailures      int
 	saveRetryAt       time.Time
 	lastAttempt       time.Time
@@ -162,6 +163,7 @@ func (e *Engine) signedOutLocked(a *account) {
 	a.haveEnv = false
 	a.unsaved = false
 	a.heldRotated = false
+	a.heldBase = storedRef{}
 	a.saveErr = nil
 	a.saveFailures = 0
 	a.state = SignedOut
@@ -184,6 +186,7 @@ func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool
 	if saved {
 		a.unsaved = false
 		a.heldRotated = false
+		a.heldBase = storedRef{}
 		a.saveErr = nil
 		a.saveFailures = 0
 		a.state = OK

@@ -223,6 +223,12 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 		return Result{}, fmt.Errorf("%s account %q: %w", what, a.name, err)
 	}
 	defer unlock()
+	// What the store has now is what the new pair replaces, should its save
+	// fail (a later retry must not undo a sign-out made after this).
+	var base storedRef
+	if cur, err := e.store.Load(ctx, a.name); err == nil && cur.RefreshToken != "" {
+		base = storedRef{cur, true}
+	}
 	now := e.now()
 	var env vault.Envelope
 	e.mu.Lock()
@@ -231,7 +237,7 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 	if a.profile.ClientSecret != "" {
 		env.ClientSecret = a.profile.ClientSecret
 	}
-	res, _ := e.commit(ctx, a, env, tok, now, what == "import")
+	res, _ := e.commit(ctx, a, env, tok, now, what == "import", base, true)
 	e.mu.Lock()
 	a.state = OK
 	if !res.Saved {

@@ -20,7 +20,12 @@
 // "refreshing" is shown while a flight runs; the account returns to the state
 // its outcome decides. In storage_degraded the new pair is held in memory,
 // Token still serves it, refreshes use its refresh token, and saving is
-// retried with backoff. An envelope that another process obtained after this
+// retried with backoff. A held pair is never written blind: under the lock
+// the store is read first, and if another process signed the account out,
+// signed in another identity or stored a newer rotation since, the held pair
+// is dropped and the snapshot's Reason says why. A process about to exit
+// calls Flush, which fails with ErrUnsaved while a rotated refresh token is
+// only in its memory. An envelope that another process obtained after this
 // process's last attempt ends a failure episode (that process refreshed or
 // signed in).
 //

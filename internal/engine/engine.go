@@ -368,6 +368,8 @@ func (e *Engine) Load(ctx context.Context) {
 // loadedLocked takes the result of reading a's envelope from the store.
 func (e *Engine) loadedLocked(a *account, env vault.Envelope, err error) {
 	switch {
+	case a.unsaved:
+		// Keep the held pair: its save retry compares it with the store.
 	case err == nil && env.RefreshToken == "":
 		// Only a confidential client's secret, stored before sign-in.
 		if !a.unsaved {

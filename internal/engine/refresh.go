@@ -181,7 +181,7 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	}
 	defer unlock()
 
-	env, err := e.reread(ctx, a)
+	env, base, checked, err := e.reread(ctx, a)
 	if err != nil {
 		if errors.Is(err, ErrSignedOut) || ctx.Err() != nil {
 			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
@@ -265,7 +265,7 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
 	}
 
-	res, held = e.commit(ctx, a, env, tok, now, true)
+	res, held = e.commit(ctx, a, env, tok, now, true, base, checked)
 	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
 	return res, held, nil
 }
@@ -316,12 +316,17 @@ func (e *Engine) takeBudgetLocked(m mode, now time.Time) (bool, int64) {
 // commit saves the pair tok produced on top of env and records the success.
 // It runs under the flight and the lock. The save is not cancelled with ctx:
 // a rotated refresh token must not be lost to a cancellation (it gets
-// saveGrace after ctx ends).
-func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool) (Result, vault.Envelope) {
+// saveGrace after ctx ends). base is what the store holds (the new pair
+// replaces it); with write false the store's state is unknown, so the pair
+// is held unsaved and settled later (held.go) instead of written blind.
+func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool, base storedRef, write bool) (Result, vault.Envelope) {
 	n := merge(env, tok, now)
-	sctx, cancel := detach(ctx, saveGrace)
-	err := e.store.Save(sctx, a.name, n)
-	cancel()
+	err := errHeldUnchecked
+	if write {
+		sctx, cancel := detach(ctx, saveGrace)
+		err = e.store.Save(sctx, a.name, n)
+		cancel()
+	}
 	if err != nil {
 		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
 	}
@@ -331,6 +336,9 @@ func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok
 	rotated := n.RefreshToken != env.RefreshToken || a.unsaved && a.heldRotated
 	e.successLocked(a, n, tok.Fresh, err == nil, now, err)
 	a.heldRotated = a.unsaved && rotated
+	if a.unsaved {
+		a.heldBase = base
+	}
 	if counted {
 		e.counters.RefreshSuccessTotal++
 	}
@@ -362,20 +370,31 @@ func merge(env vault.Envelope, tok oauth.Token, now time.Time) vault.Envelope {
 }
 
 // reread returns the newest envelope under the lock: the unsaved in-memory
-// pair if there is one (after trying once more to save it), else the store's.
-func (e *Engine) reread(ctx context.Context, a *account) (vault.Envelope, error) {
+// pair if there is one and it still stands (after trying once more to save
+// it; see settleHeld), else the store's. base is what the store holds, which
+// a new pair replaces; checked is false when the store could not be read to
+// check the held pair (a new pair must then not be written blind).
+func (e *Engine) reread(ctx context.Context, a *account) (env vault.Envelope, base storedRef, checked bool, err error) {
 	e.mu.Lock()
-	unsaved, held := a.unsaved, a.env
+	wasUnsaved := a.unsaved
 	e.mu.Unlock()
-	if unsaved {
-		if err := e.store.Save(context.WithoutCancel(ctx), a.name, held); err == nil {
-			e.mu.Lock()
-			e.savedLocked(a)
-			e.mu.Unlock()
+	if wasUnsaved {
+		sctx, cancel := detach(ctx, saveGrace)
+		checked, yielded, _ := e.settleHeld(ctx, sctx, a)
+		cancel()
+		e.mu.Lock()
+		unsaved, held, hb, signedIn := a.unsaved, a.env, a.heldBase, a.haveEnv
+		e.mu.Unlock()
+		switch {
+		case unsaved: // not saved (or not checked): refresh with the held pair
+			return held, hb, checked, nil
+		case yielded && !signedIn:
+			return vault.Envelope{}, storedRef{}, true, ErrSignedOut
 		}
-		return held, nil
+		// Saved now, or dropped for what the store has (now a.env).
+		return held, storedRef{held, true}, true, nil
 	}
-	env, err := e.store.Load(ctx, a.name)
+	env, err = e.store.Load(ctx, a.name)
 	if errors.Is(err, vault.ErrNotFound) || (err == nil && env.RefreshToken == "") {
 		// No envelope, or only a confidential client's secret stored
 		// before the first sign-in.
@@ -383,16 +402,16 @@ func (e *Engine) reread(ctx context.Context, a *account) (vault.Envelope, error)
 		e.signedOutLocked(a)
 		a.env.ClientSecret = env.ClientSecret
 		e.mu.Unlock()
-		return vault.Envelope{}, ErrSignedOut
+		return vault.Envelope{}, storedRef{}, true, ErrSignedOut
 	}
 	if err != nil {
-		return vault.Envelope{}, err
+		return vault.Envelope{}, storedRef{}, false, err
 	}
 	e.mu.Lock()
 	e.adoptLocked(a, env)
 	env = a.env
 	e.mu.Unlock()
-	return env, nil
+	return env, storedRef{env, true}, true, nil
 }
 
 // savedLocked records that the in-memory pair has reached the store.
@@ -436,19 +455,18 @@ func (e *Engine) saveHeld(ctx, sctx context.Context, a *account) error {
 	unlock, err := e.lockFile(ctx, a)
 	if err == nil {
 		defer unlock()
-		e.mu.Lock()
-		env, unsaved := a.env, a.unsaved
-		e.mu.Unlock()
-		if !unsaved {
+		var yielded bool
+		_, yielded, err = e.settleHeld(ctx, sctx, a)
+		if err == nil {
+			if !yielded {
+				e.log.Info("saved token kept in memory", "account", a.name)
+			}
 			return nil
 		}
-		err = e.store.Save(sctx, a.name, env)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err == nil {
-		e.savedLocked(a)
-		e.log.Info("saved token kept in memory", "account", a.name)
+	if !a.unsaved {
 		return nil
 	}
 	a.saveFailures++
