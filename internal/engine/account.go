@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -221,11 +222,13 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 		return a.notifyOnce(NotifyNeedsSignIn, msg)
 	}
 	a.failures++
+	a.reason = ""
 	var ra time.Duration
 	var oe *oauth.Error
 	if errors.As(err, &oe) && oe.RetryAfter > 0 {
 		ra = oe.RetryAfter
 		a.retryAfterUntil = now.Add(ra)
+		a.reason = retryAfterReason(now, oe)
 	}
 	a.backoffUntil = e.pol.retryAt(now, a.failures, ra, e.rnd)
 	if e.pol.maxFailures > 0 && a.failures >= e.pol.maxFailures {
@@ -236,6 +239,26 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 		a.state = BackingOff
 	}
 	return nil
+}
+
+// retryAfterReason says how long the provider asked to wait and, if that
+// was more than oauth.MaxRetryAfter, that the wait was capped.
+func retryAfterReason(now time.Time, oe *oauth.Error) string {
+	until := now.Add(oe.RetryAfter).UTC().Format(time.RFC3339)
+	if oe.RetryAfterAsked <= oe.RetryAfter {
+		return "the provider asked to wait until " + until + " (Retry-After)"
+	}
+	asked := now.Add(oe.RetryAfterAsked).UTC().Format(time.RFC3339)
+	return "the provider asked to wait until " + asked + " (Retry-After); capped to " + until +
+		" (at most " + shortDays(oauth.MaxRetryAfter) + "); sign in again to try earlier"
+}
+
+// shortDays formats a whole number of days, or a duration.
+func shortDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 func (a *account) notifyOnce(kind, msg string) *Notification {
