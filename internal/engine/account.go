@@ -129,6 +129,9 @@ func (a *account) events(now time.Time) []Event {
 func (e *Engine) adoptLocked(a *account, env vault.Envelope) {
 	env.Expiry = env.Expiry.Round(0)
 	env.ObtainedAt = env.ObtainedAt.Round(0)
+	now := e.now()
+	env = untrustFuture(env, now)
+	e.clampLocked(a, now)
 	a.env = env
 	a.haveEnv = true
 	if a.state == SignedOut {

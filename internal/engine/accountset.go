@@ -35,6 +35,7 @@ func (e *Engine) AddAccount(ctx context.Context, acc Account) error {
 		e.log.Warn("engine state file not read; the new account starts fresh", "account", acc.Name, "error", err)
 	} else if s, ok := f.Accounts[acc.Name]; ok {
 		restoreAccount(a, s, e.now())
+		e.clampLocked(a, e.now())
 	}
 	env, err := e.store.Load(ctx, acc.Name)
 	if ctx.Err() != nil {

@@ -92,6 +92,10 @@ type Engine struct {
 	// persistPending is set when the state file needs writing.
 	persistPending bool
 	notes          []Notification // queued for flushNotes
+	// skew is how far the provider's clock ran ahead of the local one
+	// (> clockSlack) in the token response received at skewSince; 0 if not.
+	skew      time.Duration
+	skewSince time.Time
 }
 
 // New returns an engine for opts.Accounts with opts.Settings. It reads the
@@ -222,8 +226,13 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var last time.Time
 	for {
 		now := e.now()
+		if !last.IsZero() && now.Before(last.Add(-clockSlack)) {
+			e.steppedBack(last.Sub(now))
+		}
+		last = now
 		e.reschedule(sched, now)
 		for {
 			a, ok := sched.popDue(now.UnixNano())

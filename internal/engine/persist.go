@@ -51,6 +51,7 @@ func (e *Engine) restore() error {
 	for name, s := range f.Accounts {
 		if a, ok := e.byName[name]; ok {
 			restoreAccount(a, s, now)
+			e.clampLocked(a, now)
 		}
 	}
 	return nil

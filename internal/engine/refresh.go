@@ -107,7 +107,10 @@ func (e *Engine) flushNotes() {
 // heldValidLocked returns the envelope held in memory if its access token
 // can be served to a Token caller asking for minValid (tokenUsable).
 func (e *Engine) heldValidLocked(a *account, minValid time.Duration, now time.Time) (vault.Envelope, bool) {
-	if a.haveEnv && tokenUsable(a.env, minValid, now) {
+	if a.haveEnv && a.env.ObtainedAt.After(now.Add(clockSlack)) {
+		e.clampLocked(a, now) // the clock went back since it was obtained
+	}
+	if a.haveEnv && tokenUsable(a.env, minValid, e.tokenNowLocked(a.env, now)) {
 		return a.env, true
 	}
 	return vault.Envelope{}, false
@@ -204,7 +207,7 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	skip := false
 	switch m {
 	case modeToken:
-		if tokenUsable(env, minValid, now) {
+		if tokenUsable(env, minValid, e.tokenNowLocked(env, now)) {
 			skip = true
 		} else if a.state == NeedsSignIn {
 			reason := a.reason
@@ -334,6 +337,7 @@ func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok
 	// The held pair's refresh token differs from the stored one if this
 	// response rotated it or an earlier unsaved response had.
 	rotated := n.RefreshToken != env.RefreshToken || a.unsaved && a.heldRotated
+	e.learnSkewLocked(tok.ClockOffset, now)
 	e.successLocked(a, n, tok.Fresh, err == nil, now, err)
 	a.heldRotated = a.unsaved && rotated
 	if a.unsaved {
