@@ -45,6 +45,9 @@ type account struct {
 	history           []event
 	dirty             bool
 	persistedSignedIn bool
+	synced            stateAccount // a's entry in the state file when this engine last synced it
+	baseline          stateAccount // a's own entry (entryLocked) right after that sync
+	haveSynced        bool
 }
 
 func newAccount(a Account) *account {

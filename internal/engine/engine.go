@@ -96,6 +96,10 @@ type Engine struct {
 	// (> clockSlack) in the token response received at skewSince; 0 if not.
 	skew      time.Duration
 	skewSince time.Time
+	// dropState lists removed accounts whose entries the next state-file
+	// write deletes.
+	dropState map[string]bool
+	stateSeen stateStamp // the state file as this engine last wrote or read it
 }
 
 // New returns an engine for opts.Accounts with opts.Settings. It reads the
@@ -233,6 +237,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.steppedBack(last.Sub(now))
 		}
 		last = now
+		e.watchState()
 		e.reschedule(sched, now)
 		for {
 			a, ok := sched.popDue(now.UnixNano())

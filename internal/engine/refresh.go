@@ -201,6 +201,9 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, ctx.Err())
 	}
 
+	// Another process may have recorded a Retry-After or an ended grant.
+	e.syncState(a)
+
 	// Decide again, now that we hold the lock and the newest envelope.
 	now := e.now()
 	e.mu.Lock()
