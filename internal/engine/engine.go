@@ -360,22 +360,39 @@ func (e *Engine) dueLocked(a *account, now time.Time) (time.Time, bool) {
 	return due, have
 }
 
+// loadConcurrency is how many envelopes Load reads at once, so a keychain
+// that hangs until its timeout delays start-up by ⌈N/4⌉ timeouts, not N.
+const loadConcurrency = 4
+
 // Load reads every account's envelope from the vault so that the snapshot
-// shows who is signed in. Run calls it first; a process that only calls
-// Token or RefreshNow does not need it (they read the vault themselves). A
-// storage failure puts the account in backing_off with a storage error.
+// shows who is signed in, up to loadConcurrency at a time, and returns when
+// all have been read or ctx has ended. Run calls it first; a process that
+// only calls Token or RefreshNow does not need it (they read the vault
+// themselves). A storage failure puts the account in backing_off with a
+// storage error.
 func (e *Engine) Load(ctx context.Context) {
+	sem := make(chan struct{}, loadConcurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, a := range e.accounts() {
-		if ctx.Err() != nil {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 			return
 		}
-		env, err := e.store.Load(ctx, a.name)
-		e.mu.Lock()
-		if !a.removed() {
-			e.loadedLocked(a, env, err)
-			e.changedLocked(a)
-		}
-		e.mu.Unlock()
+		wg.Go(func() {
+			defer func() { <-sem }()
+			env, err := e.store.Load(ctx, a.name)
+			if ctx.Err() != nil {
+				return // not an answer about the account
+			}
+			e.mu.Lock()
+			if !a.removed() {
+				e.loadedLocked(a, env, err)
+				e.changedLocked(a)
+			}
+			e.mu.Unlock()
+		})
 	}
 }
 
