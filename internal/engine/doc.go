@@ -71,4 +71,13 @@
 // Per-account state that must survive a restart (needs sign-in and why, last
 // attempt and success, failures, backoff and Retry-After deadlines, 24 h of
 // history) lives in the JSON file Options.StatePath; it never holds a secret.
+// Every process shares it: writes are merged per account under
+// "<StatePath>.lock" (an engine replaces only the entries it changed), and
+// an engine picks up what others recorded for its accounts before deciding a
+// refresh and whenever Run sees the file change.
+//
+// Times read from the state file or the vault that lie in the future (the
+// clock was stepped back) are clamped to now, and an access token obtained
+// in the future counts as expired; a step back seen while Run runs shifts
+// every recorded time by the step.
 package engine
