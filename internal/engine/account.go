@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -25,7 +26,10 @@ type account struct {
 	reason            string
 	env               vault.Envelope // newest envelope known (loaded, saved or unsaved)
 	haveEnv           bool
-	unsaved           bool // env holds a pair the store does not have
+	unsaved           bool      // env holds a pair the store does not have
+	heldRotated       bool      // unsaved, and env's refresh token is not the stored one
+	saveErr           error     // the last failed save of the unsaved pair
+	heldBase          storedRef // unsaved: what the store held when the pair came to be held
 	saveFailures      int
 	saveRetryAt       time.Time
 	lastAttempt       time.Time
@@ -41,6 +45,9 @@ type account struct {
 	history           []event
 	dirty             bool
 	persistedSignedIn bool
+	synced            stateAccount // a's entry in the state file when this engine last synced it
+	baseline          stateAccount // a's own entry (entryLocked) right after that sync
+	haveSynced        bool
 }
 
 func newAccount(a Account) *account {
@@ -125,6 +132,9 @@ func (a *account) events(now time.Time) []Event {
 func (e *Engine) adoptLocked(a *account, env vault.Envelope) {
 	env.Expiry = env.Expiry.Round(0)
 	env.ObtainedAt = env.ObtainedAt.Round(0)
+	now := e.now()
+	env = untrustFuture(env, now)
+	e.clampLocked(a, now)
 	a.env = env
 	a.haveEnv = true
 	if a.state == SignedOut {
@@ -159,6 +169,9 @@ func (e *Engine) signedOutLocked(a *account) {
 	a.env = vault.Envelope{}
 	a.haveEnv = false
 	a.unsaved = false
+	a.heldRotated = false
+	a.heldBase = storedRef{}
+	a.saveErr = nil
 	a.saveFailures = 0
 	a.state = SignedOut
 	a.fresh = false
@@ -179,11 +192,15 @@ func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool
 	a.addEvent(now, true, fresh, env.Expiry)
 	if saved {
 		a.unsaved = false
+		a.heldRotated = false
+		a.heldBase = storedRef{}
+		a.saveErr = nil
 		a.saveFailures = 0
 		a.state = OK
 		return
 	}
 	a.unsaved = true
+	a.saveErr = saveErr
 	a.saveFailures = 1
 	a.saveRetryAt = now.Add(spread(e.pol.backoff(1), e.rnd))
 	a.state = StorageDegraded
@@ -216,10 +233,12 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 		return a.notifyOnce(NotifyNeedsSignIn, msg)
 	}
 	a.failures++
+	a.reason = ""
 	var ra time.Duration
 	if oe != nil && oe.RetryAfter > 0 {
 		ra = oe.RetryAfter
 		a.retryAfterUntil = now.Add(ra)
+		a.reason = retryAfterReason(now, oe)
 	}
 	a.backoffUntil = e.pol.retryAt(now, a.failures, ra, e.rnd)
 	if e.pol.maxFailures > 0 && a.failures >= e.pol.maxFailures {
@@ -230,6 +249,26 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 		a.state = BackingOff
 	}
 	return nil
+}
+
+// retryAfterReason says how long the provider asked to wait and, if that
+// was more than oauth.MaxRetryAfter, that the wait was capped.
+func retryAfterReason(now time.Time, oe *oauth.Error) string {
+	until := now.Add(oe.RetryAfter).UTC().Format(time.RFC3339)
+	if oe.RetryAfterAsked <= oe.RetryAfter {
+		return "the provider asked to wait until " + until + " (Retry-After)"
+	}
+	asked := now.Add(oe.RetryAfterAsked).UTC().Format(time.RFC3339)
+	return "the provider asked to wait until " + asked + " (Retry-After); capped to " + until +
+		" (at most " + shortDays(oauth.MaxRetryAfter) + "); sign in again to try earlier"
+}
+
+// shortDays formats a whole number of days, or a duration.
+func shortDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 func (a *account) notifyOnce(kind, msg string) *Notification {

@@ -35,6 +35,8 @@ func (e *Engine) AddAccount(ctx context.Context, acc Account) error {
 		e.log.Warn("engine state file not read; the new account starts fresh", "account", acc.Name, "error", err)
 	} else if s, ok := f.Accounts[acc.Name]; ok {
 		restoreAccount(a, s, e.now())
+		e.clampLocked(a, e.now())
+		e.syncedLocked(a, s, e.now())
 	}
 	env, err := e.store.Load(ctx, acc.Name)
 	if ctx.Err() != nil {
@@ -48,6 +50,7 @@ func (e *Engine) AddAccount(ctx context.Context, acc Account) error {
 	}
 	e.accts = append(e.accts, a)
 	e.byName[a.name] = a
+	delete(e.dropState, a.name)
 	e.loadedLocked(a, env, err)
 	e.changedLocked(a) // schedules it in Run and publishes
 	e.log.Info("account added", "account", a.name)
@@ -79,6 +82,10 @@ func (e *Engine) RemoveAccount(ctx context.Context, name string) error {
 	delete(e.byName, name)
 	e.accts = slices.DeleteFunc(e.accts, func(x *account) bool { return x == a })
 	e.changedLocked(a) // Run drops it from the schedule; subscribers see it gone
+	if e.dropState == nil {
+		e.dropState = map[string]bool{}
+	}
+	e.dropState[name] = true
 	e.mu.Unlock()
 	if a.lockFh != nil { // ours: we hold the flight
 		_ = a.lockFh.Close()

@@ -14,7 +14,11 @@ import (
 // RefreshNow refreshes name at once, bypassing the interval and the
 // cooldown. It is refused with a *Refused error while the provider's
 // Retry-After runs or when the global budget is spent. Concurrent calls for
-// one account share one refresh and its result.
+// one account share one refresh and its result. Once the request has been
+// sent, cancelling ctx does not abandon it: the answer is read and saved
+// (each step given at most 30 s more after ctx ends) before RefreshNow
+// returns its result, so a refresh token the provider rotated is never lost
+// to a Ctrl-C.
 func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 	a, err := e.account(name)
 	if err != nil {
@@ -70,6 +74,8 @@ func (e *Engine) RefreshAll(ctx context.Context) error {
 // expire), so it refreshes at most once per half lifetime however often it
 // is called, and sets AccessToken.ShorterThanAsked. Across processes only one
 // refreshes: the others find the new token in the vault under the lock.
+// As with RefreshNow, a refresh request already sent is completed and saved
+// even if ctx ends meanwhile.
 func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration) (AccessToken, error) {
 	a, err := e.account(name)
 	if err != nil {
@@ -88,9 +94,12 @@ func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration)
 	if env.AccessToken == "" {
 		return AccessToken{}, fmt.Errorf("token for account %q: the provider returned no access token", name)
 	}
+	e.mu.Lock()
+	unsaved := a.unsaved && a.env.AccessToken == env.AccessToken
+	e.mu.Unlock()
 	life := lifetime(env)
 	return AccessToken{Token: env.AccessToken, Expiry: env.Expiry, Type: env.TokenType,
-		Lifetime: life, ShorterThanAsked: life > 0 && life < minValid}, nil
+		Lifetime: life, ShorterThanAsked: life > 0 && life < minValid, Unsaved: unsaved}, nil
 }
 
 // SignInMethod selects how SignIn signs in.
@@ -145,11 +154,14 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
 	}
-	if err := e.acquire(ctx, a, true); err != nil {
+	// The user has signed in: store the pair even if the caller goes away now.
+	sctx, scancel := detach(ctx, saveGrace)
+	defer scancel()
+	if err := e.acquire(sctx, a, true); err != nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
 	}
 	defer e.release(a, nil)
-	return e.storeHeld(ctx, a, tok, "sign in")
+	return e.storeHeld(sctx, a, tok, "sign in")
 }
 
 // Import stores refreshToken for name after proving it with one refresh
@@ -180,7 +192,11 @@ func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result,
 	}
 	prof := a.profile
 	e.mu.Unlock()
-	tok, err := e.ref.Refresh(ctx, prof, refreshToken, "")
+	// The provider may rotate refreshToken: keep its answer even if the
+	// caller goes away now.
+	xctx, cancel := detach(ctx, exchangeGrace)
+	tok, err := e.ref.Refresh(xctx, prof, refreshToken, "")
+	cancel()
 	if err != nil {
 		class := classOf(err)
 		e.mu.Lock()
@@ -192,7 +208,9 @@ func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result,
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = refreshToken
 	}
-	return e.storeHeld(ctx, a, tok, "import")
+	sctx, cancel := detach(ctx, saveGrace)
+	defer cancel()
+	return e.storeHeld(sctx, a, tok, "import")
 }
 
 // storeHeld saves the pair of a sign-in or import under the lock file. The
@@ -205,6 +223,12 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 		return Result{}, fmt.Errorf("%s account %q: %w", what, a.name, err)
 	}
 	defer unlock()
+	// What the store has now is what the new pair replaces, should its save
+	// fail (a later retry must not undo a sign-out made after this).
+	var base storedRef
+	if cur, err := e.store.Load(ctx, a.name); err == nil && cur.RefreshToken != "" {
+		base = storedRef{cur, true}
+	}
 	now := e.now()
 	var env vault.Envelope
 	e.mu.Lock()
@@ -213,7 +237,7 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 	if a.profile.ClientSecret != "" {
 		env.ClientSecret = a.profile.ClientSecret
 	}
-	res, _ := e.commit(ctx, a, env, tok, now, what == "import")
+	res, _ := e.commit(ctx, a, env, tok, now, what == "import", base, true)
 	e.mu.Lock()
 	a.state = OK
 	if !res.Saved {

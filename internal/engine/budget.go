@@ -32,6 +32,15 @@ func (b *budget) next(now int64) int64 {
 	return oldest + b.window
 }
 
+// shift moves every recorded request by d (the wall clock was stepped).
+func (b *budget) shift(d int64) {
+	for i := range b.times {
+		if b.times[i] != 0 {
+			b.times[i] += d
+		}
+	}
+}
+
 // take records a request at now if the budget allows it and reports whether
 // it did; otherwise it returns the instant the next request is allowed.
 func (b *budget) take(now int64) (ok bool, until int64) {

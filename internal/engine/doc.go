@@ -20,7 +20,12 @@
 // "refreshing" is shown while a flight runs; the account returns to the state
 // its outcome decides. In storage_degraded the new pair is held in memory,
 // Token still serves it, refreshes use its refresh token, and saving is
-// retried with backoff. An envelope that another process obtained after this
+// retried with backoff. A held pair is never written blind: under the lock
+// the store is read first, and if another process signed the account out,
+// signed in another identity or stored a newer rotation since, the held pair
+// is dropped and the snapshot's Reason says why. A process about to exit
+// calls Flush, which fails with ErrUnsaved while a rotated refresh token is
+// only in its memory. An envelope that another process obtained after this
 // process's last attempt ends a failure episode (that process refreshed or
 // signed in).
 //
@@ -66,4 +71,13 @@
 // Per-account state that must survive a restart (needs sign-in and why, last
 // attempt and success, failures, backoff and Retry-After deadlines, 24 h of
 // history) lives in the JSON file Options.StatePath; it never holds a secret.
+// Every process shares it: writes are merged per account under
+// "<StatePath>.lock" (an engine replaces only the entries it changed), and
+// an engine picks up what others recorded for its accounts before deciding a
+// refresh and whenever Run sees the file change.
+//
+// Times read from the state file or the vault that lie in the future (the
+// clock was stepped back) are clamped to now, and an access token obtained
+// in the future counts as expired; a step back seen while Run runs shifts
+// every recorded time by the step.
 package engine

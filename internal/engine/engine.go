@@ -92,6 +92,14 @@ type Engine struct {
 	// persistPending is set when the state file needs writing.
 	persistPending bool
 	notes          []Notification // queued for flushNotes
+	// skew is how far the provider's clock ran ahead of the local one
+	// (> clockSlack) in the token response received at skewSince; 0 if not.
+	skew      time.Duration
+	skewSince time.Time
+	// dropState lists removed accounts whose entries the next state-file
+	// write deletes.
+	dropState map[string]bool
+	stateSeen stateStamp // the state file as this engine last wrote or read it
 }
 
 // New returns an engine for opts.Accounts with opts.Settings. It reads the
@@ -195,7 +203,9 @@ func (e *Engine) changedLocked(a *account) {
 // schedule (a heap of next-due times); it wakes at the earliest due time but
 // at least every 60 s, and compares due times with the wall clock, so a
 // refresh that became due during a suspend runs within a minute of resume.
-// Only one Run may be active per engine.
+// A refresh that has reached the provider when ctx ends is completed and
+// its answer saved before Run returns (bounded: 30 s each for the answer and
+// the save). Only one Run may be active per engine.
 func (e *Engine) Run(ctx context.Context) error {
 	select {
 	case e.running <- struct{}{}:
@@ -220,8 +230,14 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var last time.Time
 	for {
 		now := e.now()
+		if !last.IsZero() && now.Before(last.Add(-clockSlack)) {
+			e.steppedBack(last.Sub(now))
+		}
+		last = now
+		e.watchState()
 		e.reschedule(sched, now)
 		for {
 			a, ok := sched.popDue(now.UnixNano())
@@ -344,28 +360,47 @@ func (e *Engine) dueLocked(a *account, now time.Time) (time.Time, bool) {
 	return due, have
 }
 
+// loadConcurrency is how many envelopes Load reads at once, so a keychain
+// that hangs until its timeout delays start-up by ⌈N/4⌉ timeouts, not N.
+const loadConcurrency = 4
+
 // Load reads every account's envelope from the vault so that the snapshot
-// shows who is signed in. Run calls it first; a process that only calls
-// Token or RefreshNow does not need it (they read the vault themselves). A
-// storage failure puts the account in backing_off with a storage error.
+// shows who is signed in, up to loadConcurrency at a time, and returns when
+// all have been read or ctx has ended. Run calls it first; a process that
+// only calls Token or RefreshNow does not need it (they read the vault
+// themselves). A storage failure puts the account in backing_off with a
+// storage error.
 func (e *Engine) Load(ctx context.Context) {
+	sem := make(chan struct{}, loadConcurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, a := range e.accounts() {
-		if ctx.Err() != nil {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 			return
 		}
-		env, err := e.store.Load(ctx, a.name)
-		e.mu.Lock()
-		if !a.removed() {
-			e.loadedLocked(a, env, err)
-			e.changedLocked(a)
-		}
-		e.mu.Unlock()
+		wg.Go(func() {
+			defer func() { <-sem }()
+			env, err := e.store.Load(ctx, a.name)
+			if ctx.Err() != nil {
+				return // not an answer about the account
+			}
+			e.mu.Lock()
+			if !a.removed() {
+				e.loadedLocked(a, env, err)
+				e.changedLocked(a)
+			}
+			e.mu.Unlock()
+		})
 	}
 }
 
 // loadedLocked takes the result of reading a's envelope from the store.
 func (e *Engine) loadedLocked(a *account, env vault.Envelope, err error) {
 	switch {
+	case a.unsaved:
+		// Keep the held pair: its save retry compares it with the store.
 	case err == nil && env.RefreshToken == "":
 		// Only a confidential client's secret, stored before sign-in.
 		if !a.unsaved {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,9 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/tokentray/tokentray/internal/oauth"
 )
 
 // stateFile is the persisted per-account state: what must survive a restart
@@ -51,6 +55,8 @@ func (e *Engine) restore() error {
 	for name, s := range f.Accounts {
 		if a, ok := e.byName[name]; ok {
 			restoreAccount(a, s, now)
+			e.clampLocked(a, now)
+			e.syncedLocked(a, s, now)
 		}
 	}
 	return nil
@@ -151,13 +157,8 @@ func (e *Engine) persistState(wait bool) {
 				break
 			}
 			e.persistPending = false
-			f := e.stateLocked()
 			e.mu.Unlock()
-			b, err := json.MarshalIndent(f, "", "  ")
-			if err == nil {
-				err = writeAtomic(e.statePath, b)
-			}
-			if err != nil {
+			if err := e.writeMerged(); err != nil {
 				e.log.Warn("could not write engine state file", "path", e.statePath, "error", err)
 			}
 		}
@@ -171,23 +172,204 @@ func (e *Engine) persistState(wait bool) {
 	}
 }
 
-func (e *Engine) stateLocked() stateFile {
+// entryLocked is a's state-file entry as this engine sees it at now.
+func (e *Engine) entryLocked(a *account, now time.Time) stateAccount {
+	st := a.state
+	if st == StorageDegraded {
+		st = OK // the in-memory pair does not survive a restart
+	}
+	return stateAccount{
+		SignedIn: a.haveEnv, State: st, Reason: a.reason,
+		LastAttempt: a.lastAttempt, LastSuccess: a.lastSuccess, Fresh: a.fresh,
+		Failures: a.failures, BackoffUntil: a.backoffUntil, RetryAfterUntil: a.retryAfterUntil,
+		LastError: a.lastErr, Notified: a.notified, History: a.events(now),
+	}
+}
+
+// sameEntry reports whether two entries record the same state; history,
+// which ages by itself, is left out.
+func sameEntry(x, y stateAccount) bool {
+	x.History, y.History = nil, nil
+	bx, _ := json.Marshal(x)
+	by, _ := json.Marshal(y)
+	return string(bx) == string(by)
+}
+
+// writeMerged writes the state file under its lock file, merged per
+// account: the entries of accounts this engine changed since it last synced
+// them are replaced, every other entry (another process's, or one it
+// recorded for our accounts, which we pick up) is kept, removed accounts
+// are deleted. Several processes thus never lose each other's records.
+func (e *Engine) writeMerged() error {
 	now := e.now()
-	f := stateFile{Version: stateVersion, Accounts: make(map[string]stateAccount, len(e.accts))}
+	e.mu.Lock()
+	mine := make(map[*account]stateAccount, len(e.accts))
 	for _, a := range e.accts {
-		st := a.state
-		if st == StorageDegraded {
-			st = OK // the in-memory pair does not survive a restart
+		mine[a] = e.entryLocked(a, now)
+	}
+	drop := e.dropState
+	e.dropState = nil
+	e.mu.Unlock()
+
+	unlock, err := lockStateFile(e.statePath)
+	if err != nil {
+		e.log.Warn("state file lock not taken; writing without it", "path", e.statePath, "error", err)
+	} else {
+		defer unlock()
+	}
+	f, err := e.readState()
+	if err != nil {
+		return err
+	}
+	if f.Accounts == nil {
+		f.Accounts = map[string]stateAccount{}
+	}
+	f.Version = stateVersion
+	for name := range drop {
+		delete(f.Accounts, name)
+	}
+	e.mu.Lock()
+	for a, cur := range mine {
+		if a.removed() {
+			delete(f.Accounts, a.name)
+			continue
 		}
-		f.Accounts[a.name] = stateAccount{
-			SignedIn: a.haveEnv, State: st, Reason: a.reason,
-			LastAttempt: a.lastAttempt, LastSuccess: a.lastSuccess, Fresh: a.fresh,
-			Failures: a.failures, BackoffUntil: a.backoffUntil, RetryAfterUntil: a.retryAfterUntil,
-			LastError: a.lastErr, Notified: a.notified, History: a.events(now),
+		theirs, has := f.Accounts[a.name]
+		if has && (!a.haveSynced || !sameEntry(theirs, a.synced)) {
+			// Another process recorded something since we last synced.
+			e.pickUpLocked(a, theirs, now)
+			cur = e.entryLocked(a, now)
+		}
+		if has && a.haveSynced && sameEntry(cur, a.baseline) {
+			// Unchanged here since the last sync: keep the file's entry.
+			continue
+		}
+		f.Accounts[a.name] = cur
+		e.syncedLocked(a, cur, now)
+	}
+	e.mu.Unlock()
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(e.statePath, b); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.stateSeen = stampOf(e.statePath)
+	e.mu.Unlock()
+	return nil
+}
+
+// pickUpLocked merges s, what another process recorded for a, into a: a
+// later attempt's failures and backoff, a longer Retry-After, and an ended
+// grant (needs sign-in) recorded after a's last success. It never touches
+// tokens: the vault is their truth.
+func (e *Engine) pickUpLocked(a *account, s stateAccount, now time.Time) {
+	if s.RetryAfterUntil.After(a.retryAfterUntil) {
+		a.retryAfterUntil = notAfter(s.RetryAfterUntil.Round(0), now.Add(oauth.MaxRetryAfter))
+	}
+	later := s.LastAttempt.After(a.lastAttempt)
+	if later {
+		a.lastAttempt = notAfter(s.LastAttempt.Round(0), now)
+	}
+	if s.LastSuccess.After(a.lastSuccess) {
+		a.lastSuccess = notAfter(s.LastSuccess.Round(0), now)
+	}
+	switch {
+	case s.State == NeedsSignIn && a.state != NeedsSignIn && s.LastAttempt.After(a.lastSuccess):
+		a.state, a.reason, a.failures = NeedsSignIn, s.Reason, max(s.Failures, 1)
+		a.backoffUntil, a.lastErr = time.Time{}, s.LastError
+		a.notified = s.Notified
+	case later && s.Failures > 0 && (s.State == BackingOff || s.State == Failing) && a.state != NeedsSignIn:
+		a.failures, a.backoffUntil, a.lastErr = s.Failures, s.BackoffUntil.Round(0), s.LastError
+		a.state, a.reason, a.notified = s.State, s.Reason, s.Notified
+	}
+	e.changedLocked(a)
+}
+
+// syncedLocked records that a's entry in the state file is s, and that a,
+// as it is now, is in step with it.
+func (e *Engine) syncedLocked(a *account, s stateAccount, now time.Time) {
+	a.synced, a.baseline, a.haveSynced = s, e.entryLocked(a, now), true
+}
+
+// syncState picks up what other processes recorded in the state file for
+// a, or for every account if a is nil.
+func (e *Engine) syncState(a *account) {
+	if e.statePath == "" {
+		return
+	}
+	stamp := stampOf(e.statePath)
+	f, err := e.readState()
+	if err != nil {
+		return
+	}
+	now := e.now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stateSeen = stamp
+	for _, x := range e.accts {
+		if a != nil && x != a {
+			continue
+		}
+		if s, ok := f.Accounts[x.name]; ok && (!x.haveSynced || !sameEntry(s, x.synced)) {
+			e.pickUpLocked(x, s, now)
+			e.syncedLocked(x, s, now)
 		}
 	}
-	return f
 }
+
+// watchState calls syncState when the state file changed since this engine
+// last wrote or read it (a cheap stat; Run calls it at every wake).
+func (e *Engine) watchState() {
+	if e.statePath == "" {
+		return
+	}
+	stamp := stampOf(e.statePath)
+	e.mu.Lock()
+	same := stamp == e.stateSeen
+	e.mu.Unlock()
+	if !same {
+		e.syncState(nil)
+	}
+}
+
+// stateStamp identifies a version of the state file.
+type stateStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) stateStamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return stateStamp{}
+	}
+	return stateStamp{fi.ModTime(), fi.Size()}
+}
+
+// lockStateFile takes "<state file>.lock", waiting at most stateLockWait.
+func lockStateFile(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	fl := flock.New(path+".lock", flock.SetPermissions(0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), stateLockWait)
+	defer cancel()
+	ok, err := fl.TryLockContext(ctx, lockRetry)
+	if err != nil || !ok {
+		_ = fl.Close()
+		if err == nil {
+			err = errors.New("not acquired")
+		}
+		return nil, fmt.Errorf("lock %s: %w", path+".lock", err)
+	}
+	return func() { _ = fl.Unlock() }, nil
+}
+
+// stateLockWait bounds the wait for another process's state-file write.
+const stateLockWait = 5 * time.Second
 
 // writeAtomic replaces path with data (0600, parent 0700) via a rename, so
 // a reader sees the old or the new file, never a mix.

@@ -107,7 +107,10 @@ func (e *Engine) flushNotes() {
 // heldValidLocked returns the envelope held in memory if its access token
 // can be served to a Token caller asking for minValid (tokenUsable).
 func (e *Engine) heldValidLocked(a *account, minValid time.Duration, now time.Time) (vault.Envelope, bool) {
-	if a.haveEnv && tokenUsable(a.env, minValid, now) {
+	if a.haveEnv && a.env.ObtainedAt.After(now.Add(clockSlack)) {
+		e.clampLocked(a, now) // the clock went back since it was obtained
+	}
+	if a.haveEnv && tokenUsable(a.env, minValid, e.tokenNowLocked(a.env, now)) {
 		return a.env, true
 	}
 	return vault.Envelope{}, false
@@ -155,10 +158,11 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	if m == modeToken {
 		e.mu.Lock()
 		env, ok := e.heldValidLocked(a, minValid, e.now())
+		saved := !a.unsaved
 		e.mu.Unlock()
 		if ok {
 			<-a.sem
-			return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: true}, env, nil
+			return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, env, nil
 		}
 	}
 
@@ -180,7 +184,7 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	}
 	defer unlock()
 
-	env, err := e.reread(ctx, a)
+	env, base, checked, err := e.reread(ctx, a)
 	if err != nil {
 		if errors.Is(err, ErrSignedOut) || ctx.Err() != nil {
 			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
@@ -192,13 +196,21 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: read the vault: %w", a.name, err)
 	}
 
+	if ctx.Err() != nil {
+		// The caller has gone before anything was sent: nothing to keep.
+		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, ctx.Err())
+	}
+
+	// Another process may have recorded a Retry-After or an ended grant.
+	e.syncState(a)
+
 	// Decide again, now that we hold the lock and the newest envelope.
 	now := e.now()
 	e.mu.Lock()
 	skip := false
 	switch m {
 	case modeToken:
-		if tokenUsable(env, minValid, now) {
+		if tokenUsable(env, minValid, e.tokenNowLocked(env, now)) {
 			skip = true
 		} else if a.state == NeedsSignIn {
 			reason := a.reason
@@ -217,9 +229,10 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	}
 	if skip {
 		e.counters.RefreshSkippedTotal++
+		saved := !a.unsaved
 		e.mu.Unlock()
 		e.logRefresh(a, "skipped", false, env.Expiry, time.Since(start), "")
-		return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: true}, env, nil
+		return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, env, nil
 	}
 	if a.retryAfterUntil.After(now) {
 		r := &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
@@ -243,11 +256,13 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	if prof.ClientSecret == "" {
 		prof.ClientSecret = env.ClientSecret
 	}
-	tok, err := e.ref.Refresh(ctx, prof, env.RefreshToken, env.AccessToken)
+	// From here on the provider may rotate the refresh token: its answer is
+	// read and saved even if the caller goes away meanwhile (item 1 of
+	// invariant 1), bounded by exchangeGrace and saveGrace once ctx ends.
+	xctx, cancel := detach(ctx, exchangeGrace)
+	tok, err := e.ref.Refresh(xctx, prof, env.RefreshToken, env.AccessToken)
+	cancel()
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
-		}
 		class := classOf(err)
 		e.mu.Lock()
 		note = e.failLocked(a, err, class, e.now())
@@ -256,9 +271,27 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
 	}
 
-	res, held = e.commit(ctx, a, env, tok, now, true)
+	res, held = e.commit(ctx, a, env, tok, now, true, base, checked)
 	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
 	return res, held, nil
+}
+
+// How long work that must not be lost may run on once its caller's ctx has
+// ended: the answer to a token request already sent, and saving a new pair.
+const (
+	exchangeGrace = 30 * time.Second
+	saveGrace     = 30 * time.Second
+)
+
+// detach returns a context that carries ctx's values but is not cancelled
+// with it: it ends grace after ctx ends, or when cancel is called.
+func detach(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	d, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(d, func() { t.Stop() })
+	})
+	return d, func() { stop(); cancel() }
 }
 
 // signInNeeded makes err, an error of a refresh of a, match ErrNeedsSignIn
@@ -288,15 +321,31 @@ func (e *Engine) takeBudgetLocked(m mode, now time.Time) (bool, int64) {
 
 // commit saves the pair tok produced on top of env and records the success.
 // It runs under the flight and the lock. The save is not cancelled with ctx:
-// a rotated refresh token must not be lost to a cancellation.
-func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool) (Result, vault.Envelope) {
+// a rotated refresh token must not be lost to a cancellation (it gets
+// saveGrace after ctx ends). base is what the store holds (the new pair
+// replaces it); with write false the store's state is unknown, so the pair
+// is held unsaved and settled later (held.go) instead of written blind.
+func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool, base storedRef, write bool) (Result, vault.Envelope) {
 	n := merge(env, tok, now)
-	err := e.store.Save(context.WithoutCancel(ctx), a.name, n)
+	err := errHeldUnchecked
+	if write {
+		sctx, cancel := detach(ctx, saveGrace)
+		err = e.store.Save(sctx, a.name, n)
+		cancel()
+	}
 	if err != nil {
 		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
 	}
 	e.mu.Lock()
+	// The held pair's refresh token differs from the stored one if this
+	// response rotated it or an earlier unsaved response had.
+	rotated := n.RefreshToken != env.RefreshToken || a.unsaved && a.heldRotated
+	e.learnSkewLocked(tok.ClockOffset, now)
 	e.successLocked(a, n, tok.Fresh, err == nil, now, err)
+	a.heldRotated = a.unsaved && rotated
+	if a.unsaved {
+		a.heldBase = base
+	}
 	if counted {
 		e.counters.RefreshSuccessTotal++
 	}
@@ -328,20 +377,31 @@ func merge(env vault.Envelope, tok oauth.Token, now time.Time) vault.Envelope {
 }
 
 // reread returns the newest envelope under the lock: the unsaved in-memory
-// pair if there is one (after trying once more to save it), else the store's.
-func (e *Engine) reread(ctx context.Context, a *account) (vault.Envelope, error) {
+// pair if there is one and it still stands (after trying once more to save
+// it; see settleHeld), else the store's. base is what the store holds, which
+// a new pair replaces; checked is false when the store could not be read to
+// check the held pair (a new pair must then not be written blind).
+func (e *Engine) reread(ctx context.Context, a *account) (env vault.Envelope, base storedRef, checked bool, err error) {
 	e.mu.Lock()
-	unsaved, held := a.unsaved, a.env
+	wasUnsaved := a.unsaved
 	e.mu.Unlock()
-	if unsaved {
-		if err := e.store.Save(context.WithoutCancel(ctx), a.name, held); err == nil {
-			e.mu.Lock()
-			e.savedLocked(a)
-			e.mu.Unlock()
+	if wasUnsaved {
+		sctx, cancel := detach(ctx, saveGrace)
+		checked, yielded, _ := e.settleHeld(ctx, sctx, a)
+		cancel()
+		e.mu.Lock()
+		unsaved, held, hb, signedIn := a.unsaved, a.env, a.heldBase, a.haveEnv
+		e.mu.Unlock()
+		switch {
+		case unsaved: // not saved (or not checked): refresh with the held pair
+			return held, hb, checked, nil
+		case yielded && !signedIn:
+			return vault.Envelope{}, storedRef{}, true, ErrSignedOut
 		}
-		return held, nil
+		// Saved now, or dropped for what the store has (now a.env).
+		return held, storedRef{held, true}, true, nil
 	}
-	env, err := e.store.Load(ctx, a.name)
+	env, err = e.store.Load(ctx, a.name)
 	if errors.Is(err, vault.ErrNotFound) || (err == nil && env.RefreshToken == "") {
 		// No envelope, or only a confidential client's secret stored
 		// before the first sign-in.
@@ -349,16 +409,16 @@ func (e *Engine) reread(ctx context.Context, a *account) (vault.Envelope, error)
 		e.signedOutLocked(a)
 		a.env.ClientSecret = env.ClientSecret
 		e.mu.Unlock()
-		return vault.Envelope{}, ErrSignedOut
+		return vault.Envelope{}, storedRef{}, true, ErrSignedOut
 	}
 	if err != nil {
-		return vault.Envelope{}, err
+		return vault.Envelope{}, storedRef{}, false, err
 	}
 	e.mu.Lock()
 	e.adoptLocked(a, env)
 	env = a.env
 	e.mu.Unlock()
-	return env, nil
+	return env, storedRef{env, true}, true, nil
 }
 
 // savedLocked records that the in-memory pair has reached the store.
@@ -367,6 +427,8 @@ func (e *Engine) savedLocked(a *account) {
 		return
 	}
 	a.unsaved = false
+	a.heldRotated = false
+	a.saveErr = nil
 	a.saveFailures = 0
 	if a.state == StorageDegraded {
 		a.state = OK
@@ -384,29 +446,43 @@ func (e *Engine) retrySave(ctx context.Context, a *account) error {
 		return err
 	}
 	defer e.release(a, nil)
+	sctx, cancel := detach(ctx, saveGrace)
+	defer cancel()
+	_ = e.saveHeld(ctx, sctx, a)
+	return nil
+}
+
+// saveHeld writes a's unsaved pair to the store under the lock file (taken
+// with ctx; the save runs with sctx) and records the outcome. It returns the
+// failure, nil if the pair is saved or there is none. The caller holds a's
+// flight.
+func (e *Engine) saveHeld(ctx, sctx context.Context, a *account) error {
 	e.setBusy(a)
 	defer e.done(a)
 	unlock, err := e.lockFile(ctx, a)
 	if err == nil {
 		defer unlock()
-		e.mu.Lock()
-		env := a.env
-		e.mu.Unlock()
-		err = e.store.Save(context.WithoutCancel(ctx), a.name, env)
+		var yielded bool
+		_, yielded, err = e.settleHeld(ctx, sctx, a)
+		if err == nil {
+			if !yielded {
+				e.log.Info("saved token kept in memory", "account", a.name)
+			}
+			return nil
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err == nil {
-		e.savedLocked(a)
-		e.log.Info("saved token kept in memory", "account", a.name)
+	if !a.unsaved {
 		return nil
 	}
 	a.saveFailures++
+	a.saveErr = err
 	now := e.now()
 	a.saveRetryAt = now.Add(spread(e.pol.backoff(a.saveFailures), e.rnd))
 	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(err), At: now}
 	e.log.Warn("save retry failed; token still in memory only", "account", a.name, "error", err, "retry_in", a.saveRetryAt.Sub(now).Round(time.Second))
-	return nil
+	return err
 }
 
 // logRefresh writes the one log line of a refresh. It never logs a token.

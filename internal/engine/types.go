@@ -142,6 +142,11 @@ type AccessToken struct {
 	// caller asked for: no token can satisfy it, so Token served one at most
 	// half a lifetime old instead (it refreshes once per half lifetime).
 	ShorterThanAsked bool
+	// Unsaved is set when the pair behind the token is held only in this
+	// process's memory because saving it failed (storage degraded). A
+	// process about to exit must call Flush and not report success if it
+	// fails.
+	Unsaved bool
 }
 
 // String never prints the token.

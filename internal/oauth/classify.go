@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -77,28 +78,38 @@ func classify(e *Error) {
 	}
 }
 
+// MaxRetryAfter caps the wait a Retry-After header can impose, in either
+// form (seconds or HTTP date).
+const MaxRetryAfter = 7 * 24 * time.Hour
+
 // parseRetryAfter reads a Retry-After header given in seconds or as an HTTP
-// date; it returns 0 when the header is absent or unusable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// date and returns the wait, at most MaxRetryAfter, and what the provider
+// asked for when that was more (else 0). Both are 0 when the header is
+// absent or unusable.
+func parseRetryAfter(v string, now time.Time) (wait, asked time.Duration) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0
+		return 0, 0
 	}
+	var d time.Duration
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if n <= 0 {
-			return 0
+			return 0, 0
 		}
-		if n > 86400*7 {
-			n = 86400 * 7
+		d = time.Duration(math.MaxInt64) // n seconds would overflow a Duration
+		if n < math.MaxInt64/int64(time.Second) {
+			d = time.Duration(n) * time.Second
 		}
-		return time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now).Round(time.Second) // saturates for far dates
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d.Round(time.Second)
-		}
+	if d <= 0 {
+		return 0, 0
 	}
-	return 0
+	if d > MaxRetryAfter {
+		return MaxRetryAfter, d
+	}
+	return d, 0
 }
 
 // UserMessage says what happened and what the user should do next.

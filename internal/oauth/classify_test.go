@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -175,18 +176,22 @@ func TestSanitize(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	far := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
-		in   string
-		want time.Duration
+		in          string
+		want, asked time.Duration
 	}{
-		{"", 0}, {"0", 0}, {"-5", 0}, {"30", 30 * time.Second}, {" 7 ", 7 * time.Second},
-		{epoch.Add(time.Hour).Format(http.TimeFormat), time.Hour},
-		{epoch.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{"soon", 0}, {"99999999999", 7 * 24 * time.Hour},
+		{"", 0, 0}, {"0", 0, 0}, {"-5", 0, 0}, {"30", 30 * time.Second, 0}, {" 7 ", 7 * time.Second, 0},
+		{epoch.Add(time.Hour).Format(http.TimeFormat), time.Hour, 0},
+		{epoch.Add(-time.Hour).Format(http.TimeFormat), 0, 0},
+		{"soon", 0, 0}, {"604800", MaxRetryAfter, 0}, {"604801", MaxRetryAfter, MaxRetryAfter + time.Second},
+		{"9000000000", MaxRetryAfter, 9000000000 * time.Second},
+		{"99999999999", MaxRetryAfter, math.MaxInt64},
+		{far.Format(http.TimeFormat), MaxRetryAfter, far.Sub(epoch)},
 	}
 	for _, tt := range tests {
-		if got := parseRetryAfter(tt.in, epoch); got != tt.want {
-			t.Errorf("parseRetryAfter(%q) = %v; want %v", tt.in, got, tt.want)
+		if got, asked := parseRetryAfter(tt.in, epoch); got != tt.want || asked != tt.asked {
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, asked, tt.want, tt.asked)
 		}
 	}
 }

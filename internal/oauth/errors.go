@@ -45,7 +45,10 @@ type Error struct {
 	AADSTS        []int // from error_codes or parsed from "AADSTSnnnn" in the description
 	Status        int   // HTTP status; 0 for network errors
 	RetryAfter    time.Duration
-	Err           error // underlying cause (network error, parse error), may be nil
+	// RetryAfterAsked is the wait the provider's Retry-After asked for when
+	// it was more than MaxRetryAfter (RetryAfter then holds the cap); else 0.
+	RetryAfterAsked time.Duration
+	Err             error // underlying cause (network error, parse error), may be nil
 }
 
 // ErrRevokeUnsupported is returned by Revoke when the provider has no

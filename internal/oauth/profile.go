@@ -183,7 +183,8 @@ func discover(ctx context.Context, hc *http.Client, issuer string) (discovery, e
 		return discovery{}, fmt.Errorf("discover %s: %w", issuer, &Error{Class: Transient, Status: resp.StatusCode, Err: errTooLarge})
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		e := &Error{Status: resp.StatusCode}
+		e.RetryAfter, e.RetryAfterAsked = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		classify(e)
 		return discovery{}, fmt.Errorf("discover %s: %w", issuer, e)
 	}

@@ -94,7 +94,8 @@ func parseTokenResponse(status int, h http.Header, body []byte, now time.Time) (
 	if ok && parsed && tr.Error == "" && tr.AccessToken != "" {
 		return tr, nil
 	}
-	e := &Error{Status: status, RetryAfter: parseRetryAfter(h.Get("Retry-After"), now)}
+	e := &Error{Status: status}
+	e.RetryAfter, e.RetryAfterAsked = parseRetryAfter(h.Get("Retry-After"), now)
 	if parsed {
 		e.Code = oneLine(tr.Error)
 		e.Description = sanitize(tr.Description)

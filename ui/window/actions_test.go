@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
@@ -239,27 +238,6 @@ func TestDemoButton(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("a failed demo start shows no message")
-	}
-}
-
-func TestTimelineSpans(t *testing.T) {
-	a := okAccount("work")
-	a.History = []engine.Event{
-		{At: clock.Add(-30 * time.Hour), Kind: engine.EventOK, Expiry: clock.Add(-29 * time.Hour)}, // gone
-		{At: clock.Add(-24*time.Hour - 30*time.Minute), Kind: engine.EventOK, Expiry: clock.Add(-23 * time.Hour)},
-		{At: clock.Add(-12 * time.Hour), Kind: engine.EventFailed},
-		{At: clock.Add(-6 * time.Hour), Kind: engine.EventOK, Expiry: clock.Add(time.Hour)},
-	}
-	got := timelineSpans(a, clock)
-	want := []span{
-		{from: 0, to: 1, top: 0, level: 1, color: colorTrack},
-		{from: 0, to: 1.0 / 24, top: 0.5, level: 0.5, color: colorValid},
-		{from: 0.75, to: 1, top: 0.5, level: 0.5, color: colorValid},
-		{from: 0.5, to: 0.5, top: 0, level: 1, color: colorFailed},
-		{from: 0.75, to: 0.75, top: 0, level: 1, color: colorOK},
-	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(span{}), cmpopts.EquateApprox(0, 1e-6)); diff != "" {
-		t.Errorf("timelineSpans (-want +got):\n%s", diff)
 	}
 }
 

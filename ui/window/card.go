@@ -11,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/internal/engine"
@@ -30,11 +30,14 @@ type card struct {
 	title                            *widget.RichText
 	state                            *widget.Label
 	who, next, last, expiry, storage *widget.Label
-	errLine, fix, message            *widget.Label
+	errLine, fix, errAt, message     *widget.Label
+	copyDetails                      *widget.Button
+	errBox, body                     *fyne.Container
 	timeline                         *timeline
 	refresh, signIn, signOut, remove *widget.Button
 	buttons                          *fyne.Container
 	badgeState                       ui.TrayState
+	status                           engine.AccountStatus // shown now
 }
 
 // badgeSize is the side of the state badge.
@@ -54,9 +57,12 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 	c.title = widget.NewRichText(&widget.TextSegment{Text: name, Style: widget.RichTextStyleSubHeading})
 	c.state = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
 	c.who, c.next, c.last, c.expiry, c.storage = label(), label(), label(), label(), label()
-	c.errLine, c.fix, c.message = label(), label(), label()
+	c.errLine, c.fix, c.errAt, c.message = label(), label(), label(), label()
 	c.who.TextStyle.Bold = true
-	c.errLine.Importance = widget.DangerImportance
+	c.errLine.TextStyle.Bold = true
+	c.copyDetails = widget.NewButton("Copy details", c.copyErrorDetails)
+	c.errBox = container.NewVBox(c.errLine, c.fix,
+		container.NewBorder(nil, nil, nil, container.NewCenter(c.copyDetails), c.errAt))
 	c.message.Hide()
 	c.timeline = newTimeline()
 
@@ -66,9 +72,10 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 	c.remove = widget.NewButton("Remove", func() { c.confirmRemove(ctx) })
 	c.buttons = container.NewHBox(c.refresh, c.signIn, c.signOut, c.remove)
 	head := container.NewBorder(nil, nil, container.NewCenter(c.badge), c.state, c.title)
-	c.box = widget.NewCard("", "", container.NewVBox(
-		head, c.who, c.next, c.errLine, c.fix, c.timeline.object(),
-		c.last, c.expiry, c.storage, c.message, c.buttons))
+	c.body = container.NewVBox(
+		head, c.who, c.next, c.errBox, c.timeline.object(),
+		c.last, c.expiry, c.storage, c.message, c.buttons)
+	c.box = widget.NewCard("", "", container.NewThemeOverride(c.body, compactTheme{}))
 	return c
 }
 
@@ -95,6 +102,12 @@ func stateImportance(st ui.TrayState) widget.Importance {
 
 // update shows a at now.
 func (c *card) update(a engine.AccountStatus, now time.Time) {
+	shown := c.rows()
+	defer func() {
+		if !slices.Equal(shown, c.rows()) { // a row came or went: close the gap
+			c.relayout()
+		}
+	}()
 	loc := c.w.loc
 	if st := ui.AccountTrayState(a); st != c.badgeState {
 		c.badgeState = st
@@ -121,19 +134,28 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 	showText(c.expiry, ui.ExpiryText(a.AccessExpiry, now), a.State != engine.SignedOut)
 
 	if e := a.LastError; e != nil && a.State != engine.OK {
-		txt := fmt.Sprintf("Last error at %s (%s): %s", ui.ClockTime(e.At, now, loc), e.Class, e.Message)
-		if a.Reason != "" && a.Reason != e.Message {
-			txt += " — " + a.Reason
+		txt, known := errorText(a, now, loc)
+		imp := widget.WarningImportance // tokentray retries by itself
+		if e.Class == engine.ClassPermanent || e.Class == engine.ClassStorage {
+			imp = widget.DangerImportance // the user has to act
 		}
+		setImportance(c.errLine, imp)
 		showText(c.errLine, txt, true)
-		showText(c.fix, ui.FixText(a, now, loc), true)
+		showText(c.fix, ui.FixText(a, now, loc), !known)
+		showText(c.errAt, fmt.Sprintf("Last error at %s (%s)", ui.ClockTime(e.At, now, loc), e.Class), true)
+		c.copyDetails.Show()
+		c.errBox.Show()
 	} else if a.State == engine.NeedsSignIn && a.Reason != "" {
+		setImportance(c.errLine, widget.DangerImportance)
 		showText(c.errLine, "Needs sign-in: "+a.Reason, true)
 		showText(c.fix, "Fix: sign in again (Sign in).", true)
+		showText(c.errAt, "", false)
+		c.copyDetails.Hide()
+		c.errBox.Show()
 	} else {
-		showText(c.errLine, "", false)
-		showText(c.fix, "", false)
+		c.errBox.Hide()
 	}
+	c.status = a
 	showText(c.storage, ui.StorageText(a.Storage), true)
 	c.timeline.update(a, now)
 
@@ -155,13 +177,68 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 	}
 }
 
+// relayout lays the card out again after rows came or went (Fyne does not
+// when an object is hidden or shown).
+func (c *card) relayout() {
+	c.errBox.Refresh()
+	c.body.Refresh()
+	if c.w.list != nil {
+		c.w.list.Refresh()
+	}
+}
+
+// compactTheme is the current theme with less padding inside the rows, so
+// that two accounts fit in the window as it opens.
+type compactTheme struct{}
+
+func (compactTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	return fyne.CurrentApp().Settings().Theme().Color(n, v)
+}
+func (compactTheme) Font(s fyne.TextStyle) fyne.Resource {
+	return fyne.CurrentApp().Settings().Theme().Font(s)
+}
+func (compactTheme) Icon(n fyne.ThemeIconName) fyne.Resource {
+	return fyne.CurrentApp().Settings().Theme().Icon(n)
+}
+func (compactTheme) Size(n fyne.ThemeSizeName) float32 {
+	if n == theme.SizeNameInnerPadding {
+		return 4
+	}
+	return fyne.CurrentApp().Settings().Theme().Size(n)
+}
+
+// rows says which of the card's rows show.
+func (c *card) rows() []bool {
+	var out []bool
+	for _, objs := range [][]fyne.CanvasObject{c.body.Objects, c.errBox.Objects} {
+		for _, o := range objs {
+			out = append(out, o.Visible())
+		}
+	}
+	return out
+}
+
+// copyErrorDetails puts the details of the account's last error on the
+// clipboard, for a support ticket.
+func (c *card) copyErrorDetails() {
+	if c.status.LastError == nil {
+		return
+	}
+	c.w.app.Clipboard().SetContent(errorDetails(c.status, c.w.o.Info.Version))
+	c.say("Error details copied to the clipboard.", false)
+}
+
 // say shows the outcome of a button on the card.
 func (c *card) say(msg string, bad bool) {
 	c.message.Importance = widget.MediumImportance
 	if bad {
 		c.message.Importance = widget.DangerImportance
 	}
+	was := c.message.Visible()
 	showText(c.message, msg, msg != "")
+	if was != c.message.Visible() {
+		c.relayout()
+	}
 }
 
 func (c *card) confirmSignOut(ctx context.Context) {
@@ -218,6 +295,13 @@ func showText(l *widget.Label, s string, visible bool) {
 		l.Show()
 	} else {
 		l.Hide()
+	}
+}
+
+func setImportance(l *widget.Label, imp widget.Importance) {
+	if l.Importance != imp {
+		l.Importance = imp
+		l.Refresh()
 	}
 }
 
@@ -295,125 +379,4 @@ func (w *Window) emptyState(ctx context.Context) fyne.CanvasObject {
 	}
 	add := widget.NewButton("Add account", func() { w.showAddAccount(ctx) })
 	return container.NewVBox(title, text, container.NewHBox(demo, add), msg)
-}
-
-// timeline draws an account's last 24 h: access-token validity as bars and
-// each refresh attempt as a mark (ok or failed).
-type timeline struct {
-	lay   *spanLayout
-	track *fyne.Container
-	box   fyne.CanvasObject
-}
-
-const timelineSpan = 24 * time.Hour
-
-var (
-	colorTrack  = color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0x30}
-	colorValid  = color.NRGBA{R: 0x2e, G: 0x7d, B: 0x32, A: 0x80}
-	colorOK     = color.NRGBA{R: 0x2e, G: 0x7d, B: 0x32, A: 0xff}
-	colorFailed = color.NRGBA{R: 0xc6, G: 0x28, B: 0x28, A: 0xff}
-)
-
-func newTimeline() *timeline {
-	t := &timeline{lay: &spanLayout{}}
-	t.track = container.New(t.lay)
-	left := canvas.NewText("24 h ago", color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff})
-	left.TextSize = 10
-	right := canvas.NewText("now", color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff})
-	right.TextSize = 10
-	t.box = container.NewVBox(t.track, container.NewHBox(left, layout.NewSpacer(), right))
-	return t
-}
-
-func (t *timeline) object() fyne.CanvasObject { return t.box }
-
-// update redraws the timeline for a at now.
-func (t *timeline) update(a engine.AccountStatus, now time.Time) {
-	spans := timelineSpans(a, now)
-	if slices.Equal(spans, t.lay.spans) {
-		return
-	}
-	if len(t.track.Objects) != len(spans) {
-		objs := make([]fyne.CanvasObject, len(spans))
-		for i := range spans {
-			objs[i] = canvas.NewRectangle(spans[i].color)
-		}
-		t.track.Objects = objs
-	}
-	for i, s := range spans {
-		t.track.Objects[i].(*canvas.Rectangle).FillColor = s.color
-	}
-	t.lay.spans = spans
-	t.track.Refresh()
-}
-
-// span is one drawn piece of a timeline, in fractions of its width and
-// height (0 = 24 h ago, 1 = now).
-type span struct {
-	from, to   float32
-	top, level float32 // vertical extent: top offset and height, as fractions
-	color      color.NRGBA
-}
-
-// timelineSpans lays out a's history at now: first the track, then the
-// validity bars (lower part), then the refresh marks (full height). The
-// current access token's validity is drawn from its refresh to now.
-func timelineSpans(a engine.AccountStatus, now time.Time) []span {
-	start := now.Add(-timelineSpan)
-	frac := func(t time.Time) float32 {
-		f := float32(t.Sub(start)) / float32(timelineSpan)
-		return min(max(f, 0), 1)
-	}
-	out := []span{{from: 0, to: 1, top: 0, level: 1, color: colorTrack}}
-	var marks []span
-	for _, e := range a.History {
-		if e.At.Before(start) && (e.Expiry.IsZero() || e.Expiry.Before(start)) {
-			continue
-		}
-		if e.Kind == engine.EventOK && !e.Expiry.IsZero() && e.Expiry.After(start) {
-			end := e.Expiry
-			if end.After(now) {
-				end = now
-			}
-			out = append(out, span{from: frac(e.At), to: frac(end), top: 0.5, level: 0.5, color: colorValid})
-		}
-		if e.At.Before(start) {
-			continue
-		}
-		c := colorOK
-		if e.Kind != engine.EventOK {
-			c = colorFailed
-		}
-		x := frac(e.At)
-		marks = append(marks, span{from: x, to: x, top: 0, level: 1, color: c})
-	}
-	return append(out, marks...)
-}
-
-// spanLayout places each object at its span; a zero-width span is a 2 px
-// mark.
-type spanLayout struct{ spans []span }
-
-const timelineHeight = 16
-
-func (l *spanLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	for i, o := range objs {
-		if i >= len(l.spans) {
-			o.Hide()
-			continue
-		}
-		s := l.spans[i]
-		w := (s.to - s.from) * size.Width
-		x := s.from * size.Width
-		if w < 2 {
-			w = 2
-			x = min(max(x-1, 0), size.Width-2)
-		}
-		o.Move(fyne.NewPos(x, s.top*size.Height))
-		o.Resize(fyne.NewSize(w, s.level*size.Height))
-	}
-}
-
-func (l *spanLayout) MinSize([]fyne.CanvasObject) fyne.Size {
-	return fyne.NewSize(120, timelineHeight)
 }

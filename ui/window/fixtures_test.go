@@ -32,15 +32,36 @@ func at(hhmm string) time.Time {
 	return time.Date(clock.Year(), clock.Month(), clock.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC)
 }
 
-// history is a day of hourly refreshes with one failure.
+// history is a working day of hourly refreshes: from 13:04 yesterday until
+// the laptop slept at 22:30, then from 07:04 today, twice answered with the
+// token it already had, once failed (at 09:04, retried at 09:10).
 func history() []engine.Event {
 	var h []engine.Event
-	for _, hh := range []string{"06:04", "07:04", "08:04", "10:04", "11:04", "12:04"} {
-		h = append(h, engine.Event{At: at(hh), Kind: engine.EventOK, Fresh: true, Expiry: at(hh).Add(65 * time.Minute)})
+	var expiry time.Time
+	ok := func(t time.Time, fresh bool) {
+		if fresh {
+			expiry = t.Add(65 * time.Minute)
+		}
+		h = append(h, engine.Event{At: t, Kind: engine.EventOK, Fresh: fresh, Expiry: expiry})
 	}
-	h = append(h[:3], append([]engine.Event{{At: at("09:04"), Kind: engine.EventFailed}}, h[3:]...)...)
+	for hh := 13; hh <= 22; hh++ {
+		ok(at(fmt.Sprintf("%02d:04", hh)).Add(-24*time.Hour), true)
+	}
+	ok(at("07:04"), true)
+	ok(at("08:04"), false)
+	h = append(h, engine.Event{At: at("09:04"), Kind: engine.EventFailed})
+	ok(at("09:10"), true)
+	ok(at("10:04"), true)
+	ok(at("11:04"), false)
+	ok(at("12:04"), true)
 	return h
 }
+
+// The ids of the fixture's sign-in error, which Copy details must carry.
+const (
+	fixtureTraceID       = "4c1f6a2e-93b1-4d7e-9a55-0e2b7c1d3f00"
+	fixtureCorrelationID = "b7e0c9d4-2f61-4a8b-8c3e-5d9f1a6b2e11"
+)
 
 func okAccount(name string) engine.AccountStatus {
 	return engine.AccountStatus{
@@ -66,7 +87,7 @@ func backingOffAccount(name string) engine.AccountStatus {
 	a.NextDue = at("12:40")
 	a.BackoffUntil = at("12:40")
 	a.LastAttempt = at("12:25")
-	a.LastError = &engine.ErrorInfo{Class: engine.ClassTransient, Message: "the provider is unavailable (HTTP 503)", At: at("12:25")}
+	a.LastError = &engine.ErrorInfo{Class: engine.ClassTransient, Message: "temporary provider problem, will retry: http 503 Service Unavailable", At: at("12:25"), HTTPStatus: 503}
 	a.History = append(a.History, engine.Event{At: at("12:25"), Kind: engine.EventFailed})
 	return a
 }
@@ -75,9 +96,13 @@ func needsSignInAccount(name string) engine.AccountStatus {
 	a := okAccount(name)
 	a.State = engine.NeedsSignIn
 	a.NextDue = time.Time{}
-	a.Reason = "the refresh token was revoked (AADSTS50173)"
+	a.Reason = "sign in again: the provider ended this sign-in (AADSTS70043: refresh token expired under a conditional access sign-in frequency policy)"
 	a.LastAttempt = at("12:20")
-	a.LastError = &engine.ErrorInfo{Class: engine.ClassPermanent, Message: "invalid_grant: the refresh token was revoked", At: at("12:20")}
+	a.LastError = &engine.ErrorInfo{
+		Class: engine.ClassPermanent, Message: a.Reason, At: at("12:20"),
+		Code: "invalid_grant", AADSTS: []int{70043}, HTTPStatus: 400,
+		TraceID: fixtureTraceID, CorrelationID: fixtureCorrelationID,
+	}
 	a.History = append(a.History, engine.Event{At: at("12:20"), Kind: engine.EventFailed})
 	return a
 }

@@ -70,6 +70,9 @@ const (
 	TabSettings
 )
 
+// windowSize is the window's size when it opens.
+var windowSize = fyne.NewSize(560, 680)
+
 // Reconnect backoff after the connection to the keeper ends.
 const (
 	retryMin = 500 * time.Millisecond
@@ -129,7 +132,7 @@ func (w *Window) Start(ctx context.Context) {
 	w.app.SetIcon(fyne.NewStaticResource("tray-ok.png", ui.TrayOK.Icon()))
 	w.win = w.app.NewWindow("tokentray")
 	w.win.SetContent(w.build(ctx))
-	w.win.Resize(fyne.NewSize(560, 680))
+	w.win.Resize(windowSize)
 	w.win.SetCloseIntercept(w.app.Quit)
 	w.win.SetMaster()
 	w.render(ctx, engine.Snapshot{At: w.now()})

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
 )
@@ -71,5 +74,41 @@ func TestTickCountsDown(t *testing.T) {
 	w.tick()
 	if got, want := w.cards["work"].expiry.Text, "Access token expires in 37m 59s"; got != want {
 		t.Errorf("after a tick expiry = %q; want %q", got, want)
+	}
+}
+
+// A card lays out only the rows it shows, however they came and went.
+func TestCardHasNoGaps(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		snaps []engine.AccountStatus
+	}{
+		{"ok", []engine.AccountStatus{okAccount("work")}},
+		{"needs sign-in", []engine.AccountStatus{needsSignInAccount("work")}},
+		{"error went", []engine.AccountStatus{needsSignInAccount("work"), okAccount("work")}},
+		{"error came", []engine.AccountStatus{okAccount("work"), backingOffAccount("work")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, _ := newTestWindow(t, Options{})
+			for _, a := range tc.snaps {
+				w.render(t.Context(), snap(a))
+			}
+			c := w.cards["work"]
+			for _, box := range []*fyne.Container{c.body, c.errBox} {
+				var bottom float32
+				for i, o := range box.Objects {
+					if !o.Visible() {
+						continue
+					}
+					if y := o.Position().Y; i > 0 && y != bottom {
+						t.Errorf("row %d (%T) at y=%v; want %v, right under the row above", i, o, y, bottom)
+					}
+					bottom = o.Position().Y + o.Size().Height + theme.Padding()
+				}
+			}
+			if h, want := c.box.Size().Height, c.box.MinSize().Height; h != want {
+				t.Errorf("card is %v high; want its MinSize %v", h, want)
+			}
+		})
 	}
 }

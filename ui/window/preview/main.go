@@ -55,7 +55,7 @@ func main() {
 		if i == 7 {
 			kind = engine.EventFailed
 		}
-		hist = append(hist, engine.Event{At: at, Kind: kind, Fresh: true, Expiry: at.Add(65 * time.Minute)})
+		hist = append(hist, engine.Event{At: at, Kind: kind, Fresh: i%5 != 0, Expiry: at.Add(65 * time.Minute)})
 	}
 	work := engine.AccountStatus{
 		Name: "work", Provider: "microsoft", State: engine.OK,
@@ -66,13 +66,17 @@ func main() {
 	home := work
 	home.Name, home.Provider, home.State = "home", "oidc", engine.NeedsSignIn
 	home.NextDue = time.Time{}
-	home.LastError = &engine.ErrorInfo{Class: engine.ClassPermanent, Message: "invalid_grant: the refresh token was revoked", At: now.Add(-5 * time.Minute)}
+	home.LastError = &engine.ErrorInfo{
+		Class: engine.ClassPermanent, Message: "sign in again: the provider ended this sign-in (AADSTS70043: refresh token expired under a conditional access sign-in frequency policy)",
+		At: now.Add(-5 * time.Minute), Code: "invalid_grant", AADSTS: []int{70043}, HTTPStatus: 400,
+		TraceID: "4c1f6a2e-93b1-4d7e-9a55-0e2b7c1d3f00", CorrelationID: "b7e0c9d4-2f61-4a8b-8c3e-5d9f1a6b2e11",
+	}
 	home.History = append(append([]engine.Event{}, hist[:20]...), engine.Event{At: now.Add(-5 * time.Minute), Kind: engine.EventFailed})
 
 	a := app.NewWithID("io.github.tokentray.preview")
 	w := window.New(a, window.Options{
 		Keeper: still{engine.Snapshot{At: now, Accounts: []engine.AccountStatus{work, home}}},
-		Info:   window.Info{Settings: config.Defaults(), FileSettings: config.Defaults(), ConfigPath: "preview.yaml"},
+		Info:   window.Info{Version: "preview", Settings: config.Defaults(), FileSettings: config.Defaults(), ConfigPath: "preview.yaml"},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
