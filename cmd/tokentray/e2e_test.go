@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/tokentray/tokentray/internal/control"
 )
 
 // requireGUI skips (locally) or fails (on CI) unless a display and a private
@@ -349,6 +351,10 @@ func TestE2EKeeperTrayAndWindow(t *testing.T) {
 		}
 		t.Logf("no window 5 s after Open tokentray (try %d); clicking again with a fresh layout", try)
 	}
+	// It is a client once it has subscribed (a window maps before that).
+	waitFor(t, 20*time.Second, "the new window to connect to the keeper", func() bool {
+		return strings.Count(stderr.String(), "window connected") >= 2
+	})
 
 	// A second launch asks this keeper to bring its window forward and
 	// exits 0; it starts no second window.
@@ -371,4 +377,81 @@ func TestE2EKeeperTrayAndWindow(t *testing.T) {
 		t.Errorf("the keeper exited with %v after Quit; want exit 0", p.cmd.ProcessState)
 	}
 	waitFor(t, 5*time.Second, "the window to close when the keeper quit", func() bool { return !processAlive(winPID) })
+}
+
+// killPID kills process pid if it runs (cleanup of processes the keeper
+// started).
+func killPID(pid int) {
+	if p, err := os.FindProcess(pid); err == nil && pid > 0 {
+		p.Kill()
+	}
+}
+
+// TestE2EFirstRunTryTheDemo: the keeper with no account opens the window;
+// "Try the demo account" (a restart of the keeper into the demo, as the
+// window asks for it) replaces the keeper while the same window stays and
+// reconnects: a second launch brings that window forward instead of
+// starting another.
+func TestE2EFirstRunTryTheDemo(t *testing.T) {
+	requireGUI(t)
+	c := newCLI(t)
+	env := append(c.env, "DISPLAY="+os.Getenv("DISPLAY"), "XAUTHORITY="+os.Getenv("XAUTHORITY"),
+		"DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"), "TOKENTRAY_WINDOW_BIN="+os.Getenv("TOKENTRAY_WINDOW_BIN"))
+	p := startProcess(t, env, "--set", "storage.backend=file")
+	t.Cleanup(func() {
+		if t.Failed() { // the keepers' log, the restarted one's included
+			b, _ := os.ReadFile(filepath.Join(c.dir, "state", "tokentray", "tokentray.log"))
+			t.Logf("tokentray.log:\n%s", b)
+		}
+	})
+	var winPID int
+	waitFor(t, 30*time.Second, "the first-run window", func() bool {
+		for _, pid := range windowsOf(t) {
+			winPID = pid
+			return true
+		}
+		return false
+	})
+	t.Cleanup(func() { killPID(winPID) })
+	kc, err := control.Dial(filepath.Join(c.dir, "run", "tokentray", "control.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kc.Restart(t.Context(), true); err != nil {
+		t.Fatalf("restart into the demo: %v", err)
+	}
+	if exited, ok := p.waitExit(10 * time.Second); !exited || !ok {
+		t.Fatalf("the first keeper did not exit 0 on restart (exited %v)", exited)
+	}
+	var demoPID int
+	waitFor(t, 15*time.Second, "the demo keeper", func() bool {
+		r := c.run("", "status", "--json")
+		if r.code != 0 || !regexp.MustCompile(`"name":\s*"demo"`).MatchString(r.stdout) {
+			return false
+		}
+		d, err := control.Dial(filepath.Join(c.dir, "run", "tokentray", "control.sock"))
+		if err == nil {
+			demoPID = d.Info.PID
+		}
+		return err == nil
+	})
+	t.Cleanup(func() { killPID(demoPID) })
+	if !processAlive(winPID) {
+		t.Fatal("the window closed when the keeper restarted; want it to stay and reconnect")
+	}
+	// The window has reconnected once a second launch brings it forward.
+	waitFor(t, 15*time.Second, "the window to reconnect to the demo keeper", func() bool {
+		second := exec.Command(binPath)
+		second.Env = env
+		second.Run()
+		return len(windowsOf(t)) == 1
+	})
+	if ws := windowsOf(t); len(ws) != 1 {
+		t.Errorf("%d windows after the restart and a second launch; want the one window", len(ws))
+	}
+	if r := c.run("", "quit"); r.code != 0 {
+		t.Fatalf("quit: exit %d: %s", r.code, r.stderr)
+	}
+	waitFor(t, 10*time.Second, "the demo keeper to exit on quit", func() bool { return !processAlive(demoPID) })
+	waitFor(t, 10*time.Second, "the window to close on quit", func() bool { return !processAlive(winPID) })
 }

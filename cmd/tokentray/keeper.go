@@ -188,10 +188,12 @@ func (k *keeper) HandleStream(ctx context.Context, req control.Request, s *contr
 			k.mu.Lock()
 			k.windows[s] = struct{}{}
 			k.mu.Unlock()
+			c.log.Info("window connected")
 			defer func() {
 				k.mu.Lock()
 				delete(k.windows, s)
 				k.mu.Unlock()
+				c.log.Info("window disconnected")
 			}()
 		}
 		for snap := range c.engine.Subscribe(ctx) {
@@ -240,6 +242,13 @@ func (k *keeper) showInWindow(sh control.Show) bool {
 		}
 	}
 	return false
+}
+
+// hasWindow reports whether a window is subscribed.
+func (k *keeper) hasWindow() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.windows) > 0
 }
 
 // closeWindows asks every open window to close (the keeper quits).

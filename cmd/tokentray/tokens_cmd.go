@@ -570,6 +570,7 @@ func runHeadless(cmd *cobra.Command, g *globals) error {
 func serveHeadless(cmd *cobra.Command, demo bool, build func(ctx context.Context) (*core, func(), error)) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ignoreSIGPIPE()
 	k := newKeeper(keeperHooks{quit: stop}, demo, false)
 	srv, err := claimInstance(k, false)
 	if errors.Is(err, errHandedOver) {

@@ -32,23 +32,28 @@ type trayOptions struct {
 func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 	ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	ignoreSIGPIPE()
 	l, err := loadSettings(g, !o.demo)
 	if err != nil {
 		return err
 	}
 	trayHost := trayHostPresent()
-	var quitOnce sync.Once
+	var stopOnce sync.Once
 	var k *keeper
-	quit := func() {
-		quitOnce.Do(func() {
-			if k != nil {
+	var w *windowLauncher
+	// stop ends the keeper; on quit its windows close too, on a restart
+	// they stay and reconnect to the new keeper.
+	stop := func(closeWindows bool) {
+		stopOnce.Do(func() {
+			if closeWindows && k != nil {
 				k.closeWindows()
+				w.stopStarting()
 			}
 			cancel()
 			systray.Quit()
 		})
 	}
-	var w *windowLauncher
+	quit := func() { stop(true) }
 	var restartTo []string // set by restart: the keeper re-executes with these args on exit
 	var restartMu sync.Mutex
 	restart := func(demo bool) {
@@ -59,7 +64,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		restartMu.Lock()
 		restartTo = args
 		restartMu.Unlock()
-		quit()
+		stop(false)
 	}
 	k = newKeeper(keeperHooks{
 		show:    func(sh control.Show) error { return w.show(sh) },
@@ -95,7 +100,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			c.log.Warn("start at login: could not apply the setting", "error", err)
 		}
 	}
-	w = newWindowLauncher(srv.Path(), k, c.log)
+	w = newWindowLauncher(srv.Path(), filepath.Join(c.stateDir, "tokentray.log"), k, c.log)
 	errc := make(chan error, 1)
 	go func() { errc <- serveCore(ctx, c, srv, k) }()
 
@@ -134,6 +139,9 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 	// After a restart the open window reconnects by itself.
 	restarted := os.Getenv(envRestarted) != ""
 	os.Unsetenv(envRestarted)
+	if restarted {
+		w.expectReconnect()
+	}
 	if !restarted && (!trayHost || !c.settings.UI.StartMinimized || len(c.engine.Snapshot().Accounts) == 0) {
 		if err := w.show(control.Show{Tab: control.TabAccounts}); err != nil {
 			c.log.Warn("window not opened", "error", err)
@@ -162,14 +170,15 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 // envRestarted marks a keeper started by a restart.
 const envRestarted = "TOKENTRAY_RESTARTED"
 
-// reexec starts `tokentray args...` detached from this process.
+// reexec starts `tokentray args...` detached from this process. The new
+// keeper does not inherit this one's stdout and stderr: they may be a pipe
+// or terminal that closes when this process exits (it logs to its file).
 func reexec(args []string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	p := exec.Command(exe, args...)
-	p.Stdout, p.Stderr = os.Stdout, os.Stderr
 	p.Env = append(os.Environ(), envRestarted+"=1")
 	if err := p.Start(); err != nil {
 		return err
@@ -180,22 +189,64 @@ func reexec(args []string) error {
 // windowLauncher opens the window program, or brings an open window
 // forward through its subscription.
 type windowLauncher struct {
-	socket string
-	k      *keeper
-	log    *slog.Logger
+	socket  string
+	logFile string // where the window's own warnings go
+	k       *keeper
+	log     *slog.Logger
 
-	mu      sync.Mutex
-	child   *os.Process // the window being started or running
-	started time.Time
+	mu             sync.Mutex
+	child          *os.Process // the window being started or running
+	started        time.Time
+	reconnectUntil time.Time // a window of the previous keeper may reconnect until then
 }
 
-func newWindowLauncher(socket string, k *keeper, log *slog.Logger) *windowLauncher {
-	return &windowLauncher{socket: socket, k: k, log: log}
+func newWindowLauncher(socket, logFile string, k *keeper, log *slog.Logger) *windowLauncher {
+	return &windowLauncher{socket: socket, logFile: logFile, k: k, log: log}
 }
 
 // startGrace is how long a window process just started has to subscribe
-// before another show starts a second one.
-const startGrace = 10 * time.Second
+// before another show starts a second one; reconnectGrace how long a
+// restarted keeper waits for the window of its predecessor to reconnect.
+const (
+	startGrace     = 10 * time.Second
+	reconnectGrace = 8 * time.Second
+)
+
+// expectReconnect tells w that a window of the keeper this one replaced may
+// be reconnecting: shows in the next reconnectGrace wait for it.
+func (w *windowLauncher) expectReconnect() {
+	w.mu.Lock()
+	w.reconnectUntil = time.Now().Add(reconnectGrace)
+	w.mu.Unlock()
+}
+
+// stopStarting ends a window process this keeper started that has not
+// subscribed yet (it would not hear the keeper quit). It holds no state.
+func (w *windowLauncher) stopStarting() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.child != nil && !w.k.hasWindow() {
+		w.child.Kill()
+	}
+}
+
+// awaitReconnect waits (within the reconnect grace) for the window of the
+// previous keeper to subscribe, and shows sh in it.
+func (w *windowLauncher) awaitReconnect(sh control.Show) bool {
+	w.mu.Lock()
+	until := w.reconnectUntil
+	w.mu.Unlock()
+	for time.Now().Before(until) {
+		time.Sleep(50 * time.Millisecond)
+		if w.k.showInWindow(sh) {
+			return true
+		}
+	}
+	return false
+}
 
 // show brings the window forward on sh's tab, starting the window program
 // when none is open.
@@ -203,7 +254,7 @@ func (w *windowLauncher) show(sh control.Show) error {
 	if w == nil {
 		return errors.New("the window is not ready yet")
 	}
-	if w.k.showInWindow(sh) {
+	if w.k.showInWindow(sh) || w.awaitReconnect(sh) {
 		w.log.Info("window brought forward", "tab", sh.Tab)
 		return nil
 	}
@@ -225,7 +276,10 @@ func (w *windowLauncher) show(sh control.Show) error {
 	}
 	p := exec.Command(exe, args...)
 	p.Env = append(os.Environ(), "TOKENTRAY_CONTROL_SOCKET="+w.socket)
-	p.Stdout, p.Stderr = os.Stderr, os.Stderr
+	if f, err := os.OpenFile(w.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+		p.Stdout, p.Stderr = f, f // the window outlives no terminal of ours
+		defer f.Close()
+	}
 	if err := p.Start(); err != nil {
 		return fmt.Errorf("start the window (%s): %w", exe, err)
 	}
