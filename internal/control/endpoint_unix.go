@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // listenEndpoint takes over the socket path: it returns the listener and
@@ -58,20 +56,8 @@ func dialEndpoint(ctx context.Context, path string) (net.Conn, error) {
 	return d.DialContext(ctx, "unix", path)
 }
 
-// lockTimeout bounds the wait for another starter's check-and-listen.
-const lockTimeout = 10 * time.Second
-
 // lockPath takes the starter lock next to path and returns its release.
-func lockPath(path string) (func(), error) {
-	l := flock.New(path+".lock", flock.SetPermissions(0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), lockTimeout)
-	defer cancel()
-	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("lock %s: %w", l.Path(), errors.Join(err, ctx.Err()))
-	}
-	return func() { l.Unlock() }, nil
-}
+func lockPath(path string) (func(), error) { return lockFile(path + ".lock") }
 
 // clearStale returns an error wrapping ErrRunning if a server answers on
 // path, and removes whatever sits at path when nobody answers.

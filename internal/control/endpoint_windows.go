@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/Microsoft/go-winio"
@@ -18,11 +20,13 @@ const pipeBuffer = 64 << 10
 
 // listenEndpoint creates the named pipe path with a security descriptor
 // that admits only this user's SID (protected DACL, one ACE: generic all
-// for the SID; remote clients are rejected). Creating the first instance
-// of a pipe fails when it exists, so of two starters exactly one wins; the
-// other finds it answering (ErrRunning). A pipe vanishes with its last
-// handle, so a crashed keeper leaves nothing to clean up: the returned
-// release does nothing.
+// for the SID; remote clients are rejected), unless a keeper of this user
+// answers there already (ErrRunning). A lock file in the user's
+// %LocalAppData%\tokentray serializes the check-and-create of concurrent
+// starters: Wine 8.0 ignores FILE_FLAG_FIRST_PIPE_INSTANCE, which alone
+// would do on Windows (and still refuses there a name another process
+// holds). A pipe vanishes with its last handle, so a crashed keeper leaves
+// nothing to clean up: the returned release does nothing.
 func listenEndpoint(path string) (net.Listener, func() error, error) {
 	if !isPipePath(path) {
 		return nil, nil, fmt.Errorf("not a named pipe path: on Windows the control channel is a named pipe %sNAME", pipePrefix)
@@ -31,32 +35,71 @@ func listenEndpoint(path string) (net.Listener, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := winio.ListenPipe(path, &winio.PipeConfig{
-		SecurityDescriptor: "D:P(A;;GA;;;" + sid.String() + ")",
-		InputBufferSize:    pipeBuffer,
-		OutputBufferSize:   pipeBuffer,
-	})
-	if err == nil {
-		return ln, func() error { return nil }, nil
+	lock, err := pipeLockFile(path)
+	if err != nil {
+		return nil, nil, err
 	}
-	// The pipe exists: find out whether a keeper of ours serves it.
+	unlock, err := lockFile(lock)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	if err := probePipe(path); err != nil {
+		return nil, nil, err
+	}
+	ln, err := listenPipe(path, "D:P(A;;GA;;;"+sid.String()+")")
+	if err != nil {
+		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
+			return nil, nil, fmt.Errorf("%w: another process holds the pipe name without answering", err)
+		}
+		return nil, nil, err
+	}
+	return ln, func() error { return nil }, nil
+}
+
+// pipeLockFile returns the starter lock file of pipe path, in this user's
+// cache directory (%LocalAppData%\tokentray).
+func pipeLockFile(path string) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("lock directory: %w", err)
+	}
+	dir = filepath.Join(dir, appDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create lock directory: %w", err)
+	}
+	name := []byte(path[len(pipePrefix):])
+	for i, b := range name {
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '.' || b == '_') {
+			name[i] = '_'
+		}
+	}
+	return filepath.Join(dir, "pipe-"+string(name)+".lock"), nil
+}
+
+// probePipe returns nil when nobody serves pipe path, an error wrapping
+// ErrRunning when a keeper of this user does, and another error when the
+// pipe belongs to someone else.
+func probePipe(path string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c, derr := winio.DialPipeContext(ctx, path)
+	c, err := winio.DialPipeContext(ctx, path)
 	switch {
-	case derr == nil:
+	case err == nil:
 		defer c.Close()
-		if verr := verifyServer(c); verr != nil {
-			return nil, nil, verr
+		if err := verifyServer(c); err != nil {
+			return err
 		}
-		return nil, nil, ErrRunning
-	case errors.Is(derr, context.DeadlineExceeded):
+		return ErrRunning
+	case isRefused(err):
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
 		// Every instance is busy: a live but busy keeper.
-		return nil, nil, ErrRunning
-	case errors.Is(derr, windows.ERROR_ACCESS_DENIED):
-		return nil, nil, fmt.Errorf("%w: the pipe exists and admits only another user: a process of another user holds tokentray's pipe name", err)
+		return ErrRunning
+	case errors.Is(err, windows.ERROR_ACCESS_DENIED):
+		return fmt.Errorf("the pipe exists and admits only another user: a process of another user holds tokentray's pipe name (%w)", err)
 	}
-	return nil, nil, errors.Join(err, derr)
+	return fmt.Errorf("probe: %w", err)
 }
 
 // dialEndpoint connects to the named pipe path and makes sure a process of
