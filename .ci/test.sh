@@ -2,7 +2,8 @@
 # The whole suite (make test): vet, unit tests, -race on internal/, keychain
 # integration against a real gnome-keyring in a private D-Bus session
 # (DISPLAY unset, so no unlock prompt can hang), GUI tests under Xvfb with the
-# tray driven over D-Bus, a short fuzz pass on every fuzz target, the
+# tray driven over D-Bus, the Windows build of the keeper and CLI under Wine
+# (.ci/wine.sh), a short fuzz pass on every fuzz target, the
 # import-rule test, and a scan of everything the suite logged for the tokens
 # the simulator issued. Exits non-zero on any failure.
 set -euo pipefail
@@ -33,6 +34,9 @@ export TOKENTRAY_GUI_TEST=1 TOKENTRAY_BIN="$PWD/bin/tokentray" TOKENTRAY_WINDOW_
 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
   bash -c 'bash .ci/gotest.sh test-gui.log -count=1 -run "TestGUI|TestE2E" ./ui/... ./cmd/...'
 unset TOKENTRAY_GUI_TEST
+
+step "Windows: tokentray.exe (keeper and CLI) under Wine against the simulator"
+bash .ci/wine.sh
 
 step "fuzz (short pass on every target)"
 bash .ci/fuzz.sh "${FUZZTIME:-1000x}" 2>&1 | tee "$ART/test-fuzz.log" | grep -E '^(---|ok|FAIL|fuzz:.*targets|PASS)' 

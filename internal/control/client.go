@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 )
 
-// Client talks to a running keeper over its control socket. It opens one
+// Client talks to a running keeper over its control socket (a named pipe on
+// Windows). It opens one
 // connection per request, so it holds no resources and needs no Close; it
 // is safe for concurrent use.
 type Client struct {
@@ -82,8 +82,7 @@ func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event str
 		return Response{}, fmt.Errorf("control: encode request: %w", err)
 	}
 
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.path)
+	conn, err := dialEndpoint(ctx, c.path)
 	if err != nil {
 		if isRefused(err) {
 			return Response{}, fmt.Errorf("control: %s: %w (%w)", c.path, ErrNotRunning, err)

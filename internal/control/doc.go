@@ -1,7 +1,9 @@
 // Package control owns tokentray's local control channel: the socket through
-// which the window and CLI commands reach the running keeper, the versioned
-// protocol spoken over it, and single-instance detection (a live socket
-// means "already running"; a socket left by a crashed keeper is replaced).
+// which the window and CLI commands reach the running keeper (a unix socket;
+// on Windows a per-user named pipe), the versioned protocol spoken over it,
+// and single-instance detection (a live socket or pipe means "already
+// running"; a socket left by a crashed keeper is replaced, a pipe vanishes
+// with its keeper).
 //
 // Protocol (version ProtocolVersion): one request per connection. The client
 // sends one JSON Request terminated by a newline (at most MaxRequestSize
@@ -25,8 +27,14 @@
 // ssh-agent and oidc-agent: the socket directory is created 0700 and must be
 // owned by the user, the socket is 0600, and the server also checks the
 // peer's uid (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS). On the BSDs it
-// relies on the directory permissions; on Windows on the per-user ACL of
-// %LocalAppData%.
+// relies on the directory permissions. On Windows the channel is the named
+// pipe \\.\pipe\tokentray-<SID> (DefaultPath) with a protected DACL
+// admitting only the user's SID (SDDL D:P(A;;GA;;;<SID>)) and remote
+// clients rejected; the server checks that the client process runs as the
+// user, and the client that the server process does (so a pipe name taken
+// first by another user's process gets nothing). The server and client
+// work on net.Listener and net.Conn; the per-OS files endpoint_unix.go and
+// endpoint_windows.go listen and dial.
 // Neither side ever logs a request or response body: Request and Token
 // format redacted, and the server logs only op, outcome and duration.
 //

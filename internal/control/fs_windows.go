@@ -4,38 +4,20 @@ package control
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/windows"
 )
 
-// prepareDir creates dir. Unix modes mean little on Windows: the socket is
-// protected by the per-user ACL of %LocalAppData%, where DefaultPath puts it.
-func prepareDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create socket directory: %w", err)
-	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("socket directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("socket directory %s is not a directory", dir)
-	}
-	return nil
-}
-
-// secureSocket does nothing on Windows (see prepareDir).
-func secureSocket(string) error { return nil }
-
-// isRefused reports whether a dial error means nobody listens.
+// isRefused reports whether a dial error means nobody listens: the pipe
+// does not exist (a pipe vanishes with its last server handle).
 func isRefused(err error) bool {
-	return errors.Is(err, windows.WSAECONNREFUSED) || errors.Is(err, os.ErrNotExist)
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, windows.ERROR_PATH_NOT_FOUND)
 }
 
 // isResourceExhausted reports whether an accept error is worth retrying
 // after a pause.
 func isResourceExhausted(err error) bool {
-	return errors.Is(err, windows.WSAEMFILE) || errors.Is(err, windows.WSAENOBUFS)
+	return errors.Is(err, windows.ERROR_NOT_ENOUGH_MEMORY) || errors.Is(err, windows.ERROR_NO_SYSTEM_RESOURCES) ||
+		errors.Is(err, windows.ERROR_TOO_MANY_OPEN_FILES) || errors.Is(err, windows.ERROR_PIPE_BUSY)
 }

@@ -3,7 +3,6 @@ package control
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -14,16 +13,8 @@ const (
 	socketName = "control.sock"
 )
 
-// DefaultPath returns where the control socket of this user lives:
-// $XDG_RUNTIME_DIR/tokentray/control.sock when XDG_RUNTIME_DIR is set, else
-// os.UserCacheDir()/tokentray/control.sock (%LocalAppData% on Windows,
-// ~/Library/Caches on macOS). When that path is too long for a unix socket
-// address (104 bytes on macOS and the BSDs, 108 elsewhere) it falls back to
-// os.TempDir()/tokentray-<uid>/control.sock.
-func DefaultPath() (string, error) {
-	return defaultPath(os.Getenv("XDG_RUNTIME_DIR"), os.UserCacheDir, os.TempDir(), os.Getuid())
-}
-
+// defaultPath is DefaultPath on Unix: the first of runtimeDir and cacheDir
+// whose socket path fits, else tempDir/tokentray-<uid>.
 func defaultPath(runtimeDir string, cacheDir func() (string, error), tempDir string, uid int) (string, error) {
 	var base string
 	if runtimeDir != "" && filepath.IsAbs(runtimeDir) {

@@ -5,6 +5,7 @@ package control
 import (
 	"fmt"
 	"net"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,8 +14,12 @@ import (
 const peerCheck = true
 
 // peerUID returns the uid of the process on the other end of c (SO_PEERCRED).
-func peerUID(c *net.UnixConn) (int, error) {
-	raw, err := c.SyscallConn()
+func peerUID(c net.Conn) (int, error) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("peer credentials: %T is not a socket", c)
+	}
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		return -1, fmt.Errorf("peer credentials: %w", err)
 	}

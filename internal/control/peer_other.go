@@ -1,12 +1,11 @@
-//go:build !linux && !darwin
+//go:build !linux && !darwin && !windows
 
 package control
 
 import "net"
 
 // peerCheck is false here: the server does not learn the peer's uid and
-// relies on the socket directory being 0700 and owned by the user (on
-// Windows: on the per-user %LocalAppData% ACL).
+// relies on the socket directory being 0700 and owned by the user.
 const peerCheck = false
 
-func peerUID(*net.UnixConn) (int, error) { return -1, nil }
+func peerUID(net.Conn) (int, error) { return -1, nil }

@@ -10,11 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // Handler answers the requests of a Server. The server itself answers
@@ -79,18 +76,19 @@ type HandlerFunc func(ctx context.Context, req Request) Response
 // Handle calls f(ctx, req).
 func (f HandlerFunc) Handle(ctx context.Context, req Request) Response { return f(ctx, req) }
 
-// Server is a listening control socket. Create it with Listen, run it with
-// Serve, stop it by cancelling Serve's context or with Close.
+// Server is a listening control socket (a named pipe on Windows). Create it
+// with Listen, run it with Serve, stop it by cancelling Serve's context or
+// with Close.
 type Server struct {
-	path string
-	ln   *net.UnixListener
-	sock os.FileInfo // the socket file we created, to remove only ours
-	h    Handler
+	path    string
+	ln      net.Listener
+	release func() error // gives path back once ln is closed (per OS)
+	h       Handler
 
 	// Tunables; tests shorten them. Set before Serve.
 	readTimeout  time.Duration // accept → full request received
 	writeTimeout time.Duration // handler done → response written
-	wantUID      int           // peer uid required on Linux; <0 disables the check
+	wantUID      int           // peer uid required on Linux and macOS; <0 disables the check
 	logger       *slog.Logger
 
 	conns   chan struct{} // a token per connection being served; cap MaxConns
@@ -104,50 +102,24 @@ type Server struct {
 	doneErr error
 }
 
-// lockTimeout bounds the wait for another starter's check-and-listen.
-const lockTimeout = 10 * time.Second
-
 // Listen takes over path for a new control server answering with h. If a
-// live server answers there, it returns an error wrapping ErrRunning. A
-// socket file (or other non-directory) that nobody answers on is treated as
-// left by a crashed instance and replaced. The directory is created 0700
-// (owner checked), the socket is 0600. A lock file path+".lock" serializes
-// concurrent starters and stoppers, so exactly one of them wins.
+// live server answers there, it returns an error wrapping ErrRunning.
+//
+// On Unix path is a socket file: a socket file (or other non-directory)
+// that nobody answers on is treated as left by a crashed instance and
+// replaced; the directory is created 0700 (owner checked), the socket is
+// 0600; a lock file path+".lock" serializes concurrent starters and
+// stoppers, so exactly one of them wins. On Windows path is a named pipe
+// (\\.\pipe\NAME) whose security descriptor admits only this user's SID;
+// creating its first instance is atomic, so exactly one starter wins, and a
+// crashed keeper leaves nothing behind.
 func Listen(path string, h Handler) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("control: listen: nil handler")
 	}
-	if !fitsSocketPath(path) {
-		return nil, fmt.Errorf("control: listen %s: %w (%d bytes, limit %d)", path, errPathTooLong, len(path), maxSocketPath()-1)
-	}
-	if err := prepareDir(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("control: listen %s: %w", path, err)
-	}
-	unlock, err := lockPath(path)
+	ln, release, err := listenEndpoint(path)
 	if err != nil {
 		return nil, fmt.Errorf("control: listen %s: %w", path, err)
-	}
-	defer unlock()
-
-	if err := clearStale(path); err != nil {
-		return nil, fmt.Errorf("control: listen %s: %w", path, err)
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("control: listen %s: %w", path, err)
-	}
-	ln.SetUnlinkOnClose(false) // we remove the file ourselves, under the lock
-	fail := func(err error) (*Server, error) {
-		ln.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("control: listen %s: %w", path, err)
-	}
-	if err := secureSocket(path); err != nil {
-		return fail(err)
-	}
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return fail(err)
 	}
 	wantUID := -1
 	if peerCheck {
@@ -156,7 +128,7 @@ func Listen(path string, h Handler) (*Server, error) {
 	return &Server{
 		path:         path,
 		ln:           ln,
-		sock:         fi,
+		release:      release,
 		h:            h,
 		readTimeout:  DefaultTimeout,
 		writeTimeout: DefaultTimeout,
@@ -169,54 +141,14 @@ func Listen(path string, h Handler) (*Server, error) {
 	}, nil
 }
 
-// lockPath takes the starter lock next to path and returns its release.
-func lockPath(path string) (func(), error) {
-	l := flock.New(path+".lock", flock.SetPermissions(0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), lockTimeout)
-	defer cancel()
-	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("lock %s: %w", l.Path(), errors.Join(err, ctx.Err()))
-	}
-	return func() { l.Unlock() }, nil
-}
-
-// clearStale returns an error wrapping ErrRunning if a server answers on
-// path, and removes whatever sits at path when nobody answers.
-func clearStale(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory, not a socket: remove it", path)
-	}
-	c, err := net.DialTimeout("unix", path, time.Second)
-	if err == nil {
-		c.Close()
-		return ErrRunning
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		// The backlog is full: a live but busy instance.
-		return ErrRunning
-	}
-	// Refused, or not a socket at all: left behind by a crashed instance.
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove stale socket: %w", err)
-	}
-	return nil
-}
-
-// Path returns the socket path the server listens on.
+// Path returns the socket path (the pipe name on Windows) the server
+// listens on.
 func (s *Server) Path() string { return s.path }
 
 // Serve accepts connections until ctx is cancelled or Close is called, then
 // waits for the connections in flight (their handlers see ctx cancelled),
-// removes the socket file and returns nil. It returns nil at once if Close
+// removes the socket file (a pipe vanishes with its listener) and returns
+// nil. It returns nil at once if Close
 // came first, and an error if the listener fails or Serve was already
 // called. Serve owns every goroutine it starts.
 func (s *Server) Serve(ctx context.Context) error {
@@ -245,7 +177,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	var serveErr error
 	var backoff time.Duration
 	for {
-		c, err := s.ln.AcceptUnix()
+		c, err := s.ln.Accept()
 		if err != nil {
 			if s.stopping(ctx) {
 				break
@@ -332,43 +264,19 @@ func (s *Server) Close() error {
 	return err
 }
 
-// removeSocket closes the listener and removes the socket file, under the
-// starter lock so that a new instance starting right now cannot lose its
-// fresh socket to us; a file that is no longer ours is left alone (on
-// Windows os.SameFile re-reads the path, so there only the lock protects).
-// The lock file itself stays: removing lock files races.
+// removeSocket closes the listener and gives the path back (on Unix: the
+// socket file is removed if it is still ours).
 func (s *Server) removeSocket() error {
-	unlock, lockErr := lockPath(s.path)
-	if lockErr == nil {
-		defer unlock()
-	}
 	s.ln.Close()
-	fi, err := os.Lstat(s.path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("control: remove socket: %w", err)
-	}
-	if !os.SameFile(fi, s.sock) {
-		return nil
-	}
-	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("control: remove socket: %w", err)
-	}
-	return nil
+	return s.release()
 }
 
 // serveConn answers one request on c and closes it.
-func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	if s.wantUID >= 0 {
-		uid, err := peerUID(c)
-		if err != nil || uid != s.wantUID {
-			s.logger.Warn("control: refused connection: peer is not this user", "uid", uid, "err", err)
-			s.write(c, Response{Error: "permission denied", Code: CodeFailure})
-			return
-		}
+	if !s.peerAllowed(c) {
+		s.write(c, Response{Error: "permission denied", Code: CodeFailure})
+		return
 	}
 
 	c.SetReadDeadline(time.Now().Add(s.readTimeout))
@@ -441,7 +349,7 @@ func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
 
 // stream runs one streaming request: events go out as the handler sends
 // them; the returned Response ends the stream.
-func (s *Server) stream(ctx context.Context, c *net.UnixConn, req Request) (resp Response) {
+func (s *Server) stream(ctx context.Context, c net.Conn, req Request) (resp Response) {
 	sh, ok := s.h.(StreamHandler)
 	if !ok {
 		return Failure(CodeUsage, fmt.Errorf("op %q is not supported by this keeper", req.Op))
