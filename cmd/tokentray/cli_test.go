@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -614,4 +615,107 @@ func TestCLIAccountRemoveDeletesSecretsAndSettings(t *testing.T) {
 	if r := c.run("", "token", "gone"); r.code != 2 {
 		t.Errorf("token for a removed account: exit %d; want 2", r.code)
 	}
+}
+
+// expireSoon makes the stored access token of account one that expires in
+// 2 minutes (obtained and expiry moved back alike), so token must refresh.
+func expireSoon(t *testing.T, c *cli, account string) {
+	t.Helper()
+	v := vaultOf(c, "file")
+	env, err := v.Load(t.Context(), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := time.Until(env.Expiry) - 2*time.Minute
+	env.ObtainedAt, env.Expiry = env.ObtainedAt.Add(-d), env.Expiry.Add(-d)
+	if err := v.Save(t.Context(), account, env); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCLIUnsavedRotationIsAFailure: under strict rotation a `token` or
+// `refresh` whose new pair cannot be saved exits 1, prints no token, and
+// says which account's rotated refresh token is held only in memory and
+// what to do — instead of exiting 0 with the only copy of the new refresh
+// token gone with the process. (Before: token printed the access token and
+// exited 0; refresh said "NOT saved … retrying" and exited 0.) The save is
+// made to fail by making the vault's directory immutable (chattr +i), so
+// the vault can still be read.
+func TestCLIUnsavedRotationIsAFailure(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{Rotation: idpsim.Strict})
+	c := newFileAccountCLI(t, base, "work")
+	c.must(sim.Grant("cli-1", "gina@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	dir := filepath.Join(c.dir, "state", "tokentray")
+	freeze := func() {
+		t.Helper()
+		if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+			t.Skipf("chattr +i %s: %v %s (needs root and a file system with attributes)", dir, err, out)
+		}
+	}
+	thaw := func() { exec.Command("chattr", "-i", dir).Run() }
+	t.Cleanup(thaw)
+
+	for _, args := range [][]string{{"token", "work"}, {"refresh", "work"}} {
+		t.Run(args[0], func(t *testing.T) {
+			expireSoon(t, c, "work")
+			freeze()
+			r := c.run("", args...)
+			thaw()
+			if r.code != 1 {
+				t.Errorf("%s with a failing save: exit %d; want 1", args[0], r.code)
+			}
+			if args[0] == "token" && strings.TrimSpace(r.stdout) != "" {
+				t.Errorf("token printed %q although its rotated refresh token was not saved; want nothing on stdout", r.stdout)
+			}
+			if !strings.Contains(r.stderr, `account "work"`) || !strings.Contains(r.stderr, "rotated") || !strings.Contains(r.stderr, "run the command again") {
+				t.Errorf("stderr %q; want it to name the account, the rotated token and what to do", r.stderr)
+			}
+			// The grant is lost to this process's exit (strict rotation): sign
+			// in again, as the message said, for the next round.
+			c.must(sim.Grant("cli-1", "gina@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+		})
+	}
+	c.assertNoSecrets(sim, "tokens.json")
+}
+
+// TestCLIInterruptedRefreshLosesNothing: a `refresh` interrupted by SIGINT
+// or SIGTERM while its request is at a strictly rotating provider — before
+// the provider processed it, or after it rotated the refresh token with the
+// answer still on its way — loses no grant: the next refresh works. (Before:
+// no signal handling, and the answer in flight was dropped with the
+// command's context; under strict rotation the grant was gone.)
+func TestCLIInterruptedRefreshLosesNothing(t *testing.T) {
+	sim := idpsim.New(idpsim.Options{Rotation: idpsim.Strict})
+	hook := &simHook{h: sim}
+	srv := httptest.NewServer(hook)
+	t.Cleanup(srv.Close)
+	c := newFileAccountCLI(t, srv.URL, "work")
+	c.must(sim.Grant("cli-1", "hank@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	lost := 0
+	for i := range 12 {
+		sig, afterAnswer := []os.Signal{os.Interrupt, syscall.SIGTERM}[i%2], i%4 >= 2
+		delay := time.Duration(rnd.IntN(40)) * time.Millisecond
+		hook.arm(300*time.Millisecond, afterAnswer)
+		p := startProcess(t, c.env, "refresh", "work")
+		select {
+		case <-hook.held:
+		case <-p.exited:
+			t.Fatalf("cycle %d: refresh exited before the provider held its request:\n%s", i, p.logs.String())
+		case <-time.After(20 * time.Second):
+			t.Fatalf("cycle %d: the refresh request did not reach the provider", i)
+		}
+		time.Sleep(delay) // a point inside the exchange
+		p.cmd.Process.Signal(sig)
+		if exited, _ := p.waitExit(40 * time.Second); !exited {
+			t.Fatalf("cycle %d: refresh still runs 40 s after %v", i, sig)
+		}
+		if r := c.run("", "refresh", "work"); r.code != 0 {
+			lost++
+			t.Errorf("cycle %d (%v %v after the request was held, answered first: %v): the next refresh exits %d: %s", i, sig, delay, afterAnswer, r.code, r.stderr)
+			c.must(sim.Grant("cli-1", "hank@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+		}
+	}
+	t.Logf("RELIABILITY interrupted refresh rotation=strict cycles=12 signals=SIGINT,SIGTERM lost=%d", lost)
+	c.assertNoSecrets(sim, "tokens.json")
 }

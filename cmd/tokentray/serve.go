@@ -64,9 +64,14 @@ func serveCore(ctx context.Context, c *core, srv *control.Server, k *keeper) err
 		}()
 		defer srv.Close()
 	}
-	err := c.engine.Run(ctx)
+	err := c.engine.Run(ctx) // returns after the refreshes it sent are saved
 	if ctx.Err() != nil {
-		return nil
+		err = nil // a stop, not a failure
+	}
+	// A keeper that stops saves what it holds only in memory, or says so.
+	if ferr := flushBeforeExit(c); ferr != nil {
+		c.log.Error("stopping with an unsaved refresh token", "error", ferr)
+		err = errors.Join(err, ferr)
 	}
 	return err
 }

@@ -58,7 +58,31 @@ func withCore(cmd *cobra.Command, g *globals, o coreOptions, fn func(ctx context
 		return err
 	}
 	defer c.Close()
-	return fn(ctx, c)
+	err = fn(ctx, c)
+	return errors.Join(err, flushBeforeExit(c))
+}
+
+// flushTimeout bounds how long a command about to exit keeps trying to save
+// a pair the provider rotated.
+const flushTimeout = 15 * time.Second
+
+// flushBeforeExit saves what the engine holds only in memory before the
+// process exits. A rotated refresh token that still cannot be saved is a
+// failure (exit 1) naming the account and what to do: the process is about
+// to drop the only copy. It runs on a context of its own, so Ctrl-C of the
+// command does not cut it short.
+func flushBeforeExit(c *core) error {
+	ctx, cancel := context.WithTimeout(vault.Interactive(context.Background()), flushTimeout)
+	defer cancel()
+	err := c.engine.Flush(ctx)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, engine.ErrUnsaved) {
+		return &exitError{code: exitFailure, err: err}
+	}
+	c.log.Warn("saving before exit", "error", err)
+	return nil
 }
 
 // pickAccount returns the account named by args, or the only account.
