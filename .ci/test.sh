@@ -31,7 +31,7 @@ step "GUI + tray end-to-end under Xvfb and a private D-Bus session"
 $GO build -o bin/tokentray ./cmd/tokentray
 $GO build -o bin/tokentray-window ./cmd/tokentray-window
 export TOKENTRAY_GUI_TEST=1 TOKENTRAY_BIN="$PWD/bin/tokentray" TOKENTRAY_WINDOW_BIN="$PWD/bin/tokentray-window" TOKENTRAY_ARTIFACTS="$ART"
-xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
+xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp -noreset" dbus-run-session -- \
   bash -c 'bash .ci/gotest.sh test-gui.log -count=1 -run "TestGUI|TestE2E" ./ui/... ./cmd/...'
 unset TOKENTRAY_GUI_TEST
 

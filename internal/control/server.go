@@ -406,25 +406,9 @@ var (
 // readLine reads one newline-terminated line of at most limit bytes
 // (newline included). A final line without newline is accepted at EOF.
 func readLine(r io.Reader, limit int) ([]byte, error) {
-	br := bufio.NewReaderSize(io.LimitReader(r, int64(limit)+1), 4096)
-	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > limit {
-			return nil, errTooLarge
-		}
-		switch {
-		case err == nil:
-			return line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF) && len(line) > 0:
-			return line, nil
-		default:
-			return nil, err
-		}
-	}
+	// Reading stops one byte past the limit: a request is never buffered
+	// beyond it, and a client sends nothing after its request.
+	return (&lineReader{br: bufio.NewReaderSize(io.LimitReader(r, int64(limit)+1), 4096), limit: limit}).next()
 }
 
 // lineReader reads successive newline-terminated lines of at most limit
