@@ -722,7 +722,7 @@ func TestPerfIdle(t *testing.T) {
 		kv := []any{"idle_s", fmt.Sprintf("%.1f", elapsed.Seconds()), "cpu_ticks", ticks, "cpu_ms", ms(cpu),
 			"cpu_pct_core", fmt.Sprintf("%.3f", pc), "rss_mb", fmt.Sprintf("%.1f", rssMB),
 			"hwm_mb", fmt.Sprintf("%.1f", float64(s1.hwm)/1024), "rss_anon_mb", fmt.Sprintf("%.1f", float64(s1.anonKB)/1024),
-			"rss_file_mb", fmt.Sprintf("%.1f", float64(s1.file)/1024), "procs", len(s1.pids), "tick_ms", ms(time.Second/time.Duration(hz))}
+			"rss_file_mb", fmt.Sprintf("%.1f", float64(s1.file)/1024), "procs", len(s1.pids), "tick_ms", ms(time.Second / time.Duration(hz))}
 		if gui && p.name != "headless" && p.name != "baseline-idle-go" {
 			kv = append(kv, "window_visible", metStr(s1.visible()))
 		}
