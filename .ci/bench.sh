@@ -110,7 +110,12 @@ env -u DISPLAY -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS \
 grep '^PERF' "$OUT/peer.txt"
 
 step "start-up, Open tokentray -> window, 60 s idle under Xvfb and a private D-Bus session"
-xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
+# A random first display number: xvfb-run -a alone starts at :99, and two
+# runs starting at once on a shared machine can end up on one server.
+# -noreset: Xvfb otherwise resets when its last client disconnects (a closed
+# window with nothing else on the display, unlike a desktop), and the next
+# window started during the reset dies with "X11: Failed to open display".
+xvfb-run -a -n $((200 + RANDOM % 600)) -s "-screen 0 1280x800x24 -nolisten tcp -noreset" dbus-run-session -- \
   $GO test -count=1 -timeout 8m -v -run '^(TestPerfStartup|TestPerfWindowOpen|TestPerfIdle)$' ./cmd/tokentray >"$OUT/gui.txt" 2>&1 ||
   { echo "BENCH gui error=go-test-failed (see $OUT/gui.txt)"; grep -E -A12 -- '--- FAIL|perf_test' "$OUT/gui.txt" >&2; failed=1; }
 grep '^PERF' "$OUT/gui.txt"
