@@ -324,7 +324,8 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 	for _, nm := range names {
 		s := loop[nm]
 		med[nm] = medianOf(s.wall)
-		perf("peer-loop", "cmd", nm, "runs", runs, "median_ms", ms(med[nm]), "p90_ms", ms(p90Of(s.wall)), "cpu_median_ms", ms(medianOf(s.cpus)))
+		perf("peer-loop", "cmd", nm, "runs", runs, "median_ms", ms(med[nm]), "p90_ms", ms(p90Of(s.wall)), "cpu_median_ms", ms(medianOf(s.cpus)),
+			"minor_faults_median", s.medianMinflt())
 	}
 	ratio := func(a, b time.Duration) string { return fmt.Sprintf("%.2f", float64(a)/float64(b)) }
 	perf("token-vs-oidc-token", "method", "interleaved-loop", "runs", runs,
