@@ -83,7 +83,10 @@ func p90Of(d []time.Duration) time.Duration {
 
 // timed is one process run: wall time from exec to exit as seen by the
 // parent, and the child's own CPU time (user + system).
-type timed struct{ wall, cpu time.Duration }
+type timed struct {
+	wall, cpu time.Duration
+	minflt    int64 // minor page faults of the child
+}
 
 func runTimed(t *testing.T, env []string, name string, args ...string) (timed, string) {
 	t.Helper()
@@ -98,19 +101,37 @@ func runTimed(t *testing.T, env []string, name string, args ...string) (timed, s
 		t.Fatalf("%s %s: %v\nstderr: %s", name, strings.Join(args, " "), err, errb.String())
 	}
 	st := cmd.ProcessState
-	return timed{wall, st.UserTime() + st.SystemTime()}, out.String()
+	var flt int64
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		flt = ru.Minflt
+	}
+	return timed{wall, st.UserTime() + st.SystemTime(), flt}, out.String()
 }
 
 type series struct {
 	name       string
 	wall, cpus []time.Duration
+	minflt     []int64
 }
 
-func (s *series) add(x timed) { s.wall = append(s.wall, x.wall); s.cpus = append(s.cpus, x.cpu) }
+func (s *series) add(x timed) {
+	s.wall = append(s.wall, x.wall)
+	s.cpus = append(s.cpus, x.cpu)
+	s.minflt = append(s.minflt, x.minflt)
+}
 
-// TestPerfTokenCommand times `tokentray token` end to end (exec to exit):
-// with a valid stored token, and with a refresh forced by --min-valid 1h on
-// 2-minute access tokens against a loopback simulator, the save included.
+func (s *series) medianMinflt() int64 {
+	m := slices.Clone(s.minflt)
+	slices.Sort(m)
+	return m[len(m)/2]
+}
+
+// TestPerfTokenCommand times `tokentray token` end to end (exec to exit),
+// with no keeper running (the command refreshes in-process): with a valid
+// stored token, and with a refresh forced by --min-valid 1h on 2-minute
+// access tokens whose stored obtained-at the test moves back by an hour
+// before each run (outside the timing), against a loopback simulator, the
+// save included.
 // /bin/true runs interleaved with both as the exec baseline. Backends: the
 // file vault, and the keychain when TOKENTRAY_KEYRING_TEST=1 (inside the
 // keyring session).
@@ -167,6 +188,11 @@ func TestPerfTokenCommand(t *testing.T) {
 					t.Fatalf("token work printed no token")
 				}
 				valid.add(r)
+				// Age the stored token outside the timing: a fresh short-lived
+				// token is served for half its lifetime (the engine refreshes
+				// at most once per half lifetime), an old one about to expire
+				// is not.
+				ageAccessToken(t, c, backend, "short", time.Hour)
 				r, _ = runTimed(t, c.env, binPath, "token", "short", "--min-valid", "1h")
 				forced.add(r)
 			}
@@ -199,43 +225,70 @@ func TestPerfTokenCommand(t *testing.T) {
 	}
 }
 
-// perfInitTrace reports what Go package initialisation costs in one
-// `tokentray version` (GODEBUG=inittrace=1): the sum of the init clocks,
-// when the last init ended, and the costliest package.
+// perfInitTrace reports what Go package initialisation costs in
+// `tokentray version` (GODEBUG=inittrace=1), the median over 7 runs: the
+// sum of the init clocks, when the last init ended, and the costliest
+// package (of the median run).
 func perfInitTrace(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command(binPath, "version")
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("tokentray version: %v", err)
+	type trace struct {
+		sum, last, top float64
+		topPkg         string
+		pkgs           int
 	}
-	var sum, last, top float64
-	var topPkg string
-	pkgs := 0
-	for _, line := range strings.Split(errb.String(), "\n") {
-		// init PKG @T ms, C ms clock, B bytes, A allocs
-		f := strings.Fields(line)
-		if len(f) < 6 || f[0] != "init" {
-			continue
+	var runs []trace
+	for range 7 {
+		cmd := exec.Command(binPath, "version")
+		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("tokentray version: %v", err)
 		}
-		at, _ := strconv.ParseFloat(strings.TrimPrefix(f[2], "@"), 64)
-		clock, _ := strconv.ParseFloat(f[4], 64)
-		sum += clock
-		last = max(last, at+clock)
-		if clock > top {
-			top, topPkg = clock, f[1]
+		var tr trace
+		for _, line := range strings.Split(errb.String(), "\n") {
+			// init PKG @T ms, C ms clock, B bytes, A allocs
+			f := strings.Fields(line)
+			if len(f) < 6 || f[0] != "init" {
+				continue
+			}
+			at, _ := strconv.ParseFloat(strings.TrimPrefix(f[2], "@"), 64)
+			clock, _ := strconv.ParseFloat(f[4], 64)
+			tr.sum += clock
+			tr.last = max(tr.last, at+clock)
+			if clock > tr.top {
+				tr.top, tr.topPkg = clock, f[1]
+			}
+			tr.pkgs++
 		}
-		pkgs++
+		runs = append(runs, tr)
 	}
-	perf("init-trace", "cmd", "tokentray-version", "packages", pkgs, "init_clock_sum_ms", fmt.Sprintf("%.2f", sum),
-		"last_init_done_at_ms", fmt.Sprintf("%.2f", last), "costliest", topPkg, "costliest_ms", fmt.Sprintf("%.2f", top))
+	slices.SortFunc(runs, func(a, b trace) int { return cmpFloat(a.sum, b.sum) })
+	m := runs[len(runs)/2]
+	lasts := make([]float64, len(runs))
+	for i, r := range runs {
+		lasts[i] = r.last
+	}
+	slices.Sort(lasts)
+	perf("init-trace", "cmd", "tokentray-version", "runs", len(runs), "packages", m.pkgs, "init_clock_sum_ms", fmt.Sprintf("%.2f", m.sum),
+		"init_clock_sum_min_ms", fmt.Sprintf("%.2f", runs[0].sum), "last_init_done_at_ms", fmt.Sprintf("%.2f", lasts[len(lasts)/2]),
+		"costliest", m.topPkg, "costliest_ms", fmt.Sprintf("%.2f", m.top))
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // procSample is what /proc says about a process at one moment.
 type procSample struct {
 	ticks                    int64 // utime + stime, in clock ticks
+	cpuNS                    int64 // time on a CPU, ns: the first field of /proc/PID/task/*/schedstat, summed
 	rssKB, hwm, anonKB, file int64 // VmRSS, VmHWM, RssAnon, RssFile
 }
 
@@ -253,6 +306,16 @@ func sampleProc(pid int) (procSample, error) {
 	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14 utime
 	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15 stime
 	s.ticks = ut + st
+	// schedstat counts in nanoseconds, where utime/stime count 10 ms ticks.
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name())); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				s.cpuNS += n
+			}
+		}
+	}
 	fh, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, err
@@ -305,19 +368,33 @@ func startProc(t *testing.T, name string, env []string, path string, args ...str
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
-// stop sends SIGTERM, then SIGKILL after 5 s, and waits for the exit.
+// stop sends SIGTERM, then SIGKILL after 5 s, and waits for the exit; then
+// it waits for the children the process started (a keeper's window) to
+// exit too, killing them after 5 s, so no one writes into a test's
+// temporary directory while it is removed.
 func (p *proc) stop() {
 	select {
 	case <-p.exited:
 		return
 	default:
 	}
+	kids := procTree(p.pid())
+	delete(kids, p.pid())
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
 	case <-time.After(5 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.exited
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for pid := range kids {
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }
 
@@ -409,6 +486,18 @@ func startWatcher(t *testing.T) {
 	}
 }
 
+// sniNames lists the StatusNotifierItem names on the bus.
+func sniNames(conn *dbus.Conn) []string {
+	var names, out []string
+	conn.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names)
+	for _, n := range names {
+		if strings.HasPrefix(n, "org.kde.StatusNotifierItem-") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // sniUp reports whether pid has its StatusNotifierItem on the bus.
 func sniUp(conn *dbus.Conn, pid int) bool {
 	var names []string
@@ -451,8 +540,9 @@ func needGUI(t *testing.T) {
 // TestPerfStartup measures exec → first snapshot answered by a running
 // headless instance (`tokentray status` saying "from running tokentray",
 // polled back to back, so it includes one status process), exec → the
-// "running headless" log line, and exec → the tray's StatusNotifierItem on
-// D-Bus (with a tray host present and ui.start_minimized).
+// "running headless" log line, and exec → the keeper's StatusNotifierItem
+// on D-Bus (with a tray host present, ui.start_minimized and a signed-in
+// account, so no window opens).
 func TestPerfStartup(t *testing.T) {
 	requirePerf(t)
 	const reps = 7
@@ -513,7 +603,7 @@ func TestPerfStartup(t *testing.T) {
 		toSNI = append(toSNI, time.Since(t0))
 		p.stop()
 	}
-	perf("startup-tray", "to", "StatusNotifierItem-on-bus", "runs", reps, "median_ms", ms(medianOf(toSNI)),
+	perf("startup-keeper-tray", "to", "StatusNotifierItem-on-bus", "runs", reps, "median_ms", ms(medianOf(toSNI)),
 		"min_ms", ms(slices.Min(toSNI)), "max_ms", ms(slices.Max(toSNI)))
 }
 
@@ -523,29 +613,123 @@ func windowVisible(pid int) bool {
 	return strings.TrimSpace(string(out)) != ""
 }
 
-// TestPerfIdle runs, side by side for one idle window (60 s): the headless
-// daemon, the tray with its window closed (a tray host present and
-// ui.start_minimized), the tray with its window open, and two baselines: an
-// idle Go program and a bare Fyne window. It reports CPU time from
-// /proc/PID/stat (utime+stime delta) as % of one core, and VmRSS/VmHWM from
-// /proc/PID/status at the end. Without a display only the headless daemon
-// and the Go baseline run.
+// procTree lists root and all its descendants (from /proc/*/stat), with
+// each one's command name.
+func procTree(root int) map[int]string {
+	parent := map[int]int{}
+	comm := map[int]string{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(string(b[end+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		pp, _ := strconv.Atoi(f[1])
+		parent[pid], comm[pid] = pp, string(b[open+1:end])
+	}
+	tree := map[int]string{root: comm[root]}
+	for changed := true; changed; {
+		changed = false
+		for pid, pp := range parent {
+			if _, in := tree[pid]; !in {
+				if _, pin := tree[pp]; pin {
+					tree[pid] = comm[pid]
+					changed = true
+				}
+			}
+		}
+	}
+	return tree
+}
+
+// treeSample is a process tree at one moment: the /proc figures summed
+// over root and its descendants (RSS summed, so pages two processes share
+// count twice), and the tree itself.
+type treeSample struct {
+	procSample
+	pids map[int]string
+}
+
+func sampleTree(root int) (treeSample, error) {
+	ts := treeSample{pids: procTree(root)}
+	for pid := range ts.pids {
+		s, err := sampleProc(pid)
+		if err != nil {
+			if pid == root {
+				return ts, err
+			}
+			continue // a child that just exited
+		}
+		ts.ticks += s.ticks
+		ts.cpuNS += s.cpuNS
+		ts.rssKB += s.rssKB
+		ts.hwm += s.hwm
+		ts.anonKB += s.anonKB
+		ts.file += s.file
+	}
+	return ts, nil
+}
+
+// hasWindowProcess reports whether a tokentray-window process is in the
+// tree (its comm is cut to 15 characters: "tokentray-windo").
+func (ts treeSample) hasWindowProcess() bool {
+	for _, c := range ts.pids {
+		if strings.HasPrefix(c, "tokentray-wind") {
+			return true
+		}
+	}
+	return false
+}
+
+func (ts treeSample) visible() bool {
+	for pid := range ts.pids {
+		if windowVisible(pid) {
+			return true
+		}
+	}
+	return false
+}
+
+func windowBin(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("TOKENTRAY_WINDOW_BIN")
+	if p == "" {
+		t.Fatal("TOKENTRAY_WINDOW_BIN must name the built tokentray-window (bash .ci/bench.sh sets it)")
+	}
+	return p
+}
+
+// TestPerfIdle runs, side by side for one idle window (60 s): the keeper
+// with its tray icon and no window (a fake tray host present,
+// ui.start_minimized, one signed-in account, so it opens no window), the
+// same keeper with its window open (it started tokentray-window), the
+// headless keeper, and two baselines: an idle Go program and a bare Fyne
+// window. For each it reports CPU time from /proc/PID/stat (utime+stime
+// delta) as % of one core, and VmRSS/VmHWM from /proc/PID/status at the
+// end, summed over the process tree. Without a display only the headless
+// keeper and the Go baseline run.
 func TestPerfIdle(t *testing.T) {
 	requirePerf(t)
 	gui := os.Getenv("DISPLAY") != "" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") != ""
-	type target struct {
-		cpuPct float64
-		rssMB  float64
-	}
 	var procs []*proc
-	targets := map[string]target{}
 
 	idleGo := buildHelper(t, "idlego", idleGoSrc)
 	procs = append(procs, startProc(t, "baseline-idle-go", os.Environ(), idleGo))
 
 	hc := headlessCLI(t)
 	h := startProc(t, "headless", hc.env, binPath, "run", "--headless")
-	targets["headless"] = target{0.1, 15}
 	procs = append(procs, h)
 	waitFor(t, 20*time.Second, "the headless instance to answer status", func() bool {
 		r := hc.run("", "status")
@@ -553,6 +737,7 @@ func TestPerfIdle(t *testing.T) {
 	})
 
 	if gui {
+		win := windowBin(t)
 		bareFyne := buildHelper(t, "barefyne", bareFyneSrc)
 		procs = append(procs, startProc(t, "baseline-bare-fyne-window", append(os.Environ(), "LANG=C.UTF-8"), bareFyne))
 		startWatcher(t)
@@ -564,23 +749,27 @@ func TestPerfIdle(t *testing.T) {
 		for _, v := range []struct {
 			name      string
 			minimized bool
-		}{{"tray-window-closed", true}, {"tray-window-open", false}} {
-			c := headlessCLI(t, guiEnv()...)
+		}{{"keeper-tray-no-window", true}, {"keeper-tray-window-open", false}} {
+			c := headlessCLI(t, append(guiEnv(), "TOKENTRAY_WINDOW_BIN="+win)...)
 			c.must("", "config", "set", "ui.start_minimized", strconv.FormatBool(v.minimized))
 			p := startProc(t, v.name, c.env, binPath)
 			procs = append(procs, p)
 			waitFor(t, 20*time.Second, v.name+" StatusNotifierItem", func() bool { return sniUp(conn, p.pid()) })
+			if !v.minimized {
+				waitFor(t, 30*time.Second, "the keeper's window to map", func() bool {
+					ts, err := sampleTree(p.pid())
+					return err == nil && ts.hasWindowProcess() && ts.visible()
+				})
+			}
 		}
-		targets["tray-window-closed"] = target{0.1, 60}
-		targets["tray-window-open"] = target{0.1, 60}
 	}
 
 	time.Sleep(3 * time.Second) // let every start-up (first frame, first snapshot) finish
 	hz := clockTicks()
 	idle := perfIdle()
-	start := map[string]procSample{}
+	start := map[string]treeSample{}
 	for _, p := range procs {
-		s, err := sampleProc(p.pid())
+		s, err := sampleTree(p.pid())
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", p.name, err, p.out.String())
 		}
@@ -589,39 +778,203 @@ func TestPerfIdle(t *testing.T) {
 	t0 := time.Now()
 	time.Sleep(idle)
 	elapsed := time.Since(t0)
-	results := map[string]procSample{}
+	results := map[string]treeSample{}
 	for _, p := range procs {
-		s, err := sampleProc(p.pid())
+		s, err := sampleTree(p.pid())
 		if err != nil {
 			t.Fatalf("%s exited during the idle window: %v\n%s", p.name, err, p.out.String())
 		}
 		results[p.name] = s
 	}
+	pct := func(name string) (float64, int64) {
+		d := results[name].ticks - start[name].ticks
+		cpu := time.Duration(d) * time.Second / time.Duration(hz)
+		return 100 * float64(cpu) / float64(elapsed), d
+	}
+	sched := func(name string) time.Duration { return time.Duration(results[name].cpuNS - start[name].cpuNS) }
 	for _, p := range procs {
-		s0, s1 := start[p.name], results[p.name]
-		cpu := time.Duration(s1.ticks-s0.ticks) * time.Second / time.Duration(hz)
-		pct := 100 * float64(cpu) / float64(elapsed)
+		s1 := results[p.name]
+		pc, ticks := pct(p.name)
+		cpu := time.Duration(ticks) * time.Second / time.Duration(hz)
 		rssMB := float64(s1.rssKB) / 1024
-		kv := []any{"idle_s", fmt.Sprintf("%.1f", elapsed.Seconds()), "cpu_ms", ms(cpu),
-			"cpu_pct_core", fmt.Sprintf("%.3f", pct), "rss_mb", fmt.Sprintf("%.1f", rssMB),
+		sc := sched(p.name)
+		kv := []any{"idle_s", fmt.Sprintf("%.1f", elapsed.Seconds()), "cpu_ticks", ticks, "cpu_ms", ms(cpu),
+			"cpu_pct_core", fmt.Sprintf("%.3f", pc), "sched_cpu_ms", ms(sc),
+			"sched_cpu_pct_core", fmt.Sprintf("%.4f", 100*float64(sc)/float64(elapsed)), "rss_mb", fmt.Sprintf("%.1f", rssMB),
 			"hwm_mb", fmt.Sprintf("%.1f", float64(s1.hwm)/1024), "rss_anon_mb", fmt.Sprintf("%.1f", float64(s1.anonKB)/1024),
-			"rss_file_mb", fmt.Sprintf("%.1f", float64(s1.file)/1024), "tick_ms", ms(time.Second / time.Duration(hz))}
+			"rss_file_mb", fmt.Sprintf("%.1f", float64(s1.file)/1024), "procs", len(s1.pids), "tick_ms", ms(time.Second / time.Duration(hz))}
 		if gui && p.name != "headless" && p.name != "baseline-idle-go" {
-			kv = append(kv, "window_visible", metStr(windowVisible(p.pid())))
+			kv = append(kv, "window_visible", metStr(s1.visible()))
 		}
-		if tg, ok := targets[p.name]; ok {
-			kv = append(kv, "target_cpu_pct", tg.cpuPct, "target_rss_mb", tg.rssMB,
-				"met", metStr(pct <= tg.cpuPct && rssMB <= tg.rssMB))
+		if strings.HasPrefix(p.name, "keeper-") {
+			kv = append(kv, "window_process", metStr(start[p.name].hasWindowProcess() || s1.hasWindowProcess()))
+		}
+		switch p.name {
+		case "headless": // the earlier headless targets, kept for comparison
+			kv = append(kv, "target_cpu_pct", 0.1, "target_rss_mb", 15, "met", metStr(pc <= 0.1 && rssMB <= 15))
+		case "keeper-tray-no-window":
+			hpc, hticks := pct("headless")
+			hsc := sched("headless")
+			noWin := !start[p.name].hasWindowProcess() && !s1.hasWindowProcess() && !s1.visible()
+			// The ratio to the headless keeper is taken on schedstat's
+			// nanoseconds: over 60 s both use a tick or none.
+			kv = append(kv, "headless_cpu_ticks", hticks, "headless_cpu_pct", fmt.Sprintf("%.3f", hpc),
+				"headless_sched_cpu_ms", ms(hsc), "cpu_vs_headless", ratioStr(float64(sc), float64(hsc)),
+				"cpu_ticks_vs_headless", ratioStr(float64(ticks), float64(hticks)),
+				"target_cpu_pct", 0.05, "target_cpu_vs_headless", "1.0", "target_rss_mb", 25,
+				"no_window", metStr(noWin),
+				"met", metStr(noWin && pc <= 0.05 && sc <= hsc && rssMB <= 25))
 		}
 		perf("idle "+p.name, kv...)
 	}
-	for _, pair := range [][2]string{{"headless", "baseline-idle-go"}, {"tray-window-closed", "baseline-bare-fyne-window"},
-		{"tray-window-open", "baseline-bare-fyne-window"}} {
+	for _, pair := range [][2]string{{"headless", "baseline-idle-go"}, {"keeper-tray-no-window", "headless"},
+		{"keeper-tray-no-window", "baseline-bare-fyne-window"}, {"keeper-tray-window-open", "baseline-bare-fyne-window"}} {
 		a, okA := results[pair[0]]
 		b, okB := results[pair[1]]
 		if okA && okB && b.rssKB > 0 {
 			perf("idle-ratio", "proc", pair[0], "baseline", pair[1], "rss_ratio", fmt.Sprintf("%.2f", float64(a.rssKB)/float64(b.rssKB)),
-				"rss_minus_baseline_mb", fmt.Sprintf("%.1f", float64(a.rssKB-b.rssKB)/1024))
+				"rss_minus_baseline_mb", fmt.Sprintf("%.1f", float64(a.rssKB-b.rssKB)/1024),
+				"sched_cpu_ratio", ratioStr(float64(sched(pair[0])), float64(sched(pair[1]))))
 		}
 	}
+}
+
+// ratioStr is a/b with two decimals; "0/0" when both are zero (an idle
+// process that used no tick in the window) and "inf" when only b is.
+func ratioStr(a, b float64) string {
+	switch {
+	case b == 0 && a == 0:
+		return "0/0"
+	case b == 0:
+		return "inf"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+// visibleTokentrayWindow returns the id and owner pid of a mapped X window
+// titled exactly "tokentray", or "" when there is none.
+func visibleTokentrayWindow() (string, int) {
+	out, _ := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^tokentray$").Output()
+	for _, id := range strings.Fields(string(out)) {
+		pidOut, err := exec.Command("xdotool", "getwindowpid", id).Output()
+		if err != nil {
+			return id, 0
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(pidOut)))
+		return id, pid
+	}
+	return "", 0
+}
+
+// TestPerfWindowOpen measures "Open tokentray" → window mapped: the keeper
+// runs with its tray icon and no window (fake tray host, ui.start_minimized,
+// one signed-in account); the test clicks "Open tokentray" over
+// com.canonical.dbusmenu and polls `xdotool search --onlyvisible --name
+// '^tokentray$'` back to back (each poll is one xdotool process, ~2-5 ms;
+// `--sync` itself polls only every 0.5 s) until a window owned by a
+// process other than the keeper is mapped. The window is closed as a window
+// manager would (WM_DELETE_WINDOW) and its process waited for between runs.
+// The first run starts tokentray-window with a cold page cache for it
+// (unless an earlier test ran it); each run is reported. Run Xvfb with
+// -noreset (bench.sh does): with no other X client, closing the window
+// resets the server, and a window started during the reset dies with "X11:
+// Failed to open display" (seen 2 times in 7 runs without it, 0 in 5 with).
+func TestPerfWindowOpen(t *testing.T) {
+	requirePerf(t)
+	needGUI(t)
+	win := windowBin(t)
+	closeWindow := wmClose(t)
+	startWatcher(t)
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if id, _ := visibleTokentrayWindow(); id != "" {
+		t.Fatalf("a tokentray window (%s) is already mapped before the keeper starts", id)
+	}
+	c := headlessCLI(t, append(guiEnv(), "TOKENTRAY_WINDOW_BIN="+win)...)
+	c.must("", "config", "set", "ui.start_minimized", "true")
+	p := startProc(t, "keeper", c.env, binPath)
+	menu := findTray(t, conn, p.pid())
+	waitFor(t, 20*time.Second, "Open tokentray in the tray menu", func() bool {
+		_, root := menu.layout(t)
+		_, ok := root.find("Open tokentray")
+		return ok
+	})
+	time.Sleep(2 * time.Second) // the keeper's start-up settles
+	if ts, _ := sampleTree(p.pid()); ts.hasWindowProcess() {
+		t.Fatalf("the keeper started a window at start-up despite ui.start_minimized; cannot measure Open")
+	}
+	const reps = 7
+	var toMapped, toProcess []time.Duration
+	for i := range reps {
+		var rev uint32
+		var raw []any
+		if err := menu.obj.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{"label"}).Store(&rev, &raw); err != nil {
+			ts, _ := sampleTree(p.pid())
+			t.Logf("run %d: GetLayout: %v; keeper alive %v, tree %v; bus names now: %v\nkeeper output:\n%s", i+1, err, alive(p.pid()), ts.pids, sniNames(conn), p.out.String())
+			menu = findTray(t, conn, p.pid()) // a re-registered item has a new name
+			if err := menu.obj.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{"label"}).Store(&rev, &raw); err != nil {
+				t.Fatalf("run %d: GetLayout again: %v", i+1, err)
+			}
+		}
+		root := parseLayout(raw) // ids change when the menu is rebuilt
+		open, _ := root.find("Open tokentray")
+		t0 := time.Now()
+		menu.click(t, open.ID)
+		var spawned time.Duration
+		var id string
+		var pid int
+		for {
+			if spawned == 0 {
+				if ts, err := sampleTree(p.pid()); err == nil && ts.hasWindowProcess() {
+					spawned = time.Since(t0)
+				}
+			}
+			if id, pid = visibleTokentrayWindow(); id != "" && pid != p.pid() {
+				break
+			}
+			if time.Since(t0) > 30*time.Second {
+				t.Fatalf("run %d: no tokentray window 30 s after Open tokentray\n%s", i+1, p.out.String())
+			}
+		}
+		d := time.Since(t0)
+		toMapped = append(toMapped, d)
+		toProcess = append(toProcess, spawned)
+		perf("window-open-run", "run", i+1, "to_mapped_ms", ms(d), "to_window_process_ms", ms(spawned), "at", time.Now().Format("15:04:05.000"))
+		closeWindow(id)
+		if pid > 0 {
+			waitFor(t, 10*time.Second, "the window process to exit after WM_DELETE_WINDOW", func() bool { return !alive(pid) })
+		}
+		waitFor(t, 10*time.Second, "the window to unmap", func() bool { id, _ := visibleTokentrayWindow(); return id == "" })
+		time.Sleep(time.Second)
+	}
+	// Baseline in the same run: a bare Fyne window, exec → mapped, polled
+	// the same way (`xdotool search --onlyvisible --pid`).
+	bare := buildHelper(t, "barefyne", bareFyneSrc)
+	var bareMapped []time.Duration
+	for range reps {
+		t0 := time.Now()
+		bp := startProc(t, "bare-fyne", append(os.Environ(), "LANG=C.UTF-8"), bare)
+		for {
+			if windowVisible(bp.pid()) {
+				break
+			}
+			if time.Since(t0) > 30*time.Second {
+				t.Fatalf("no bare Fyne window 30 s after exec\n%s", bp.out.String())
+			}
+		}
+		bareMapped = append(bareMapped, time.Since(t0))
+		bp.stop()
+		time.Sleep(500 * time.Millisecond)
+	}
+	bm := medianOf(bareMapped)
+	perf("window-open-baseline", "from", "bare-fyne-exec", "to", "window-mapped", "runs", reps, "median_ms", ms(bm),
+		"min_ms", ms(slices.Min(bareMapped)), "max_ms", ms(slices.Max(bareMapped)))
+	m := medianOf(toMapped)
+	perf("window-open", "from", "Open-tokentray-click", "to", "window-mapped", "runs", reps, "median_ms", ms(m),
+		"min_ms", ms(slices.Min(toMapped)), "max_ms", ms(slices.Max(toMapped)), "first_ms", ms(toMapped[0]),
+		"to_window_process_median_ms", ms(medianOf(toProcess)), "bare_fyne_exec_to_mapped_ms", ms(bm),
+		"ratio_vs_bare_fyne", fmt.Sprintf("%.2f", float64(m)/float64(bm)), "target_ms", 500, "met", metStr(m <= 500*time.Millisecond))
 }
