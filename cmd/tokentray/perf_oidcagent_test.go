@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // `tokentray token` against its peer, oidc-agent's `oidc-token`, both

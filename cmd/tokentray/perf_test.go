@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // Process-level performance measurements for make bench (.ci/bench.sh).
@@ -389,10 +391,10 @@ func (p *proc) stop() {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for pid := range kids {
-		for alive(pid) && time.Now().Before(deadline) {
+		for processAlive(pid) && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if alive(pid) {
+		if processAlive(pid) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
@@ -913,7 +915,7 @@ func TestPerfWindowOpen(t *testing.T) {
 		var raw []any
 		if err := menu.obj.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{"label"}).Store(&rev, &raw); err != nil {
 			ts, _ := sampleTree(p.pid())
-			t.Logf("run %d: GetLayout: %v; keeper alive %v, tree %v; bus names now: %v\nkeeper output:\n%s", i+1, err, alive(p.pid()), ts.pids, sniNames(conn), p.out.String())
+			t.Logf("run %d: GetLayout: %v; keeper alive %v, tree %v; bus names now: %v\nkeeper output:\n%s", i+1, err, processAlive(p.pid()), ts.pids, sniNames(conn), p.out.String())
 			menu = findTray(t, conn, p.pid()) // a re-registered item has a new name
 			if err := menu.obj.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{"label"}).Store(&rev, &raw); err != nil {
 				t.Fatalf("run %d: GetLayout again: %v", i+1, err)
@@ -945,7 +947,7 @@ func TestPerfWindowOpen(t *testing.T) {
 		perf("window-open-run", "run", i+1, "to_mapped_ms", ms(d), "to_window_process_ms", ms(spawned), "at", time.Now().Format("15:04:05.000"))
 		closeWindow(id)
 		if pid > 0 {
-			waitFor(t, 10*time.Second, "the window process to exit after WM_DELETE_WINDOW", func() bool { return !alive(pid) })
+			waitFor(t, 10*time.Second, "the window process to exit after WM_DELETE_WINDOW", func() bool { return !processAlive(pid) })
 		}
 		waitFor(t, 10*time.Second, "the window to unmap", func() bool { id, _ := visibleTokentrayWindow(); return id == "" })
 		time.Sleep(time.Second)
