@@ -121,7 +121,8 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Long: `tokentray keeps each account's OAuth tokens in the OS keychain and refreshes
 them on a fixed interval (1–24 h) with a forced refresh_token grant, earlier
 when an access token is about to expire. Run without a command to start the
-tray app.
+keeper: the tray icon and the one process that refreshes; the other commands
+ask it when it runs.
 
 ` + exitCodesHelp,
 		SilenceUsage:  true,

@@ -560,7 +560,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	var headless bool
 	cmd := &cobra.Command{
 		Use:   "run [--headless]",
-		Short: "Run tokentray: the tray app, or with --headless the engine alone (servers, WSL, SSH)",
+		Short: "Run the keeper: with its tray icon, or with --headless without one (servers, WSL, SSH)",
 		Args:  maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !headless {
