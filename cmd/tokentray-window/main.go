@@ -99,16 +99,8 @@ func run(args []string) error {
 	}
 	a = app.NewWithID("io.github.tokentray.window")
 	w = window.New(a, window.Options{
-		Keeper: r,
-		Info: window.Info{
-			Version:        in.Version,
-			Settings:       in.Settings,
-			FileSettings:   in.FileSettings,
-			ConfigPath:     in.ConfigPath,
-			NoTrayHost:     err == nil && !in.TrayHost,
-			StorageProblem: in.StorageProblem,
-			Demo:           in.Demo,
-		},
+		Keeper:      r,
+		Info:        windowInfo(in, err == nil),
 		StartKeeper: func() error { return startKeeper(true) },
 		Logger:      log,
 	})

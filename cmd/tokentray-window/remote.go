@@ -9,6 +9,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/ui/window"
 )
 
 // remote is the running keeper as the window sees it: window.Keeper over
@@ -132,6 +133,32 @@ func (r *remote) Quit(ctx context.Context) error {
 
 func (r *remote) StartDemo(ctx context.Context) error {
 	return r.do(func(c *control.Client) error { return c.Restart(ctx, true) })
+}
+
+// Info asks the keeper for its facts (after a reconnect: maybe another one).
+func (r *remote) Info(ctx context.Context) (window.Info, error) {
+	var in control.Info
+	err := r.do(func(c *control.Client) error {
+		var err error
+		in, err = c.KeeperInfo(ctx)
+		return err
+	})
+	return windowInfo(in, err == nil), err
+}
+
+// windowInfo is what the window needs of the keeper's Info; reachable says
+// whether the keeper answered (a banner about a missing tray host is only
+// shown for a keeper that said so).
+func windowInfo(in control.Info, reachable bool) window.Info {
+	return window.Info{
+		Version:        in.Version,
+		Settings:       in.Settings,
+		FileSettings:   in.FileSettings,
+		ConfigPath:     in.ConfigPath,
+		NoTrayHost:     reachable && !in.TrayHost,
+		StorageProblem: in.StorageProblem,
+		Demo:           in.Demo,
+	}
 }
 
 // info asks the keeper for its facts, waiting up to wait for a keeper that

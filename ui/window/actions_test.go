@@ -259,3 +259,29 @@ func TestButtonsOpenWindows(t *testing.T) {
 		t.Errorf("windows opened (-want +got):\n%s", diff)
 	}
 }
+
+// After a reconnect the window takes the new keeper's facts: after "Try the
+// demo account" its settings are read-only (Save disabled) and after
+// "Restart now" the saved settings are the running ones (nothing pending).
+func TestReconnectTakesTheNewKeepersInfo(t *testing.T) {
+	k := &fakeKeeper{streams: make(chan chan engine.Snapshot)}
+	w, _ := startWindow(t, Options{Keeper: k, Info: Info{ConfigPath: "/home/u/.config/tokentray/config.yaml"}})
+	first := make(chan engine.Snapshot)
+	k.streams <- first
+	first <- snap(okAccount("work"))
+	eventually(t, w, "the first snapshot", func() bool { _, ok := w.cards["work"]; return ok })
+	w.do(func() {
+		if w.settings.save.Disabled() {
+			t.Error("Save is disabled with a settings file to save to")
+		}
+	})
+
+	k.mu.Lock()
+	k.info = Info{Demo: true, Settings: config.Defaults(), FileSettings: config.Defaults()} // the demo: no file
+	k.mu.Unlock()
+	close(first) // the keeper restarts into the demo
+	second := make(chan engine.Snapshot)
+	k.streams <- second
+	second <- snap(okAccount("demo"))
+	eventually(t, w, "the demo keeper's facts", func() bool { return w.o.Info.Demo && w.settings.save.Disabled() })
+}

@@ -130,6 +130,7 @@ type fakeKeeper struct {
 	err     error
 	signIn  func(ctx context.Context, account string, device bool, show func(code, url string)) error
 	streams chan chan engine.Snapshot
+	info    Info // what Info answers (a keeper after a reconnect)
 }
 
 func (k *fakeKeeper) record(s string) error {
@@ -218,6 +219,12 @@ func (k *fakeKeeper) SaveSettings(_ context.Context, s config.Settings) error {
 func (k *fakeKeeper) Restart(context.Context) error   { return k.record("restart") }
 func (k *fakeKeeper) Quit(context.Context) error      { return k.record("quit") }
 func (k *fakeKeeper) StartDemo(context.Context) error { return k.record("start demo") }
+
+func (k *fakeKeeper) Info(context.Context) (Info, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.info, nil
+}
 
 var errProviderDown = errors.New("provider down")
 

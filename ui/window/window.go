@@ -8,6 +8,7 @@ package window
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -38,6 +39,9 @@ type Keeper interface {
 	Restart(ctx context.Context) error                         // restarts the keeper; the window reconnects
 	Quit(ctx context.Context) error
 	StartDemo(ctx context.Context) error // "Try the demo account"
+	// Info asks the keeper for its facts again: after a reconnect the keeper
+	// may be another one (restarted with saved settings, or the demo).
+	Info(ctx context.Context) (Info, error)
 }
 
 // Info is what the keeper's handshake says about it.
@@ -139,10 +143,22 @@ func (w *Window) Start(ctx context.Context) {
 	w.setConnected(false, "Connecting to tokentray…")
 	w.win.Show()
 
+	lost := false // touched by follow's goroutine only
 	w.wg.Go(func() {
 		follow(ctx, w.o.Keeper, w.retryMin, w.retryMax,
-			func(s engine.Snapshot) { w.do(func() { w.setConnected(true, ""); w.render(ctx, s) }) },
-			func() { w.do(func() { w.setConnected(false, "tokentray is not running.") }) })
+			func(s engine.Snapshot) {
+				if lost { // reconnected: maybe to another keeper
+					lost = false
+					if in, err := w.o.Keeper.Info(ctx); err == nil {
+						w.do(func() { w.applyInfo(ctx, in) })
+					}
+				}
+				w.do(func() { w.setConnected(true, ""); w.render(ctx, s) })
+			},
+			func() {
+				lost = true
+				w.do(func() { w.setConnected(false, "tokentray is not running.") })
+			})
 	})
 	w.wg.Go(func() {
 		t := time.NewTicker(w.tickEvery)
@@ -216,6 +232,13 @@ func (w *Window) build(ctx context.Context) fyne.CanvasObject {
 	w.accounts = container.NewTabItem("Accounts", container.NewVScroll(w.list))
 	w.tabs = container.NewAppTabs(w.accounts, container.NewTabItem("Settings", w.settings.content))
 	w.notRunning = newNotRunningBanner(w)
+	w.top = container.NewVBox(w.banners(ctx)...)
+	w.syncTop()
+	return container.NewBorder(w.top, nil, nil, nil, w.tabs)
+}
+
+// banners are the not-running banner and those Info asks for.
+func (w *Window) banners(ctx context.Context) []fyne.CanvasObject {
 	banners := []fyne.CanvasObject{w.notRunning.box}
 	if w.o.Info.StorageProblem != "" {
 		banners = append(banners, storageBanner(w.o.Info.StorageProblem))
@@ -223,9 +246,24 @@ func (w *Window) build(ctx context.Context) fyne.CanvasObject {
 	if w.o.Info.NoTrayHost {
 		banners = append(banners, w.noTrayBanner(ctx))
 	}
-	w.top = container.NewVBox(banners...)
+	return banners
+}
+
+// applyInfo takes the facts of the keeper the window reconnected to: after
+// "Restart now" it runs with the saved settings (no pending changes any
+// more), after "Try the demo account" it is the demo (settings read-only).
+// It runs on the Fyne goroutine.
+func (w *Window) applyInfo(ctx context.Context, in Info) {
+	if reflect.DeepEqual(in, w.o.Info) {
+		return
+	}
+	w.o.Info = in
+	w.settings = newSettingsForm(ctx, w)
+	w.tabs.Items[1].Content = w.settings.content
+	w.tabs.Refresh()
+	w.top.Objects = w.banners(ctx)
 	w.syncTop()
-	return container.NewBorder(w.top, nil, nil, nil, w.tabs)
+	w.top.Refresh()
 }
 
 // syncTop hides the banner area when no banner shows, so it takes no room.
