@@ -52,7 +52,7 @@ func NewTray(a TrayActions, log *slog.Logger) *Tray {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tray{actions: a, log: log, host: systrayHost{}, now: time.Now, loc: time.Local}
+	return &Tray{actions: a, log: log, host: &systrayHost{}, now: time.Now, loc: time.Local}
 }
 
 // OnReady shows the tray: title, icon, tooltip and the menu of the latest
@@ -105,6 +105,16 @@ func (t *Tray) applyLocked() {
 	if t.built && slices.EqualFunc(p, t.menu, entriesEqual) {
 		return
 	}
+	// The common change (a status line's text, an entry greyed out) is
+	// made in place: fyne.io/systray's ResetMenu closes the old items'
+	// click channels while a click being delivered may still send on one
+	// (a panic that would end the keeper), so the menu is rebuilt only
+	// when its shape changes (accounts or entries come or go).
+	if t.built && sameShape(p, t.menu) {
+		t.menu = p
+		t.host.UpdateMenu(p)
+		return
+	}
 	t.stopLoopLocked()
 	t.menu, t.built = p, true
 	clicks := t.host.SetMenu(p)
@@ -112,6 +122,19 @@ func (t *Tray) applyLocked() {
 }
 
 func entriesEqual(a, b menuEntry) bool { return reflect.DeepEqual(a, b) }
+
+// sameShape reports whether menus a and b differ at most in the labels of
+// entries without an action and in which entries are disabled: then the
+// items on screen can be updated in place and every click channel still
+// means the same action.
+func sameShape(a, b []menuEntry) bool {
+	return slices.EqualFunc(a, b, func(x, y menuEntry) bool {
+		if x.Op != y.Op || x.Account != y.Account || x.Separator != y.Separator || (x.Op != opNone && x.Label != y.Label) {
+			return false
+		}
+		return sameShape(x.Children, y.Children)
+	})
+}
 
 // stopLoopLocked ends the click loop of the menu on screen and waits for it.
 func (t *Tray) stopLoopLocked() {
@@ -220,17 +243,49 @@ type trayHost interface {
 	// SetMenu replaces the menu with p and returns the click channel of
 	// every entry with an action.
 	SetMenu(p []menuEntry) []click
+	// UpdateMenu shows p, which has the shape of the menu on screen
+	// (sameShape), by changing labels and enabled states in place.
+	UpdateMenu(p []menuEntry)
 }
 
-// systrayHost is fyne.io/systray.
-type systrayHost struct{}
+// systrayHost is fyne.io/systray. items are the menu's items in the order
+// SetMenu added them (separators excluded), for UpdateMenu.
+type systrayHost struct {
+	items []*systray.MenuItem
+}
 
-func (systrayHost) SetTitle(s string)   { systray.SetTitle(s) }
-func (systrayHost) SetIcon(b []byte)    { systray.SetIcon(b) }
-func (systrayHost) SetTooltip(s string) { systray.SetTooltip(s) }
+func (*systrayHost) SetTitle(s string)   { systray.SetTitle(s) }
+func (*systrayHost) SetIcon(b []byte)    { systray.SetIcon(b) }
+func (*systrayHost) SetTooltip(s string) { systray.SetTooltip(s) }
 
-func (systrayHost) SetMenu(p []menuEntry) []click {
+func (h *systrayHost) UpdateMenu(p []menuEntry) {
+	i := 0
+	var walk func(es []menuEntry)
+	walk = func(es []menuEntry) {
+		for _, e := range es {
+			if e.Separator {
+				continue
+			}
+			if i >= len(h.items) {
+				return
+			}
+			it := h.items[i]
+			i++
+			it.SetTitle(e.Label)
+			if e.Disabled {
+				it.Disable()
+			} else {
+				it.Enable()
+			}
+			walk(e.Children)
+		}
+	}
+	walk(p)
+}
+
+func (h *systrayHost) SetMenu(p []menuEntry) []click {
 	systray.ResetMenu()
+	h.items = h.items[:0]
 	var clicks []click
 	var add func(parent *systray.MenuItem, es []menuEntry)
 	add = func(parent *systray.MenuItem, es []menuEntry) {
@@ -249,6 +304,7 @@ func (systrayHost) SetMenu(p []menuEntry) []click {
 			} else {
 				it = parent.AddSubMenuItem(e.Label, "")
 			}
+			h.items = append(h.items, it)
 			if e.Disabled {
 				it.Disable()
 			}

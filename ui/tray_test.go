@@ -24,6 +24,7 @@ type recordingHost struct {
 	icons    [][]byte
 	tooltips []string
 	menus    [][]menuEntry
+	updates  int                      // how many of menus were in-place updates
 	chans    map[string]chan struct{} // label path ("Refresh one account/home") → click channel
 }
 
@@ -55,6 +56,10 @@ func (h *recordingHost) SetMenu(p []menuEntry) []click {
 	add("", p)
 	return clicks
 }
+
+// UpdateMenu records p like SetMenu; the click channels stay (actionable
+// entries keep their labels in a same-shape update).
+func (h *recordingHost) UpdateMenu(p []menuEntry) { h.menus = append(h.menus, p); h.updates++ }
 
 // click delivers a click the way systray does: only if someone listens.
 func (h *recordingHost) click(t *testing.T, path string) {
@@ -310,4 +315,34 @@ func TestEpisodesOncePerEpisode(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("note (-want +got):\n%s", diff)
 	}
+}
+
+// A status line that changes (the common case: every refresh) is updated in
+// place, so the items and their click channels stay: fyne.io/systray's
+// ResetMenu closes channels a click being delivered may still send on, a
+// panic that would end the keeper. A change of shape rebuilds.
+func TestTrayUpdatesInPlaceUnlessTheShapeChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c calls
+		tr, h := newTestTray(c.actions())
+		tr.Render(snap(okAccount("work")))
+		tr.OnReady()
+		defer tr.Close()
+		ch := h.chans["Refresh now"]
+
+		tr.Render(snap(refreshingAccount("work"))) // only the status line changes
+		if h.updates != 1 || h.chans["Refresh now"] != ch {
+			t.Fatalf("after a status-line change: %d in-place updates, channel kept %v; want 1 and the same channel", h.updates, h.chans["Refresh now"] == ch)
+		}
+		h.click(t, "Refresh now")
+		synctest.Wait()
+		if diff := cmp.Diff([]string{"refresh all"}, c.list()); diff != "" {
+			t.Errorf("click after an in-place update (-want +got):\n%s", diff)
+		}
+
+		tr.Render(snap(okAccount("work"), okAccount("home"))) // a second account: new shape
+		if h.updates != 1 || h.chans["Refresh now"] == ch {
+			t.Errorf("after an account was added: %d in-place updates, channel replaced %v; want a rebuild", h.updates, h.chans["Refresh now"] != ch)
+		}
+	})
 }
