@@ -125,8 +125,12 @@ func newTokenCmd(g *globals) *cobra.Command {
 
   curl -H "Authorization: Bearer $(tokentray token work)" https://graph.microsoft.com/v1.0/me
 
-The token is refreshed first when it would expire within --min-valid. Across
-all processes only one refreshes; the others wait and print the same token.
+The token is refreshed first when it would expire within --min-valid. With a
+keeper running (tokentray, or tokentray run --headless) it answers from its
+memory and is the only process that refreshes; without one, across all your
+processes only one refreshes and the others wait and print the same token.
+When the provider's tokens live shorter than --min-valid, a fresh token is
+printed and at most one refresh happens per half lifetime (stderr says so).
 
 ` + exitCodesHelp,
 		Args: maxArgs(1),
