@@ -39,8 +39,14 @@ wineserver -w
 cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
 TMPDIR="$work/tmp" "$WINE64" "$work/tokentray.exe" version >/dev/null
 
+# The window program beside it, for the login entry (--start-keeper). Same
+# flags as make cross, so the cgo build is cached once for both.
+CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
+  $GO build -ldflags "-H=windowsgui -s -w" -o "$work/tokentray-window.exe" ./cmd/tokentray-window
+
 rc=0
 TMPDIR="$work/tmp" TOKENTRAY_WINE=1 TOKENTRAY_WINE_LOADER="$WINE64" TOKENTRAY_WINE_EXE="$work/tokentray.exe" \
+  TOKENTRAY_WINE_WINDOW_EXE="$work/tokentray-window.exe" \
   TOKENTRAY_BIN="$work/tokentray.exe" \
   bash .ci/gotest.sh test-wine.log -count=1 -timeout 10m -run '^TestWine$' ./cmd/tokentray/ || rc=$?
 echo "windows step (wine): $(( $(date +%s) - t0 )) s"

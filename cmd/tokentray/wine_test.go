@@ -175,6 +175,41 @@ func TestWine(t *testing.T) {
 		}
 	})
 
+	// What Explorer and the login entry start: the GUI-subsystem window
+	// program with --start-keeper, which starts tokentray.exe with no
+	// console window (CREATE_NO_WINDOW) and exits. Wine shows no consoles
+	// either way; what is checked is that the entry names it and it starts
+	// a keeper that answers over the pipe.
+	step("login entry: tokentray-window.exe --start-keeper starts the keeper", func(t *testing.T) {
+		win := os.Getenv("TOKENTRAY_WINE_WINDOW_EXE")
+		if win == "" {
+			t.Fatal("TOKENTRAY_WINE_WINDOW_EXE must name tokentray-window.exe beside tokentray.exe (.ci/wine.sh builds it)")
+		}
+		const runKey = `HKCU\Software\Microsoft\Windows\CurrentVersion\Run`
+		w.must(t, "", "autostart", "enable")
+		out := strings.ToLower(w.reg(t, "query", runKey))
+		if !strings.Contains(out, "tokentray-window.exe") || !strings.Contains(out, "--start-keeper") {
+			t.Errorf("the HKCU Run value does not start the keeper through tokentray-window.exe --start-keeper:\n%s", out)
+		}
+		w.must(t, "", "autostart", "disable")
+		// No pipes: the keeper it starts would hold them open (Wine's
+		// processes share the loader's descriptors).
+		cmd := exec.Command(w.loader, win, "--start-keeper")
+		cmd.Env = w.env
+		cmd.WaitDelay = 5 * time.Second
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("tokentray-window.exe --start-keeper: %v", err)
+		}
+		waitFor(t, 60*time.Second, "the keeper it started to answer over the pipe", func() bool {
+			r := w.run(t, "", "status")
+			return r.code == 0 && strings.Contains(r.stdout, "from running tokentray")
+		})
+		w.must(t, "", "quit")
+		waitFor(t, 30*time.Second, "the keeper to stop", func() bool {
+			return !strings.Contains(w.run(t, "", "status").stdout, "from running tokentray")
+		})
+	})
+
 	step("run --headless: token and refresh through the named pipe", func(t *testing.T) {
 		k := w.start(t, "run", "--headless")
 		waitFor(t, 60*time.Second, "the keeper to answer status over the pipe", func() bool {
