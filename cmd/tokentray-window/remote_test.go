@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +16,10 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/ui/window"
 )
 
@@ -49,6 +52,13 @@ func TestMain(m *testing.M) {
 // vault) on a private socket and returns its environment for CLI calls.
 func demoKeeper(t *testing.T) (socket string, env []string) {
 	t.Helper()
+	return startKeeperProcess(t, nil, "demo", "--headless")
+}
+
+// startKeeperProcess runs `tokentray args...` as a keeper with a private
+// socket, config and state, and waits until it answers.
+func startKeeperProcess(t *testing.T, extraEnv []string, args ...string) (socket string, env []string) {
+	t.Helper()
 	dir := t.TempDir()
 	sockDir, err := os.MkdirTemp("", "win")
 	if err != nil {
@@ -61,7 +71,8 @@ func demoKeeper(t *testing.T) (socket string, env []string) {
 		"TOKENTRAY_LOCK_DIR=" + filepath.Join(dir, "locks"), "TOKENTRAY_CONTROL_SOCKET=" + socket,
 		"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8",
 	}
-	cmd := exec.Command(keeperBin, "demo", "--headless")
+	env = append(env, extraEnv...)
+	cmd := exec.Command(keeperBin, args...)
 	cmd.Env = env
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -246,4 +257,57 @@ func TestWindowIsAClientOfTheKeeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the window to say the keeper is not running", func() bool { return has("not running") })
+}
+
+// TestAccountAddedThroughTheWindowRestartsNothing: the calls the window
+// makes to add and sign in an account (its Keeper, over the socket) take
+// effect in the running keeper at once: the open window shows the account
+// signed in, and the keeper's pid is the same before and after.
+func TestAccountAddedThroughTheWindowRestartsNothing(t *testing.T) {
+	sim := idpsim.New(idpsim.Options{AutoApproveDevice: 1, DeviceInterval: time.Second})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	socket, _ := startKeeperProcess(t, []string{"TOKENTRAY_MICROSOFT_LOGIN_BASE=" + srv.URL, "TOKENTRAY_STORAGE_BACKEND=file"}, "run", "--headless")
+	c, err := control.Dial(socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := c.Info.PID
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &remote{socket: socket}
+	in, err := r.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	w := window.New(a, window.Options{Keeper: r, Info: in})
+	w.Start(ctx)
+	has := func(s string) bool {
+		var found bool
+		fyne.DoAndWait(func() {
+			for _, win := range a.Driver().AllWindows() {
+				if win.Title() != "tokentray" || win.Content() == nil {
+					continue
+				}
+				for _, x := range texts(win.Content()) {
+					found = found || strings.Contains(x, s)
+				}
+			}
+		})
+		return found
+	}
+	if err := r.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: "cli-9"}); err != nil {
+		t.Fatalf("AddAccount = %v", err)
+	}
+	waitFor(t, time.Second, "the added account in the open window", func() bool { return has("fresh") })
+	if err := r.SignIn(ctx, "fresh", true, func(code, url string) {}); err != nil {
+		t.Fatalf("SignIn (device) = %v", err)
+	}
+	waitFor(t, time.Second, "the signed-in account in the open window", func() bool { return has("Signed in as") })
+	after, err := control.Dial(socket)
+	if err != nil || after.Info.PID != pid {
+		t.Errorf("keeper pid after adding and signing in: %v (err %v); want the same keeper, pid %d", after, err, pid)
+	}
 }
