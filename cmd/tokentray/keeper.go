@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
@@ -43,17 +44,27 @@ func newKeeper(h keeperHooks, demo, trayHost bool) *keeper {
 func (k *keeper) set(c *core) { k.core <- c }
 
 // ready returns the core, or nil while the keeper is starting.
-func (k *keeper) ready() *core {
+// ready returns the core, waiting while the keeper starts (a script asking
+// for a token right at login gets its answer instead of an error) for at
+// most startWait or until ctx ends; nil if it is still not there.
+func (k *keeper) ready(ctx context.Context) *core {
+	t := time.NewTimer(startWait)
+	defer t.Stop()
 	select {
 	case c := <-k.core:
 		k.core <- c
 		return c
-	default:
-		return nil
+	case <-t.C:
+	case <-ctx.Done():
 	}
+	return nil
 }
 
-var errStarting = errors.New("tokentray is starting; try again in a moment")
+// startWait bounds how long a request waits for the keeper to finish
+// starting (the keychain probe and loading the accounts).
+const startWait = 15 * time.Second
+
+var errStarting = errors.New("tokentray is still starting (its keychain does not answer yet); try again in a moment")
 
 // Handle answers one request.
 func (k *keeper) Handle(ctx context.Context, req control.Request) control.Response {
@@ -72,7 +83,7 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 		}
 		return control.Result(nil)
 	}
-	c := k.ready()
+	c := k.ready(ctx)
 	if c == nil {
 		return control.Failure(control.CodeFailure, errStarting)
 	}
@@ -177,7 +188,7 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 
 // HandleStream answers the streaming ops.
 func (k *keeper) HandleStream(ctx context.Context, req control.Request, s *control.Stream) control.Response {
-	c := k.ready()
+	c := k.ready(ctx)
 	if c == nil {
 		return control.Failure(control.CodeFailure, errStarting)
 	}
