@@ -49,7 +49,6 @@ type coreOptions struct {
 	stateDir string           // override the state directory (demo: temp)
 	logTo    io.Writer        // extra log sink (stderr for headless)
 	probe    bool             // probe the keychain at start
-	notify   func(engine.Notification)
 }
 
 func stateDir() (string, error) {
@@ -158,7 +157,6 @@ func newCore(ctx context.Context, l *config.Loaded, o coreOptions) (*core, error
 		StatePath: filepath.Join(dir, "state.json"),
 		LockDir:   lockDir,
 		Logger:    log,
-		Notify:    o.notify,
 	})
 	if err != nil {
 		closeLog()

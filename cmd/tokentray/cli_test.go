@@ -418,6 +418,9 @@ func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
 	if n := strings.Count(h.logs.String(), "msg=refresh"); n < 1 {
 		t.Errorf("the running instance logged no refresh; did the CLI refresh by itself?\n%s", h.logs.String())
 	}
+	if r := c.run("", "restart"); r.code != 2 || !strings.Contains(r.stderr, "cannot restart itself") {
+		t.Errorf("restart of a headless keeper: exit %d, stderr %q; want 2 saying it cannot restart itself", r.code, r.stderr)
+	}
 	second := c.run("", "run", "--headless")
 	if second.code != 0 || !strings.Contains(second.stderr, "already running") {
 		t.Errorf("second launch: exit %d, stderr %q; want 0 and a hand-over", second.code, second.stderr)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
@@ -28,7 +27,7 @@ type keeperHooks struct {
 // keeper answers the control socket: every op a window or CLI can ask. It
 // is the only writer of tokens, state and accounts while it runs.
 type keeper struct {
-	core     chan *core // cap 1: set once, when the core is built
+	c        *core // set before the server serves (set)
 	hooks    keeperHooks
 	demo     bool
 	trayHost bool
@@ -38,33 +37,12 @@ type keeper struct {
 }
 
 func newKeeper(h keeperHooks, demo, trayHost bool) *keeper {
-	return &keeper{core: make(chan *core, 1), hooks: h, demo: demo, trayHost: trayHost, windows: map[*control.Stream]struct{}{}}
+	return &keeper{hooks: h, demo: demo, trayHost: trayHost, windows: map[*control.Stream]struct{}{}}
 }
 
-func (k *keeper) set(c *core) { k.core <- c }
-
-// ready returns the core, or nil while the keeper is starting.
-// ready returns the core, waiting while the keeper starts (a script asking
-// for a token right at login gets its answer instead of an error) for at
-// most startWait or until ctx ends; nil if it is still not there.
-func (k *keeper) ready(ctx context.Context) *core {
-	t := time.NewTimer(startWait)
-	defer t.Stop()
-	select {
-	case c := <-k.core:
-		k.core <- c
-		return c
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	return nil
-}
-
-// startWait bounds how long a request waits for the keeper to finish
-// starting (the keychain probe and loading the accounts).
-const startWait = 15 * time.Second
-
-var errStarting = errors.New("tokentray is still starting (its keychain does not answer yet); try again in a moment")
+// set gives the keeper its core. serveCore calls it before the control
+// server serves, so every request sees the core.
+func (k *keeper) set(c *core) { k.c = c }
 
 // Handle answers one request.
 func (k *keeper) Handle(ctx context.Context, req control.Request) control.Response {
@@ -83,10 +61,7 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 		}
 		return control.Result(nil)
 	}
-	c := k.ready(ctx)
-	if c == nil {
-		return control.Failure(control.CodeFailure, errStarting)
-	}
+	c := k.c
 	ctx = userAction(ctx, req.Op)
 	switch req.Op {
 	case control.OpAccountAdd, control.OpAccountRemove, control.OpSettingsSave:
@@ -188,10 +163,7 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 
 // HandleStream answers the streaming ops.
 func (k *keeper) HandleStream(ctx context.Context, req control.Request, s *control.Stream) control.Response {
-	c := k.ready(ctx)
-	if c == nil {
-		return control.Failure(control.CodeFailure, errStarting)
-	}
+	c := k.c
 	ctx = userAction(ctx, req.Op)
 	switch req.Op {
 	case control.OpSubscribe:

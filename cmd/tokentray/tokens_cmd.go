@@ -33,6 +33,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newAccountCmd(g),
 		newRunCmd(g),
 		newQuitCmd(),
+		newRestartCmd(),
 		newDemoCmd(g),
 		newIdpSimCmd(),
 		newDoctorCmd(g),
@@ -555,6 +556,28 @@ func newQuitCmd() *cobra.Command {
 				return keeperErr(err)
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "tokentray stopped")
+			return nil
+		},
+	}
+}
+
+func newRestartCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "restart",
+		Short: "Restart the running keeper, so saved settings apply (an open window reconnects)",
+		Args:  maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			kc, err := keeperClient()
+			if err != nil {
+				return err
+			}
+			if kc == nil {
+				return &exitError{code: exitFailure, err: errors.New("tokentray is not running; start it with: tokentray")}
+			}
+			if err := kc.Restart(cmd.Context(), false); err != nil {
+				return keeperErr(err)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is restarting")
 			return nil
 		},
 	}

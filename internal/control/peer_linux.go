@@ -1,37 +1,12 @@
-//go:build linux
-
 package control
 
-import (
-	"fmt"
-	"net"
-	"syscall"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// peerCheck is true where the server can learn the connecting process's uid.
-const peerCheck = true
-
-// peerUID returns the uid of the process on the other end of c (SO_PEERCRED).
-func peerUID(c net.Conn) (int, error) {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("peer credentials: %T is not a socket", c)
-	}
-	raw, err := sc.SyscallConn()
+// fdPeerUID reads the peer's uid with SO_PEERCRED.
+func fdPeerUID(fd int) (int, error) {
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
-		return -1, fmt.Errorf("peer credentials: %w", err)
-	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return -1, fmt.Errorf("peer credentials: %w", err)
-	}
-	if credErr != nil {
-		return -1, fmt.Errorf("peer credentials: %w", credErr)
+		return -1, err
 	}
 	return int(cred.Uid), nil
 }
