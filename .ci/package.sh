@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make package: .deb and .rpm (nfpm, a Go tool dependency), a Linux .tar.xz
 # and the Windows .exe pair (mingw-w64), each with both programs: the keeper
-# and CLI `tokentray` and the window `tokentray-window`. With --deb-only,
+# and CLI `tokentray` (on Linux: the small front bin/tokentray that answers
+# `tokentray token`, and the full program in lib/tokentray/) and the window
+# `tokentray-window`. With --deb-only,
 # just the .deb (what CI installs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,7 @@ case "$VERSION" in [0-9]*) ;; *) VERSION="0.0.0+$VERSION" ;; esac
 export VERSION ARCH=${ARCH:-amd64}
 mkdir -p dist
 go build -ldflags "-X main.version=$VERSION" -o bin/tokentray ./cmd/tokentray
+go build -ldflags "-X main.version=$VERSION" -o bin/tokentray-front ./cmd/tokentray-front
 go build -ldflags "-X main.version=$VERSION" -o bin/tokentray-window ./cmd/tokentray-window
 go tool nfpm package --config packaging/nfpm.yaml --packager deb --target dist/
 if [ "${1:-}" = "--deb-only" ]; then ls -l dist/*.deb; exit 0; fi
@@ -18,7 +21,8 @@ go tool nfpm package --config packaging/nfpm.yaml --packager rpm --target dist/
 # sudo tar -xJf tokentray-*.tar.xz -C /
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-install -Dm755 bin/tokentray "$stage/usr/local/bin/tokentray"
+install -Dm755 bin/tokentray-front "$stage/usr/local/bin/tokentray"
+install -Dm755 bin/tokentray "$stage/usr/local/lib/tokentray/tokentray"
 install -Dm755 bin/tokentray-window "$stage/usr/local/bin/tokentray-window"
 install -Dm644 packaging/linux/tokentray.desktop "$stage/usr/local/share/applications/tokentray.desktop"
 install -Dm644 assets/icon.png "$stage/usr/local/share/icons/hicolor/256x256/apps/tokentray.png"

@@ -28,6 +28,9 @@ var allowed = map[string][]string{
 	// The window program: views, and the keeper through the control client;
 	// never the vault or the provider.
 	"cmd/tokentray-window": {"ui/...", "internal/control", "internal/config", "internal/engine", "internal/quietlocale", "assets"},
+	// The front installed as `tokentray`: the socket path rule and nothing
+	// else (see TestLayoutFrontIsLight).
+	"cmd/tokentray-front": {"internal/control/sockpath"},
 
 	// The keeper's views (tray menu, icon, notifications): no Fyne (see
 	// TestLayoutKeeperHasNoFyne).
@@ -36,17 +39,18 @@ var allowed = map[string][]string{
 	"ui/window": {"ui", "internal/engine", "internal/config", "assets"},
 
 	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config"},
-	"internal/control": {"internal/engine", "internal/config"},
+	"internal/control": {"internal/engine", "internal/config", "internal/control/sockpath"},
 
 	// Leaves: they import no other package of the module.
-	"internal/oauth":       {},
-	"internal/vault":       {},
-	"internal/config":      {},
-	"internal/idpsim":      {},
-	"internal/autostart":   {},
-	"internal/quietlocale": {},
-	"assets":               {},
-	"internal":             {}, // this test's package
+	"internal/oauth":            {},
+	"internal/control/sockpath": {},
+	"internal/vault":            {},
+	"internal/config":           {},
+	"internal/idpsim":           {},
+	"internal/autostart":        {},
+	"internal/quietlocale":      {},
+	"assets":                    {},
+	"internal":                  {}, // this test's package
 }
 
 // goosList are the systems whose file sets the rules are checked on.
@@ -170,6 +174,38 @@ func TestLayoutKeeperHasNoFyne(t *testing.T) {
 				if len(bad) > 0 {
 					t.Errorf("%s reaches %d Fyne packages (e.g. %s) through %s; the keeper must link no fyne.io/fyne/v2", from, len(bad), bad[0], fyneVia(t, goos, p))
 				}
+			}
+		})
+	}
+}
+
+// TestLayoutFrontIsLight: the front that answers `tokentray token` starts
+// about as fast as an empty Go program only while it links no network
+// stack, no CLI framework and nothing of the module but the socket path
+// rule (docs/PERFORMANCE.md §2).
+func TestLayoutFrontIsLight(t *testing.T) {
+	heavy := []string{"net", "net/http", "crypto/tls", "github.com/spf13/cobra", "github.com/spf13/viper", "fyne.io", "github.com/godbus/dbus/v5"}
+	for _, goos := range []string{"linux", "darwin"} {
+		t.Run(goos, func(t *testing.T) {
+			found := false
+			for _, p := range listModule(t, goos) {
+				if from, _ := rel(p.ImportPath); from != "cmd/tokentray-front" {
+					continue
+				}
+				found = true
+				for _, d := range p.Deps {
+					for _, h := range heavy {
+						if under(d, h) {
+							t.Errorf("cmd/tokentray-front reaches %s; the front must stay light (no %s)", d, strings.Join(heavy, ", "))
+						}
+					}
+					if r, in := rel(d); in && r != "internal/control/sockpath" {
+						t.Errorf("cmd/tokentray-front reaches module package %s; it may use internal/control/sockpath only", r)
+					}
+				}
+			}
+			if !found {
+				t.Fatal("cmd/tokentray-front is not in the module")
 			}
 		})
 	}

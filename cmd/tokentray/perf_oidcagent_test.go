@@ -255,8 +255,9 @@ func hyperfineMedians(t *testing.T, env []string, runs int, cmds ...string) []ti
 
 // TestPerfTokenVsOIDCAgent compares, against the same provider in the same
 // run: `oidc-token NAME` (oidc-agent 4.2.6 holding a valid access token),
-// `tokentray token NAME` with a keeper running (headless; the token comes
-// over the control socket), `tokentray token NAME` without a keeper
+// `tokentray token NAME` with a keeper running as installed (the front,
+// cmd/tokentray-front, answering from the keeper over the control socket)
+// and through the full program, `tokentray token NAME` without a keeper
 // (in-process, file vault), `tokentray version` (the process floor) and
 // /bin/true. No case refreshes (the OP counts token-endpoint requests).
 // Figures: hyperfine medians (when hyperfine is installed) and an own
@@ -295,14 +296,23 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 			t.Fatalf("%s %v printed no token: %q", name, args, out)
 		}
 	}
+	// The front, installed as `tokentray` (bin/tokentray; the full program
+	// it hands other calls to is binPath).
+	frontPath := filepath.Join(t.TempDir(), "tokentray")
+	if out, err := exec.Command("go", "build", "-o", frontPath, "../tokentray-front").CombinedOutput(); err != nil {
+		t.Fatalf("go build ../tokentray-front: %v\n%s", err, out)
+	}
+	env = append(env, "TOKENTRAY_CORE="+binPath)
+	nenv := append(append([]string{}, n.env...), "TOKENTRAY_CORE="+binPath)
 	check(env, "oidc-token", "perf")
+	check(env, frontPath, "token", "idp")
 	check(env, binPath, "token", "idp")
-	check(n.env, binPath, "token", "idp")
+	check(nenv, frontPath, "token", "idp")
 
 	nop := buildHelper(t, "nopgo", "package main\n\n// Exits at once: the floor of a Go process's exec time.\nfunc main() {}\n")
 	runs := perfRuns()
 	posts0 := o.tokenPosts.Load()
-	names := []string{"/bin/true", "empty-go-program", "tokentray-version", "oidc-token", "tokentray-token-keeper", "tokentray-token-no-keeper"}
+	names := []string{"/bin/true", "empty-go-program", "tokentray-version", "oidc-token", "tokentray-token-keeper", "full-token-keeper", "tokentray-token-no-keeper"}
 	loop := map[string]*series{}
 	for _, nm := range names {
 		loop[nm] = &series{name: nm}
@@ -316,9 +326,12 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 		loop["tokentray-version"].add(r)
 		r, _ = runTimed(t, env, "oidc-token", "perf")
 		loop["oidc-token"].add(r)
-		r, _ = runTimed(t, env, binPath, "token", "idp")
+		r, _ = runTimed(t, env, frontPath, "token", "idp")
 		loop["tokentray-token-keeper"].add(r)
-		r, _ = runTimed(t, n.env, binPath, "token", "idp")
+		r, _ = runTimed(t, env, binPath, "token", "idp")
+		loop["full-token-keeper"].add(r)
+		r, _ = runTimed(t, nenv, frontPath, "token", "idp") // the front execs the full program
+
 		loop["tokentray-token-no-keeper"].add(r)
 	}
 	posts := o.tokenPosts.Load() - posts0
@@ -333,6 +346,7 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 	perf("token-vs-oidc-token", "method", "interleaved-loop", "runs", runs,
 		"tokentray_keeper_ms", ms(med["tokentray-token-keeper"]), "oidc_token_ms", ms(med["oidc-token"]),
 		"ratio", ratio(med["tokentray-token-keeper"], med["oidc-token"]),
+		"full_keeper_ms", ms(med["full-token-keeper"]), "full_keeper_ratio", ratio(med["full-token-keeper"], med["oidc-token"]),
 		"no_keeper_ms", ms(med["tokentray-token-no-keeper"]), "no_keeper_ratio", ratio(med["tokentray-token-no-keeper"], med["oidc-token"]),
 		"version_ms", ms(med["tokentray-version"]), "empty_go_ms", ms(med["empty-go-program"]), "true_ms", ms(med["/bin/true"]),
 		"version_ratio", ratio(med["tokentray-version"], med["oidc-token"]), "empty_go_ratio", ratio(med["empty-go-program"], med["oidc-token"]),
@@ -344,16 +358,17 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 		return
 	}
 	posts0 = o.tokenPosts.Load()
-	hk := hyperfineMedians(t, env, runs, truePath, binPath+" version", "oidc-token perf", binPath+" token idp", nop)
-	hn := hyperfineMedians(t, n.env, runs, binPath+" version", binPath+" token idp")
+	hk := hyperfineMedians(t, env, runs, truePath, binPath+" version", "oidc-token perf", frontPath+" token idp", nop, binPath+" token idp")
+	hn := hyperfineMedians(t, nenv, runs, binPath+" version", frontPath+" token idp")
 	posts = o.tokenPosts.Load() - posts0
-	for i, nm := range []string{"/bin/true", "tokentray-version", "oidc-token", "tokentray-token-keeper", "empty-go-program"} {
+	for i, nm := range []string{"/bin/true", "tokentray-version", "oidc-token", "tokentray-token-keeper", "empty-go-program", "full-token-keeper"} {
 		perf("peer-hyperfine", "cmd", nm, "runs", runs, "median_ms", ms(hk[i]))
 	}
 	perf("peer-hyperfine", "cmd", "tokentray-version-no-keeper-env", "runs", runs, "median_ms", ms(hn[0]))
 	perf("peer-hyperfine", "cmd", "tokentray-token-no-keeper", "runs", runs, "median_ms", ms(hn[1]))
 	perf("token-vs-oidc-token", "method", "hyperfine", "runs", runs,
 		"tokentray_keeper_ms", ms(hk[3]), "oidc_token_ms", ms(hk[2]), "ratio", ratio(hk[3], hk[2]),
+		"full_keeper_ms", ms(hk[5]), "full_keeper_ratio", ratio(hk[5], hk[2]),
 		"no_keeper_ms", ms(hn[1]), "no_keeper_ratio", ratio(hn[1], hk[2]),
 		"version_ms", ms(hk[1]), "empty_go_ms", ms(hk[4]), "true_ms", ms(hk[0]), "keeper_vs_true", ratio(hk[3], hk[0]),
 		"version_ratio", ratio(hk[1], hk[2]), "empty_go_ratio", ratio(hk[4], hk[2]),

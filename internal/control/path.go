@@ -2,58 +2,22 @@ package control
 
 import (
 	"errors"
-	"fmt"
-	"path/filepath"
-	"runtime"
-	"strconv"
+
+	"github.com/tokentray/tokentray/internal/control/sockpath"
 )
 
-const (
-	appDir     = "tokentray"
-	socketName = "control.sock"
-)
+const appDir = "tokentray"
 
-// defaultPath is DefaultPath on Unix: the first of runtimeDir and cacheDir
-// whose socket path fits, else tempDir/tokentray-<uid>.
+// defaultPath is DefaultPath on Unix (the rule lives in sockpath, shared
+// with the small front that answers `tokentray token`).
 func defaultPath(runtimeDir string, cacheDir func() (string, error), tempDir string, uid int) (string, error) {
-	var base string
-	if runtimeDir != "" && filepath.IsAbs(runtimeDir) {
-		base = runtimeDir
-	} else {
-		d, err := cacheDir()
-		if err != nil {
-			d = ""
-		}
-		base = d
-	}
-	if base != "" {
-		p := filepath.Join(base, appDir, socketName)
-		if fitsSocketPath(p) {
-			return p, nil
-		}
-	}
-	dir := appDir
-	if uid >= 0 { // -1 on Windows, where the temp dir is per user already
-		dir += "-" + strconv.Itoa(uid)
-	}
-	p := filepath.Join(tempDir, dir, socketName)
-	if !fitsSocketPath(p) {
-		return "", fmt.Errorf("control socket path %q is longer than the %d bytes a unix socket address allows", p, maxSocketPath()-1)
-	}
-	return p, nil
+	return sockpath.Choose(runtimeDir, cacheDir, tempDir, uid)
 }
 
 // maxSocketPath is the size of sun_path, including the terminating NUL.
-func maxSocketPath() int {
-	switch runtime.GOOS {
-	case "darwin", "ios", "freebsd", "openbsd", "netbsd", "dragonfly":
-		return 104
-	default: // linux, windows (UNIX_PATH_MAX 108)
-		return 108
-	}
-}
+func maxSocketPath() int { return sockpath.Max() }
 
-func fitsSocketPath(p string) bool { return len(p) < maxSocketPath() }
+func fitsSocketPath(p string) bool { return sockpath.Fits(p) }
 
 // errPathTooLong is returned by Listen for a path no socket can bind to.
 var errPathTooLong = errors.New("socket path too long")
