@@ -310,9 +310,15 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 	check(nenv, frontPath, "token", "idp")
 
 	nop := buildHelper(t, "nopgo", "package main\n\n// Exits at once: the floor of a Go process's exec time.\nfunc main() {}\n")
+	// The floor of any Go client of the keeper: the same token request with
+	// raw system calls and nothing else (no os, no JSON; prints the raw
+	// answer line), what a front could reach at the very best.
+	floor := buildHelper(t, "floorclient", floorClientSrc)
+	env = append(env, "FLOOR_SOCKET="+filepath.Join(envValue(k.env, "XDG_RUNTIME_DIR"), "tokentray", "control.sock"))
+	check(env, floor)
 	runs := perfRuns()
 	posts0 := o.tokenPosts.Load()
-	names := []string{"/bin/true", "empty-go-program", "tokentray-version", "oidc-token", "tokentray-token-keeper", "full-token-keeper", "tokentray-token-no-keeper"}
+	names := []string{"/bin/true", "empty-go-program", "go-floor-client", "tokentray-version", "oidc-token", "tokentray-token-keeper", "full-token-keeper", "tokentray-token-no-keeper"}
 	loop := map[string]*series{}
 	for _, nm := range names {
 		loop[nm] = &series{name: nm}
@@ -322,6 +328,8 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 		loop["/bin/true"].add(r)
 		r, _ = runTimed(t, env, nop)
 		loop["empty-go-program"].add(r)
+		r, _ = runTimed(t, env, floor)
+		loop["go-floor-client"].add(r)
 		r, _ = runTimed(t, env, binPath, "version")
 		loop["tokentray-version"].add(r)
 		r, _ = runTimed(t, env, "oidc-token", "perf")
@@ -351,6 +359,7 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 		"version_ms", ms(med["tokentray-version"]), "empty_go_ms", ms(med["empty-go-program"]), "true_ms", ms(med["/bin/true"]),
 		"version_ratio", ratio(med["tokentray-version"], med["oidc-token"]), "empty_go_ratio", ratio(med["empty-go-program"], med["oidc-token"]),
 		"keeper_vs_true", ratio(med["tokentray-token-keeper"], med["/bin/true"]),
+		"floor_ms", ms(med["go-floor-client"]), "floor_ratio", ratio(med["go-floor-client"], med["oidc-token"]),
 		"op_token_requests", posts, "target_ratio", "1.0", "met", metStr(med["tokentray-token-keeper"] <= med["oidc-token"]))
 
 	if _, err := exec.LookPath("hyperfine"); err != nil {
@@ -358,10 +367,10 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 		return
 	}
 	posts0 = o.tokenPosts.Load()
-	hk := hyperfineMedians(t, env, runs, truePath, binPath+" version", "oidc-token perf", frontPath+" token idp", nop, binPath+" token idp")
+	hk := hyperfineMedians(t, env, runs, truePath, binPath+" version", "oidc-token perf", frontPath+" token idp", nop, binPath+" token idp", floor)
 	hn := hyperfineMedians(t, nenv, runs, binPath+" version", frontPath+" token idp")
 	posts = o.tokenPosts.Load() - posts0
-	for i, nm := range []string{"/bin/true", "tokentray-version", "oidc-token", "tokentray-token-keeper", "empty-go-program", "full-token-keeper"} {
+	for i, nm := range []string{"/bin/true", "tokentray-version", "oidc-token", "tokentray-token-keeper", "empty-go-program", "full-token-keeper", "go-floor-client"} {
 		perf("peer-hyperfine", "cmd", nm, "runs", runs, "median_ms", ms(hk[i]))
 	}
 	perf("peer-hyperfine", "cmd", "tokentray-version-no-keeper-env", "runs", runs, "median_ms", ms(hn[0]))
@@ -372,8 +381,46 @@ func TestPerfTokenVsOIDCAgent(t *testing.T) {
 		"no_keeper_ms", ms(hn[1]), "no_keeper_ratio", ratio(hn[1], hk[2]),
 		"version_ms", ms(hk[1]), "empty_go_ms", ms(hk[4]), "true_ms", ms(hk[0]), "keeper_vs_true", ratio(hk[3], hk[0]),
 		"version_ratio", ratio(hk[1], hk[2]), "empty_go_ratio", ratio(hk[4], hk[2]),
+		"floor_ms", ms(hk[6]), "floor_ratio", ratio(hk[6], hk[2]),
 		"op_token_requests", posts, "target_ratio", "1.0", "met", metStr(hk[3] <= hk[2]))
 }
+
+// floorClientSrc asks the keeper on $FLOOR_SOCKET for account idp's token
+// with raw system calls and prints the answer line.
+const floorClientSrc = `package main
+
+import "syscall"
+
+func main() {
+	path, _ := syscall.Getenv("FLOOR_SOCKET")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		syscall.Exit(9)
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		syscall.Exit(9)
+	}
+	syscall.Write(fd, []byte("{\"proto\":2,\"op\":\"token\",\"account\":\"idp\",\"min_valid\":300000000000}\n"))
+	buf := make([]byte, 0, 16384)
+	tmp := make([]byte, 16384)
+	for {
+		n, err := syscall.Read(fd, tmp)
+		if n > 0 {
+			buf = append(buf, tmp[:n]...)
+			if buf[len(buf)-1] == '\n' {
+				break
+			}
+		}
+		if n <= 0 || err != nil {
+			break
+		}
+	}
+	if len(buf) < 12 || string(buf[:10]) != "{\"ok\":true" {
+		syscall.Exit(1)
+	}
+	syscall.Write(1, buf)
+}
+`
 
 func envValue(env []string, key string) string {
 	for _, kv := range env {
