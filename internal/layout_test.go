@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/idpsim":      {},
 	"internal/autostart":   {},
 	"internal/quietlocale": {},
+	"internal/credential":  {},
 	"assets":               {},
 	"internal":             {}, // this test's package
 }
