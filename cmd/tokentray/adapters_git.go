@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/credential"
 )
 
@@ -93,4 +96,19 @@ refused the token. Other operations are ignored, as git's protocol asks.
 	}
 	cmd.Flags().DurationVar(&minValid, "min-valid", 5*time.Minute, "refresh first when the token expires within this time (0s–1h)")
 	return cmd
+}
+
+// showGitCredentials lists the git.credentials mappings for `config show`.
+func showGitCredentials(w io.Writer, s config.Settings) {
+	if len(s.Git.Credentials) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\ngit.credentials (tokentray git-credential):")
+	for _, m := range s.Git.Credentials {
+		scope := "the account's scopes"
+		if len(m.Scopes) > 0 {
+			scope = "scope " + strings.Join(m.Scopes, " ")
+		}
+		fmt.Fprintf(w, "  %s://%s/%s\taccount %s\t%s\n", m.EffectiveProtocol(), m.Host, strings.TrimPrefix(m.Path, "/"), m.Account, scope)
+	}
 }

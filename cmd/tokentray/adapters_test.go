@@ -602,3 +602,58 @@ func TestAdapterConcurrentOneRefresh(t *testing.T) {
 		})
 	}
 }
+
+// TestAdapterHelpAndSettings: --help describes both adapters; config show
+// lists the git mappings; a bad mapping is refused on load naming the field
+// and what is allowed, by config validate and by the helper itself; a
+// mapping naming no configured account says so.
+func TestAdapterHelpAndSettings(t *testing.T) {
+	c := newCLI(t)
+	root := c.must("", "--help").stdout
+	for _, w := range []string{"kubectl-credential", "git-credential"} {
+		if !strings.Contains(root, w) {
+			t.Errorf("--help lacks %q", w)
+		}
+	}
+	for _, tc := range []struct {
+		cmd  string
+		want []string
+	}{
+		{"kubectl-credential", []string{"apiVersion: client.authentication.k8s.io/v1", "args: [kubectl-credential, work]", "interactiveMode: Never", "KUBERNETES_EXEC_INFO", "--api-version", "--scope", "standard output only"}},
+		{"git-credential", []string{"git config --global credential.https://dev.azure.com.helper", "useHttpPath", "host: dev.azure.com", "erase does not sign the", "standard output only"}},
+	} {
+		out := c.must("", tc.cmd, "--help").stdout
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s --help lacks %q", tc.cmd, w)
+			}
+		}
+	}
+
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	appendConfig(t, c, "git:\n  credentials:\n  - host: dev.azure.com\n    path: contoso/\n    account: work\n  - host: example.test\n    account: gone\n")
+	if out := c.must("", "config", "show").stdout; !strings.Contains(out, "https://dev.azure.com/contoso/\taccount work\tthe account's scopes") {
+		t.Errorf("config show does not list the git mapping:\n%s", out)
+	}
+	c.must("", "config", "set", "refresh.interval_hours", "2") // rewrites the file
+	if out := c.must("", "config", "show", "--json").stdout; !strings.Contains(out, `"host": "dev.azure.com"`) {
+		t.Errorf("after config set, config show --json lacks the git mapping:\n%s", out)
+	}
+	r := c.runAdapter(nil, "protocol=https\nhost=example.test\n\n", "git-credential", "get")
+	if r.code != 2 || !strings.Contains(r.stderr, `no account named "gone"; configured accounts: work`) {
+		t.Errorf("get for a mapping to an unknown account: exit %d, stderr %q; want 2 naming the account", r.code, r.stderr)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("accounts:\n- {name: work, provider: microsoft, client_id: cli-1}\ngit:\n  credentials:\n  - {host: dev.azure.com, account: work}\n  - {host: example.test, account: work}\n  - {host: build.example.com, protocol: http, account: work}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := `git.credentials[2].protocol = "http"`
+	if r := c.run("", "--config", bad, "config", "validate"); r.code != 2 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "allowed: https (http only for loopback hosts)") {
+		t.Errorf("config validate with an http mapping to another host: exit %d, stderr %q; want 2 naming %s and what is allowed", r.code, r.stderr, want)
+	}
+	if r := c.runAdapter(nil, "protocol=https\nhost=dev.azure.com\n\n", "--config", bad, "git-credential", "get"); r.code != 2 || !strings.Contains(r.stderr, want) || r.stdout != "" {
+		t.Errorf("git-credential get with an invalid mapping: exit %d, stdout %d bytes, stderr %q; want 2 naming %s", r.code, len(r.stdout), r.stderr, want)
+	}
+}
