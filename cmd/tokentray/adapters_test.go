@@ -72,10 +72,14 @@ func (c *cli) runTool(env []string, dir, name string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-// currentToken is the access token the vault of c holds for account now:
-// the one the keeper serves (it saves before it hands a token out).
+// currentToken is the access token the file vault of c holds for account
+// now: the one the keeper serves (it saves before it hands a token out).
 func currentToken(c *cli, account string) (string, error) {
-	env, err := vaultOf(c, "file").Load(c.t.Context(), account)
+	return currentTokenIn(c, "file", account)
+}
+
+func currentTokenIn(c *cli, backend, account string) (string, error) {
+	env, err := vaultOf(c, backend).Load(c.t.Context(), account)
 	if err != nil {
 		return "", err
 	}
@@ -107,15 +111,16 @@ func kubectlPath(t *testing.T) string {
 }
 
 // tokenGate counts requests a loopback server accepted (with the
-// account's current token) and refused.
+// account's current token, as current says) and refused.
 type tokenGate struct {
+	current           func() (string, error)
 	accepted, refused atomic.Int32
 	mu                sync.Mutex
 	seen              map[string]bool // hashes of accepted tokens
 }
 
-func (g *tokenGate) check(c *cli, given string) bool {
-	want, err := currentToken(c, "work")
+func (g *tokenGate) check(given string) bool {
+	want, err := g.current()
 	if err != nil || want == "" || given != want {
 		g.refused.Add(1)
 		return false
@@ -141,10 +146,10 @@ const podList = `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersio
 // kubeAPI is a loopback Kubernetes API stub over TLS that lists no pods for
 // a request bearing the account's current access token and answers 401
 // (as the API server does) to any other.
-func kubeAPI(t *testing.T, c *cli, g *tokenGate) *httptest.Server {
+func kubeAPI(t *testing.T, g *tokenGate) *httptest.Server {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !g.check(c, bearer) {
+		if !ok || !g.check(bearer) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}`)
@@ -210,8 +215,8 @@ func TestAdapterKubectlRealClient(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
 	c.must(sim.Grant("cli-1", "kim@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
-	g := &tokenGate{}
-	api := kubeAPI(t, c, g)
+	g := &tokenGate{current: func() (string, error) { return currentToken(c, "work") }}
+	api := kubeAPI(t, g)
 	cfg := writeKubeconfig(t, api, execUser("kubectl-credential", "work"))
 	get := func() result {
 		return c.runTool(nil, "", kubectl, "--kubeconfig", cfg, "get", "--raw", "/api/v1/namespaces/default/pods")
@@ -344,7 +349,7 @@ func gitEnv(t *testing.T) []string {
 // gitServer serves the bare repositories under root over smart HTTP with
 // git http-backend (CGI) to requests whose Basic password is the account's
 // current access token; others get 401 with a Basic challenge.
-func gitServer(t *testing.T, c *cli, g *tokenGate, root string) *httptest.Server {
+func gitServer(t *testing.T, g *tokenGate, root string) *httptest.Server {
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Fatalf("git --exec-path: %v", err)
@@ -355,7 +360,7 @@ func gitServer(t *testing.T, c *cli, g *tokenGate, root string) *httptest.Server
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pw, ok := r.BasicAuth()
-		if !ok || !g.check(c, pw) {
+		if !ok || !g.check(pw) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="tokentray test"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return
@@ -399,9 +404,9 @@ func TestAdapterGitRealClone(t *testing.T) {
 	}
 	c.runTool(genv, "", "git", "--git-dir", filepath.Join(root, "repo.git"), "symbolic-ref", "HEAD", "refs/heads/main")
 
-	g := &tokenGate{}
-	mapped := gitServer(t, c, g, root)
-	unmapped := gitServer(t, c, g, root)
+	g := &tokenGate{current: func() (string, error) { return currentToken(c, "work") }}
+	mapped := gitServer(t, g, root)
+	unmapped := gitServer(t, g, root)
 	host := strings.TrimPrefix(mapped.URL, "http://")
 	appendConfig(t, c, fmt.Sprintf("git:\n  credentials:\n  - host: %q\n    protocol: http\n    account: work\n", host))
 
@@ -656,4 +661,50 @@ func TestAdapterHelpAndSettings(t *testing.T) {
 	if r := c.runAdapter(nil, "protocol=https\nhost=dev.azure.com\n\n", "--config", bad, "git-credential", "get"); r.code != 2 || !strings.Contains(r.stderr, want) || r.stdout != "" {
 		t.Errorf("git-credential get with an invalid mapping: exit %d, stdout %d bytes, stderr %q; want 2 naming %s", r.code, len(r.stdout), r.stderr, want)
 	}
+}
+
+// TestAdapterKeychain: with the real Secret Service (gnome-keyring, see
+// .ci/with-keyring.sh) Debian's kubectl and git-credential get the account's
+// token from the keychain — without a keeper and through one — and no file
+// anywhere holds a token.
+func TestAdapterKeychain(t *testing.T) {
+	if os.Getenv("TOKENTRAY_KEYRING_TEST") != "1" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("keychain test needs TOKENTRAY_KEYRING_TEST=1 inside dbus-run-session with gnome-keyring (see .ci/with-keyring.sh)")
+		}
+		t.Skip("keychain test: run inside .ci/with-keyring.sh (make test does)")
+	}
+	kubectl := kubectlPath(t)
+	sim, _, base := startSim(t, idpsim.Options{})
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base, "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	name := fmt.Sprintf("adapt-%d", os.Getpid())
+	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", "cli-1")
+	c.must(sim.Grant("cli-1", "pia@contoso.test", nil)+"\n", "import", name, "--refresh-token-stdin")
+	t.Cleanup(func() { c.run("", "logout", name) })
+	appendConfig(t, c, "git:\n  credentials:\n  - host: dev.azure.com\n    account: "+name+"\n")
+
+	g := &tokenGate{current: func() (string, error) { return currentTokenIn(c, "keychain", name) }}
+	api := kubeAPI(t, g)
+	cfg := writeKubeconfig(t, api, execUser("kubectl-credential", name))
+	for _, keeper := range []bool{false, true} {
+		if keeper {
+			startHeadless(t, c)
+		}
+		r := c.runTool(nil, "", kubectl, "--kubeconfig", cfg, "get", "--raw", "/api/v1/namespaces/default/pods")
+		if r.code != 0 || !strings.Contains(r.stdout, `"PodList"`) {
+			t.Fatalf("kubectl (keeper %v) with the keychain account: exit %d\nstderr: %s", keeper, r.code, r.stderr)
+		}
+		want, err := g.current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = c.runAdapter(nil, "protocol=https\nhost=dev.azure.com\n\n", "git-credential", "get")
+		if r.code != 0 || !strings.Contains(r.stdout, "\npassword="+want+"\n") {
+			t.Errorf("git-credential get (keeper %v) with the keychain account: exit %d, stderr %q; want the keychain's token", keeper, r.code, r.stderr)
+		}
+	}
+	if n := g.accepted.Load(); n != 2 {
+		t.Errorf("the API stub accepted %d requests; want 2", n)
+	}
+	c.assertNoSecrets(sim) // no vault file exempt: nothing may hold a token
 }
