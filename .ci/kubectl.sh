@@ -16,7 +16,6 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-chmod 0755 "$tmp" # apt's _apt user downloads into it
 if ! (cd "$tmp" && $SUDO apt-get download -qq kubernetes-client >&2); then
   $SUDO apt-get update -qq >&2
   (cd "$tmp" && $SUDO apt-get download -qq kubernetes-client >&2)
