@@ -30,8 +30,12 @@ for any other remote it prints nothing, so git asks its next helper.
       account: work
       scope: 499b84ac-1321-427f-aa17-267ca6975798/.default   # optional
 
-  git config --global credential.https://dev.azure.com.helper "!tokentray git-credential"
+  git config --global --add credential.https://dev.azure.com.helper ""
+  git config --global --add credential.https://dev.azure.com.helper "!tokentray git-credential"
   git config --global credential.https://dev.azure.com.useHttpPath true
+
+The empty helper first keeps git from handing the token to a storage helper
+(store, cache, a keychain) configured for all hosts.
 
 store does nothing (tokentray owns its tokens). erase does not sign the
 account out or delete anything: it only says on stderr that the server

@@ -427,9 +427,25 @@ func TestAdapterGitRealClone(t *testing.T) {
 		t.Error("the git server accepted no request; the clone did not authenticate")
 	}
 
+	// The README's setup, with git config --global, over a storage helper
+	// configured before it: the reset keeps git from storing the token in
+	// ~/.git-credentials (assertNoSecrets below walks HOME).
+	for _, args := range [][]string{
+		{"config", "--global", "credential.helper", "store"},
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", ""},
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", "!" + binPath + " git-credential"},
+	} {
+		if r := c.runTool(genv, "", "git", args...); r.code != 0 {
+			t.Fatalf("git %v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
 	c.must("", "refresh", "work")
-	if r, _ := clone(mapped.URL); r.code != 0 {
-		t.Fatalf("git clone after a refresh: exit %d\n%s", r.code, r.stderr)
+	dst2 := filepath.Join(t.TempDir(), "clone")
+	if r := c.runTool(genv, "", "git", "clone", "-q", mapped.URL+"/repo.git", dst2); r.code != 0 {
+		t.Fatalf("git clone with the README's global setup, after a refresh: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, ".git-credentials")); err == nil {
+		t.Error("git stored a credential in ~/.git-credentials despite the helper reset")
 	}
 	if n := g.distinct(); n != 2 {
 		t.Errorf("the git server accepted %d distinct tokens over a refresh; want 2 (git must get the current one)", n)
@@ -625,7 +641,7 @@ func TestAdapterHelpAndSettings(t *testing.T) {
 		want []string
 	}{
 		{"kubectl-credential", []string{"apiVersion: client.authentication.k8s.io/v1", "args: [kubectl-credential, work]", "interactiveMode: Never", "KUBERNETES_EXEC_INFO", "--api-version", "--scope", "standard output only"}},
-		{"git-credential", []string{"git config --global credential.https://dev.azure.com.helper", "useHttpPath", "host: dev.azure.com", "erase does not sign the", "standard output only"}},
+		{"git-credential", []string{`git config --global --add credential.https://dev.azure.com.helper ""`, "useHttpPath", "host: dev.azure.com", "erase does not sign the", "standard output only"}},
 	} {
 		out := c.must("", tc.cmd, "--help").stdout
 		for _, w := range tc.want {
