@@ -74,7 +74,7 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			m, ok, pathMissing := l.Settings.MatchGit(req.Protocol, req.Host, req.Path)
 			if !ok {
 				if pathMissing && op == "get" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: git.credentials maps only paths under %s; git sent none: set git config credential.%s://%s.useHttpPath true\n", req.Host, req.Protocol, req.Host)
+					fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: git.credentials maps only some paths on %s, and git sent no path; run: git config --global credential.%s://%s.useHttpPath true\n", req.Host, req.Protocol, req.Host)
 				}
 				return nil // not ours: git asks its next helper
 			}

@@ -514,7 +514,7 @@ func TestAdapterGitCredentialProtocol(t *testing.T) {
 		{"get keeps the URL's user", "get", "protocol=https\nhost=dev.azure.com\nusername=contoso\n\n", 0, "username=contoso\npassword=TOKEN\n" + exp, ""},
 		{"get mapped path", "get", "protocol=https\nhost=example.test\npath=org/repo.git\n\n", 0, "username=me@contoso.test\npassword=TOKEN\n" + exp, ""},
 		{"get unmapped path", "get", "protocol=https\nhost=example.test\npath=other/repo.git\n\n", 0, "", ""},
-		{"get without useHttpPath", "get", "protocol=https\nhost=example.test\n\n", 0, "", "set git config credential.https://example.test.useHttpPath true"},
+		{"get without useHttpPath", "get", "protocol=https\nhost=example.test\n\n", 0, "", "run: git config --global credential.https://example.test.useHttpPath true"},
 		{"get unmapped host", "get", "protocol=https\nhost=github.com\n\n", 0, "", ""},
 		{"get over http to a mapped https host", "get", "protocol=http\nhost=dev.azure.com\n\n", 0, "", ""},
 		{"get per-resource scope", "get", "protocol=https\nhost=graph.example.test\n\n", 2, "", "per-resource scopes (00000003-0000-0000-c000-000000000000/.default) need"},
