@@ -28,7 +28,7 @@ for any other remote it prints nothing, so git asks its next helper.
     - host: dev.azure.com
       path: contoso/          # optional prefix; needs credential.useHttpPath
       account: work
-      scope: 499b84ac-1321-427f-aa17-267ca6975798/.default   # optional
+      # scope: 499b84ac-1321-427f-aa17-267ca6975798/.default   # optional per-resource token
 
   git config --global --add credential.https://dev.azure.com.helper ""
   git config --global --add credential.https://dev.azure.com.helper "!tokentray git-credential"
