@@ -17,6 +17,10 @@ step() { printf '\n=== %s\n' "$*"; }
 
 export GO ART
 
+step "Debian's kubectl for the kubectl adapter test (.ci/kubectl.sh, outside dpkg)"
+TOKENTRAY_KUBECTL=$(bash .ci/kubectl.sh)
+export TOKENTRAY_KUBECTL
+
 step "go vet"
 $GO vet ./...
 

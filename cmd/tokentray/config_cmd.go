@@ -79,7 +79,7 @@ apply after a restart.`,
 				rows = append(rows, row{k.Name, v, src, k.Allowed})
 			}
 			if jsonOut {
-				return writeJSON(cmd, map[string]any{"path": l.Path, "exists": l.Exists, "settings": rows, "accounts": l.Settings.Accounts})
+				return writeJSON(cmd, map[string]any{"path": l.Path, "exists": l.Exists, "settings": rows, "accounts": l.Settings.Accounts, "git_credentials": l.Settings.Git.Credentials})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "# %s%s\n", l.Path, map[bool]string{false: " (not created yet)", true: ""}[l.Exists])
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
@@ -96,6 +96,7 @@ apply after a restart.`,
 					fmt.Fprintf(cmd.OutOrStdout(), "  %s\t%s\t%s%s\tclient %s\n", a.Name, a.Provider, a.Tenant, a.Issuer, a.ClientID)
 				}
 			}
+			showGitCredentials(cmd.OutOrStdout(), l.Settings) // adapters_git.go
 			return nil
 		},
 	}

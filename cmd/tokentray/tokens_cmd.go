@@ -38,6 +38,8 @@ func addCommands(root *cobra.Command, g *globals) {
 		newIdpSimCmd(),
 		newDoctorCmd(g),
 		newAutostartCmd(g),
+		newKubectlCredentialCmd(g), // adapters_kubectl.go
+		newGitCredentialCmd(g),     // adapters_git.go
 	)
 }
 
@@ -49,9 +51,9 @@ func withCore(cmd *cobra.Command, g *globals, o coreOptions, fn func(ctx context
 	}
 	ctx := cmd.Context()
 	// A command a user types may raise a keychain unlock prompt; token
-	// (scripts) and status (a look) never do: they fail with "keychain
-	// locked" instead.
-	if n := cmd.Name(); n != "token" && n != "status" && n != "list" {
+	// (scripts), the adapters (tools) and status (a look) never do: they
+	// fail with "keychain locked" instead.
+	if n := cmd.Name(); n != "token" && n != "status" && n != "list" && !adapterCommands[n] {
 		ctx = vault.Interactive(ctx)
 	}
 	c, err := newCore(ctx, l, o)

@@ -217,7 +217,7 @@ func parse(data []byte, path string, env func(string) (string, bool), flags map[
 	}
 
 	fileVals := map[string]any{}
-	var rawAccounts any
+	var rawAccounts, rawGit any
 	if len(bytes.TrimSpace(data)) > 0 {
 		v := viper.New()
 		v.SetConfigType("yaml")
@@ -227,12 +227,13 @@ func parse(data []byte, path string, env func(string) (string, bool), flags map[
 		all := v.AllSettings()
 		flatten("", all, fileVals)
 		rawAccounts = all["accounts"]
+		rawGit = all["git"]
 	}
 
 	origin := "file " + path
 	for name, raw := range fileVals {
-		if name == "accounts" || strings.HasPrefix(name, "accounts.") {
-			continue
+		if name == "accounts" || strings.HasPrefix(name, "accounts.") || name == "git" || strings.HasPrefix(name, "git.") {
+			continue // lists, parsed below
 		}
 		k, ok := lookupKey(name)
 		if !ok {
@@ -291,6 +292,9 @@ func parse(data []byte, path string, env func(string) (string, bool), flags map[
 	accts, aprobs := parseAccounts(rawAccounts, origin)
 	s.Accounts = accts
 	problems = append(problems, aprobs...)
+	gitSection, gprobs := parseGit(rawGit, origin)
+	s.Git = gitSection
+	problems = append(problems, gprobs...)
 	problems = append(problems, crossCheck(s, l.Sources)...)
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Key < problems[j].Key })
 	return s, problems

@@ -42,6 +42,9 @@ func Marshal(s Settings) ([]byte, error) {
 		}
 		v.Set("accounts", list)
 	}
+	if g := marshalGit(s.Git); g != nil {
+		v.Set("git", g)
+	}
 	var buf bytes.Buffer
 	buf.WriteString("# tokentray settings. Changes apply when tokentray restarts.\n# `tokentray config show` lists every key with its allowed range.\n")
 	if err := v.WriteConfigTo(&buf); err != nil {
@@ -129,6 +132,7 @@ func (s Settings) Validate() error {
 		}
 		seen[a.Name] = true
 	}
+	ps = append(ps, s.Git.problems()...)
 	ps = append(ps, crossCheck(s, nil)...)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
@@ -227,6 +231,7 @@ func Diff(active, onDisk Settings) []Change {
 	if an != dn {
 		out = append(out, Change{Key: "accounts", Active: an, OnDisk: dn})
 	}
+	out = append(out, diffGit(active.Git, onDisk.Git)...)
 	return out
 }
 

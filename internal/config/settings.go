@@ -25,6 +25,7 @@ type Settings struct {
 	UI        UI        `json:"ui"`
 	Autostart bool      `json:"autostart"`
 	Accounts  []Account `json:"accounts"`
+	Git       Git       `json:"git"` // git-credential mappings (git.go)
 }
 
 // Refresh holds the scheduling knobs.
