@@ -25,18 +25,19 @@ type stateFile struct {
 }
 
 type stateAccount struct {
-	SignedIn        bool       `json:"signed_in"`
-	State           State      `json:"state"`
-	Reason          string     `json:"reason,omitempty"`
-	LastAttempt     time.Time  `json:"last_attempt,omitzero"`
-	LastSuccess     time.Time  `json:"last_success,omitzero"`
-	Fresh           bool       `json:"fresh,omitempty"`
-	Failures        int        `json:"failures,omitempty"`
-	BackoffUntil    time.Time  `json:"backoff_until,omitzero"`
-	RetryAfterUntil time.Time  `json:"retry_after_until,omitzero"`
-	LastError       *ErrorInfo `json:"last_error,omitempty"`
-	Notified        string     `json:"notified,omitempty"`
-	History         []Event    `json:"history,omitempty"`
+	SignedIn        bool         `json:"signed_in"`
+	State           State        `json:"state"`
+	Reason          string       `json:"reason,omitempty"`
+	LastAttempt     time.Time    `json:"last_attempt,omitzero"`
+	LastSuccess     time.Time    `json:"last_success,omitzero"`
+	Fresh           bool         `json:"fresh,omitempty"`
+	Failures        int          `json:"failures,omitempty"`
+	BackoffUntil    time.Time    `json:"backoff_until,omitzero"`
+	RetryAfterUntil time.Time    `json:"retry_after_until,omitzero"`
+	LastError       *ErrorInfo   `json:"last_error,omitempty"`
+	Notified        string       `json:"notified,omitempty"`
+	History         []Event      `json:"history,omitempty"`
+	Radar           *radarRecord `json:"radar,omitempty"` // the expiry radar (radar.go)
 }
 
 const stateVersion = 1
@@ -96,6 +97,9 @@ func restoreAccount(a *account, s stateAccount, now time.Time) {
 	a.retryAfterUntil = s.RetryAfterUntil.Round(0)
 	a.lastErr = s.LastError
 	a.notified = s.Notified
+	if s.Radar != nil {
+		a.radar = *s.Radar
+	}
 	switch s.State {
 	case NeedsSignIn, BackingOff, Failing:
 		a.state = s.State
@@ -183,6 +187,7 @@ func (e *Engine) entryLocked(a *account, now time.Time) stateAccount {
 		LastAttempt: a.lastAttempt, LastSuccess: a.lastSuccess, Fresh: a.fresh,
 		Failures: a.failures, BackoffUntil: a.backoffUntil, RetryAfterUntil: a.retryAfterUntil,
 		LastError: a.lastErr, Notified: a.notified, History: a.events(now),
+		Radar: radarEntry(a),
 	}
 }
 
@@ -266,6 +271,7 @@ func (e *Engine) writeMerged() error {
 // grant (needs sign-in) recorded after a's last success. It never touches
 // tokens: the vault is their truth.
 func (e *Engine) pickUpLocked(a *account, s stateAccount, now time.Time) {
+	pickUpRadar(a, s.Radar, now)
 	if s.RetryAfterUntil.After(a.retryAfterUntil) {
 		a.retryAfterUntil = notAfter(s.RetryAfterUntil.Round(0), now.Add(oauth.MaxRetryAfter))
 	}
