@@ -25,6 +25,7 @@ type Settings struct {
 	UI        UI        `json:"ui"`
 	Autostart bool      `json:"autostart"`
 	Accounts  []Account `json:"accounts"`
+	Radar     Radar     `json:"radar"` // the expiry radar (radar.go)
 }
 
 // Refresh holds the scheduling knobs.
