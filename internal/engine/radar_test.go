@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -130,14 +131,14 @@ func TestRadarSPA(t *testing.T) {
 	})
 }
 
-// slidingSession is a Keycloak-like provider: every refresh answers with
+// slidingSession is a Keycloak-like provider (a fake: idpsim is Microsoft's): every refresh answers with
 // refresh_expires_in 30 min (an SSO session idle timeout), or 0 (an offline
 // token) when offline is set.
 type slidingSession struct{ offline bool }
 
 func (s *slidingSession) Refresh(_ context.Context, _ oauth.Profile, rt, _ string) (oauth.Token, error) {
 	now := time.Now()
-	tok := oauth.Token{AccessToken: "kcAT-" + now.Format(time.RFC3339Nano), RefreshToken: rt, Expiry: now.Add(5 * time.Minute),
+	tok := oauth.Token{AccessToken: fmt.Sprintf("simAT-keycloak%d", now.UnixNano()), // simulator prefixes: the secret scan covers them RefreshToken: rt, Expiry: now.Add(5 * time.Minute),
 		Fresh: true, RefreshExpirySource: oauth.RefreshExpiresIn}
 	if s.offline {
 		tok.RefreshNoExpiry = true
@@ -152,7 +153,7 @@ func (s *slidingSession) Refresh(_ context.Context, _ oauth.Profile, rt, _ strin
 func TestRadarSlidingRefreshExpiresIn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mem := vault.NewMemory()
-		if err := mem.Save(t.Context(), "kc", vault.Envelope{RefreshToken: "kcRT-1"}); err != nil {
+		if err := mem.Save(t.Context(), "kc", vault.Envelope{RefreshToken: "simRT-keycloak1"}); err != nil {
 			t.Fatal(err)
 		}
 		idp := &slidingSession{}
