@@ -250,3 +250,35 @@ func TestRadarRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestRadarAcrossProcesses: what one engine learned (a sign-in frequency
+// limit, the new sign-in) reaches another engine on the same state file,
+// and that engine's next write keeps it.
+func TestRadarAcrossProcesses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "state.json")
+		w := newWorld(t, worldOpts{noRun: true, statePath: path, lockDir: filepath.Join(dir, "locks"), sim: idpsim.Options{SignInFrequency: 8 * time.Hour}})
+		ctx := t.Context()
+		other := w.newEng()
+		time.Sleep(8 * time.Hour)
+		if _, err := w.eng.RefreshNow(ctx, "acct0"); !errors.Is(err, ErrNeedsSignIn) {
+			t.Fatalf("RefreshNow() past the limit = %v; want needs sign-in", err)
+		}
+		signIn := time.Now().UTC()
+		if _, err := w.eng.Import(ctx, "acct0", w.sim.Grant(testClient, w.subject["acct0"], testScopes)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Hour)
+		if _, err := other.RefreshNow(ctx, "acct0"); err != nil {
+			t.Fatalf("the other engine's RefreshNow() = %v", err)
+		}
+		want := &Radar{SignInBy: signIn.Add(8 * time.Hour), Source: RadarSignInFrequency, Since: signIn}
+		st, _ := other.Snapshot().Account("acct0")
+		wantRadar(t, "the other engine", st, want)
+		third := w.newEng()
+		third.Load(ctx)
+		st, _ = third.Snapshot().Account("acct0")
+		wantRadar(t, "a third engine after the other one wrote", st, want)
+	})
+}
