@@ -23,3 +23,11 @@ func printRadar(out io.Writer, s engine.Snapshot) {
 		}
 	}
 }
+
+// checkSignInFrequency validates idp-sim's --sign-in-frequency.
+func checkSignInFrequency(d time.Duration) error {
+	if d != 0 && (d < time.Minute || d > 90*24*time.Hour) {
+		return usageErr("--sign-in-frequency %s: want 0 (no policy) or 1m–2160h (90 days)", d)
+	}
+	return nil
+}

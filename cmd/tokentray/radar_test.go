@@ -115,3 +115,15 @@ func TestCLIRadarSPA(t *testing.T) {
 	}
 	c.assertNoSecrets(sim, "tokens.json")
 }
+
+// TestCLIIdpSimSignInFrequencyFlag: a bad --sign-in-frequency is refused
+// (exit 2) naming the flag, the value and what is allowed.
+func TestCLIIdpSimSignInFrequencyFlag(t *testing.T) {
+	c := newCLI(t)
+	for _, v := range []string{"30s", "-1h", "2200h"} {
+		r := c.run("", "idp-sim", "--sign-in-frequency", v)
+		if r.code != 2 || !strings.Contains(r.stderr, "--sign-in-frequency") || !strings.Contains(r.stderr, "1m–2160h") {
+			t.Errorf("idp-sim --sign-in-frequency %s: exit %d, stderr %q; want 2 naming the flag and 1m–2160h", v, r.code, r.stderr)
+		}
+	}
+}
