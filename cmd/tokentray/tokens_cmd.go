@@ -294,7 +294,7 @@ single-page-app 24 h limit (learned from AADSTS700084), and a Conditional
 Access sign-in frequency limit (learned from AADSTS70043/70044, counted from
 the id token's auth_time). --json has it as "radar": {sign_in_by, source,
 since}. The keeper notifies radar.notify_days (default 3) before the date.`,
-		Args:  maxArgs(0),
+		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kc, err := keeperClient(); kc != nil || err != nil {
 				if err != nil {
