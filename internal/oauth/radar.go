@@ -3,6 +3,7 @@ package oauth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,7 +52,7 @@ func parseOptSeconds(s string) optSeconds {
 		return optSeconds{}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != f || f < 0 || f > maxRadarSeconds {
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxRadarSeconds {
 		return optSeconds{}
 	}
 	return optSeconds{Set: true, N: int64(f)}

@@ -36,6 +36,7 @@ func TestRadarFieldsOfTokenResponse(t *testing.T) {
 		{"negative ignored", "application/json", `{"access_token":"a","refresh_token_expires_in":-5}`, time.Time{}, "", false},
 		{"garbage ignored", "application/json", `{"access_token":"a","refresh_token_expires_in":"soon"}`, time.Time{}, "", false},
 		{"object ignored", "application/json", `{"access_token":"a","refresh_expires_in":{"s":1}}`, time.Time{}, "", false},
+		{"NaN ignored", "application/x-www-form-urlencoded", `access_token=a&refresh_token_expires_in=NaN`, time.Time{}, "", false},
 		{"huge ignored", "application/json", `{"access_token":"a","refresh_token_expires_in":1e300}`, time.Time{}, "", false},
 		{"bad keycloak value keeps entra", "application/json", `{"access_token":"a","refresh_token_expires_in":10,"refresh_expires_in":"x"}`, sent.Add(10 * time.Second), RefreshTokenExpiresIn, false},
 	}
