@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/internal/engine"
@@ -33,5 +34,19 @@ func TestCardRadar(t *testing.T) {
 	w.render(t.Context(), snap(a))
 	if l.Visible() {
 		t.Errorf("radar row without a radar is shown: %q", l.Text)
+	}
+}
+
+// The settings form has radar.notify_days, validated by config's range.
+func TestSettingsRadarNotifyDays(t *testing.T) {
+	w, _ := newTestWindow(t, Options{Info: Info{ConfigPath: "config.yaml"}})
+	e, fl := entryOf(t, w.settings, "radar.notify_days")
+	if e.Text != "3" || fl.problem.Visible() {
+		t.Errorf("radar.notify_days shows %q (problem %q); want the default 3", e.Text, fl.problem.Text)
+	}
+	e.SetText("")
+	test.Type(e, "31")
+	if got, want := fl.problem.Text, "out of range; allowed: 0–30"; !fl.problem.Visible() || got != want {
+		t.Errorf("radar.notify_days 31 shows %q (visible %v); want %q", got, fl.problem.Visible(), want)
 	}
 }
