@@ -127,3 +127,23 @@ func TestCLIIdpSimSignInFrequencyFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIRadarHelp: `status --help` explains the radar and its setting;
+// `idp-sim --help` names the flags that simulate it.
+func TestCLIRadarHelp(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"status", "--help"}, []string{"expiry radar", "sign_in_by", "AADSTS70043", "auth_time", "radar.notify_days"}},
+		{[]string{"idp-sim", "--help"}, []string{"--sign-in-frequency", "--spa-client"}},
+	} {
+		out := c.must("", tc.args...).stdout
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("tokentray %s lacks %q:\n%s", strings.Join(tc.args, " "), w, out)
+			}
+		}
+	}
+}

@@ -281,20 +281,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show each account's state, last and next refresh, when it needs its next interactive sign-in, and the engine counters",
-		Long: `Show each account's state, last and next refresh, access-token expiry and
-last error, and the engine counters.
-
-The expiry radar: for each account whose provider tells, a line says by when
-the next interactive sign-in is needed and why ("work: sign-in needed by
-Mon 14 Dec 09:00 (in 8 days, sign-in frequency policy)"). Sources: the
-refresh token's lifetime (Entra refresh_token_expires_in, for single-page
-apps), the session lifetime (Keycloak refresh_expires_in), the
-single-page-app 24 h limit (learned from AADSTS700084), and a Conditional
-Access sign-in frequency limit (learned from AADSTS70043/70044, counted from
-the id token's auth_time). --json has it as "radar": {sign_in_by, source,
-since}. The keeper notifies radar.notify_days (default 3) before the date.`,
-		Args: maxArgs(0),
+		Short: "Show each account's state, last and next refresh, and the engine counters",
+		Args:  maxArgs(0),
+		Long:  statusLong,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kc, err := keeperClient(); kc != nil || err != nil {
 				if err != nil {

@@ -25,19 +25,21 @@ type stateFile struct {
 }
 
 type stateAccount struct {
-	SignedIn        bool         `json:"signed_in"`
-	State           State        `json:"state"`
-	Reason          string       `json:"reason,omitempty"`
-	LastAttempt     time.Time    `json:"last_attempt,omitzero"`
-	LastSuccess     time.Time    `json:"last_success,omitzero"`
-	Fresh           bool         `json:"fresh,omitempty"`
-	Failures        int          `json:"failures,omitempty"`
-	BackoffUntil    time.Time    `json:"backoff_until,omitzero"`
-	RetryAfterUntil time.Time    `json:"retry_after_until,omitzero"`
-	LastError       *ErrorInfo   `json:"last_error,omitempty"`
-	Notified        string       `json:"notified,omitempty"`
-	History         []Event      `json:"history,omitempty"`
-	Radar           *radarRecord `json:"radar,omitempty"` // the expiry radar (radar.go)
+	SignedIn        bool       `json:"signed_in"`
+	State           State      `json:"state"`
+	Reason          string     `json:"reason,omitempty"`
+	LastAttempt     time.Time  `json:"last_attempt,omitzero"`
+	LastSuccess     time.Time  `json:"last_success,omitzero"`
+	Fresh           bool       `json:"fresh,omitempty"`
+	Failures        int        `json:"failures,omitempty"`
+	BackoffUntil    time.Time  `json:"backoff_until,omitzero"`
+	RetryAfterUntil time.Time  `json:"retry_after_until,omitzero"`
+	LastError       *ErrorInfo `json:"last_error,omitempty"`
+	Notified        string     `json:"notified,omitempty"`
+	History         []Event    `json:"history,omitempty"`
+
+	// Radar is the expiry radar's record (radar.go); absent in older files.
+	Radar *radarRecord `json:"radar,omitempty"`
 }
 
 const stateVersion = 1
