@@ -1,6 +1,10 @@
 package ui
 
-import "github.com/tokentray/tokentray/internal/engine"
+import (
+	"time"
+
+	"github.com/tokentray/tokentray/internal/engine"
+)
 
 // Note is one desktop notification.
 type Note struct {
@@ -13,6 +17,15 @@ type Note struct {
 // concurrent use (the keeper feeds it from its one snapshot loop).
 type Episodes struct {
 	open map[string]engine.State // account → state whose episode was announced
+
+	// RadarDays is radar.notify_days: an account whose radar says it needs
+	// an interactive sign-in within that many days is announced once per
+	// sign-in date (radar.go). 0: never.
+	RadarDays int
+	// Loc is the time zone of the dates in notes; nil means time.Local.
+	Loc *time.Location
+
+	radarSent map[string]time.Time // account → sign-in date announced
 }
 
 // Update returns the notes snapshot s starts.
@@ -50,5 +63,5 @@ func (n *Episodes) Update(s engine.Snapshot) []Note {
 			delete(n.open, name)
 		}
 	}
-	return out
+	return append(out, n.radarNotes(s, seen)...)
 }

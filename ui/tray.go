@@ -97,7 +97,7 @@ func (t *Tray) applyLocked() {
 		t.icon, t.iconSet = st, true
 		t.host.SetIcon(iconBytes(st, runtime.GOOS))
 	}
-	if tip := Summary(t.snap); tip != t.tooltip {
+	if tip := Summary(t.snap) + radarTip(t.snap, t.loc); tip != t.tooltip {
 		t.tooltip = tip
 		t.host.SetTooltip(tip)
 	}

@@ -186,7 +186,8 @@ func demoBrowser(u string) error {
 
 func newIdpSimCmd() *cobra.Command {
 	var addr string
-	var accessTTL time.Duration
+	var accessTTL, signInFrequency time.Duration
+	var spaClients []string
 	cmd := &cobra.Command{
 		Use:    "idp-sim",
 		Short:  "Run the OAuth simulator (Microsoft identity platform v2.0 look-alike) for testing",
@@ -195,6 +196,9 @@ func newIdpSimCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if accessTTL < time.Second || accessTTL > 24*time.Hour {
 				return usageErr("--access-ttl %s: want 1s–24h", accessTTL)
+			}
+			if err := checkSignInFrequency(signInFrequency); err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -206,7 +210,7 @@ func newIdpSimCmd() *cobra.Command {
 				ln.Close()
 				return usageErr("--addr %q: the simulator listens on loopback addresses only", addr)
 			}
-			sim := idpsim.New(idpsim.Options{AccessTTL: accessTTL})
+			sim := idpsim.New(idpsim.Options{AccessTTL: accessTTL, SignInFrequency: signInFrequency, SPAClients: spaClients})
 			srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 			base := "http://" + ln.Addr().String()
 			fmt.Fprintf(cmd.OutOrStdout(), "idp-sim listening on %s\nissuer (oidc): %s\nmicrosoft-style: %s/common/oauth2/v2.0/token\n", base, sim.Issuer(base), base)
@@ -219,5 +223,7 @@ func newIdpSimCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "loopback address to listen on")
 	cmd.Flags().DurationVar(&accessTTL, "access-ttl", time.Hour, "access token lifetime")
+	cmd.Flags().DurationVar(&signInFrequency, "sign-in-frequency", 0, "a Conditional Access sign-in frequency policy: refreshes this long after the sign-in get AADSTS70043 (0: none; 1m–90 days, e.g. 8h)")
+	cmd.Flags().StringArrayVar(&spaClients, "spa-client", nil, "a client ID registered as a single-page app (Origin header required, refresh tokens live 24 h); repeatable")
 	return cmd
 }

@@ -285,6 +285,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Use:   "status",
 		Short: "Show each account's state, last and next refresh, and the engine counters",
 		Args:  maxArgs(0),
+		Long:  statusLong,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kc, err := keeperClient(); kc != nil || err != nil {
 				if err != nil {
@@ -324,6 +325,7 @@ func printStatus(cmd *cobra.Command, s engine.Snapshot, jsonOut bool, from strin
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printRadar(out, s)
 	fails := []string{}
 	for k, v := range s.Counters.RefreshFailedTotal {
 		fails = append(fails, fmt.Sprintf("%s=%d", k, v))

@@ -25,7 +25,8 @@ type Settings struct {
 	UI        UI        `json:"ui"`
 	Autostart bool      `json:"autostart"`
 	Accounts  []Account `json:"accounts"`
-	Git       Git       `json:"git"` // git-credential mappings (git.go)
+	Git       Git       `json:"git"`   // git-credential mappings (git.go)
+	Radar     Radar     `json:"radar"` // the expiry radar (radar.go)
 }
 
 // Refresh holds the scheduling knobs.

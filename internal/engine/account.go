@@ -48,6 +48,7 @@ type account struct {
 	synced            stateAccount // a's entry in the state file when this engine last synced it
 	baseline          stateAccount // a's own entry (entryLocked) right after that sync
 	haveSynced        bool
+	radar             radarRecord // the expiry radar's record (radar.go)
 }
 
 func newAccount(a Account) *account {
@@ -178,6 +179,7 @@ func (e *Engine) signedOutLocked(a *account) {
 	a.deferUntil = time.Time{}
 	a.clearFailures()
 	a.persistedSignedIn = false
+	a.radar.signedOut(e.now())
 }
 
 // successLocked records a refresh or sign-in that produced env at now.
@@ -218,6 +220,7 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 	if errors.As(err, &oe) { // what a support ticket needs; never a token
 		a.lastErr.Code, a.lastErr.AADSTS, a.lastErr.HTTPStatus = oe.Code, oe.AADSTS, oe.Status
 		a.lastErr.TraceID, a.lastErr.CorrelationID = oe.TraceID, oe.CorrelationID
+		a.radar.failed(err, now)
 	}
 	a.fresh = false
 	a.addEvent(now, false, false, time.Time{})

@@ -239,6 +239,7 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 	}
 	res, _ := e.commit(ctx, a, env, tok, now, what == "import", base, true)
 	e.mu.Lock()
+	a.radar.granted(tok, now, true, what == "sign in")
 	a.state = OK
 	if !res.Saved {
 		a.state = StorageDegraded

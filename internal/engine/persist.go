@@ -37,6 +37,9 @@ type stateAccount struct {
 	LastError       *ErrorInfo `json:"last_error,omitempty"`
 	Notified        string     `json:"notified,omitempty"`
 	History         []Event    `json:"history,omitempty"`
+
+	// Radar is the expiry radar's record (radar.go); absent in older files.
+	Radar *radarRecord `json:"radar,omitempty"`
 }
 
 const stateVersion = 1
@@ -96,6 +99,9 @@ func restoreAccount(a *account, s stateAccount, now time.Time) {
 	a.retryAfterUntil = s.RetryAfterUntil.Round(0)
 	a.lastErr = s.LastError
 	a.notified = s.Notified
+	if s.Radar != nil {
+		a.radar = *s.Radar
+	}
 	switch s.State {
 	case NeedsSignIn, BackingOff, Failing:
 		a.state = s.State
@@ -183,6 +189,7 @@ func (e *Engine) entryLocked(a *account, now time.Time) stateAccount {
 		LastAttempt: a.lastAttempt, LastSuccess: a.lastSuccess, Fresh: a.fresh,
 		Failures: a.failures, BackoffUntil: a.backoffUntil, RetryAfterUntil: a.retryAfterUntil,
 		LastError: a.lastErr, Notified: a.notified, History: a.events(now),
+		Radar: radarEntry(a),
 	}
 }
 
@@ -266,6 +273,7 @@ func (e *Engine) writeMerged() error {
 // grant (needs sign-in) recorded after a's last success. It never touches
 // tokens: the vault is their truth.
 func (e *Engine) pickUpLocked(a *account, s stateAccount, now time.Time) {
+	pickUpRadar(a, s.Radar, now)
 	if s.RetryAfterUntil.After(a.retryAfterUntil) {
 		a.retryAfterUntil = notAfter(s.RetryAfterUntil.Round(0), now.Add(oauth.MaxRetryAfter))
 	}

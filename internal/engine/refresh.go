@@ -272,6 +272,9 @@ func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.
 	}
 
 	res, held = e.commit(ctx, a, env, tok, now, true, base, checked)
+	e.mu.Lock()
+	a.radar.granted(tok, now, false, false)
+	e.mu.Unlock()
 	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
 	return res, held, nil
 }

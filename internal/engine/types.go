@@ -64,6 +64,9 @@ type AccountStatus struct {
 	Failures     int        `json:"failures"`
 	BackoffUntil time.Time  `json:"backoff_until,omitzero"`
 	History      []Event    `json:"history"` // the last 24 h, oldest first
+	// Radar is when the next interactive sign-in will be needed, where the
+	// provider tells (radar.go); nil when unknown.
+	Radar *Radar `json:"radar,omitempty"`
 }
 
 // Identity is who an account is signed in as, from the ID token's claims.

@@ -53,7 +53,7 @@ func TestLoginCodePKCE(t *testing.T) {
 	iss := EndpointsFor(hs.URL, "common").Issuer
 	want := IDClaims{Issuer: iss, Audience: testClient, Subject: "alice@contoso.test", ObjectID: objectID("alice@contoso.test"),
 		TenantID: DefaultTenantID, Name: "Alice", PreferredUsername: "alice@contoso.test", Nonce: "n-1",
-		IssuedAt: c.IssuedAt, NotBefore: c.IssuedAt, Expiry: c.IssuedAt + 120, Version: "2.0"}
+		IssuedAt: c.IssuedAt, NotBefore: c.IssuedAt, Expiry: c.IssuedAt + 120, Version: "2.0", AuthTime: c.IssuedAt}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("id_token claims (-want +got):\n%s", d)
 	}

@@ -117,6 +117,12 @@ type Options struct {
 	// AutoApproveDevice, when > 0, approves a device code on its Nth poll
 	// (earlier polls get authorization_pending). 0 waits for ApproveDevice.
 	AutoApproveDevice int
+
+	// SignInFrequency, when > 0, is a Conditional Access sign-in frequency
+	// policy: a refresh token redeemed that long or longer after the sign-in
+	// (the id_token's auth_time) gets invalid_grant AADSTS70043 naming the
+	// limit in seconds, as Entra words it. The limit never slides.
+	SignInFrequency time.Duration
 }
 
 // DefaultTenantID is the tid used when Options.TenantID is empty.

@@ -140,6 +140,8 @@ func (s *Server) checkLocked(rt *refreshToken) *msError {
 	switch {
 	case g.revoked:
 		return newErr(400, "invalid_grant", 50173, fmt.Sprintf("The grant was issued on '%s' and has been revoked.", stamp(g.created)))
+	case s.signInFrequencyOver(g, now):
+		return s.signInFrequencyError(g)
 	case g.spa && !now.Before(g.created.Add(spaLifetime)):
 		return newErr(400, "invalid_grant", 700084, fmt.Sprintf("The token was issued on %s.", stamp(g.created)))
 	case !now.Before(rt.issued.Add(s.opts.RefreshTTL)):
@@ -244,6 +246,7 @@ type IDClaims struct {
 	NotBefore         int64  `json:"nbf"`
 	Expiry            int64  `json:"exp"`
 	Version           string `json:"ver"`
+	AuthTime          int64  `json:"auth_time,omitempty"` // the sign-in that started the grant
 }
 
 // User returns the display name and preferred_username the simulator shows
@@ -278,6 +281,7 @@ func (s *Server) idToken(g *grant, issuer, nonce string, now time.Time) string {
 		NotBefore:         now.Unix(),
 		Expiry:            now.Add(s.opts.AccessTTL).Unix(),
 		Version:           "2.0",
+		AuthTime:          g.created.Unix(),
 	}
 	alg := "none"
 	if len(s.opts.SigningKey) > 0 {

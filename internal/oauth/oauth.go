@@ -61,6 +61,17 @@ type Token struct {
 	Rotated      bool          // the response carried a new refresh token
 	ClockOffset  time.Duration // server Date minus local clock (0 when no Date header)
 	Claims       Claims        // from the id_token, signature NOT verified: display only
+
+	// The expiry radar (radar.go). RefreshExpiry is when the refresh token
+	// expires as the response said (sent + refresh_token_expires_in or
+	// refresh_expires_in), RefreshExpirySource which field said it;
+	// RefreshNoExpiry is set when Keycloak's refresh_expires_in was 0 (an
+	// offline token). AuthTime is the id_token's auth_time (NOT verified).
+	// All zero when the provider did not say.
+	RefreshExpiry       time.Time
+	RefreshExpirySource string
+	RefreshNoExpiry     bool
+	AuthTime            time.Time
 }
 
 // Client performs token requests. The zero value is usable: it uses

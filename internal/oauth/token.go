@@ -35,6 +35,9 @@ type tokenResponse struct {
 	ExpiresIn    flexNumber `json:"expires_in"`
 	Scope        string     `json:"scope"`
 	IDToken      string     `json:"id_token"`
+	// The expiry radar (radar.go): refresh-token lifetimes.
+	RefreshTokenExpiresIn optSeconds `json:"refresh_token_expires_in"`
+	RefreshExpiresIn      optSeconds `json:"refresh_expires_in"`
 
 	Error         string `json:"error"`
 	Description   string `json:"error_description"`
@@ -83,6 +86,8 @@ func parseTokenResponse(status int, h http.Header, body []byte, now time.Time) (
 				AccessToken: v.Get("access_token"), TokenType: v.Get("token_type"),
 				RefreshToken: v.Get("refresh_token"), Scope: v.Get("scope"), IDToken: v.Get("id_token"),
 				Error: v.Get("error"), Description: v.Get("error_description"),
+				RefreshTokenExpiresIn: parseOptSeconds(v.Get("refresh_token_expires_in")),
+				RefreshExpiresIn:      parseOptSeconds(v.Get("refresh_expires_in")),
 			}
 			if n, err := strconv.ParseInt(v.Get("expires_in"), 10, 64); err == nil && n > 0 {
 				tr.ExpiresIn = flexNumber(n)
@@ -144,6 +149,7 @@ func decodeLenient(b []byte, tr *tokenResponse) bool {
 		"expires_in": &tr.ExpiresIn, "scope": &tr.Scope, "id_token": &tr.IDToken,
 		"error": &tr.Error, "error_description": &tr.Description, "error_codes": &tr.ErrorCodes,
 		"suberror": &tr.SubError, "trace_id": &tr.TraceID, "correlation_id": &tr.CorrelationID,
+		"refresh_token_expires_in": &tr.RefreshTokenExpiresIn, "refresh_expires_in": &tr.RefreshExpiresIn,
 	}
 	for k, raw := range fields {
 		if dst, ok := targets[k]; ok {
@@ -277,7 +283,9 @@ func toToken(tr tokenResponse, p Profile, sent time.Time, off time.Duration, pre
 		Fresh:        tr.AccessToken != "" && tr.AccessToken != prevAccess,
 		ClockOffset:  off,
 		Claims:       parseClaims(tr.IDToken),
+		AuthTime:     authTime(tr.IDToken),
 	}
+	t.RefreshExpiry, t.RefreshExpirySource, t.RefreshNoExpiry = refreshExpiry(tr, sent)
 	if tr.ExpiresIn > 0 {
 		t.Expiry = sent.Add(time.Duration(tr.ExpiresIn) * time.Second)
 	}

@@ -38,6 +38,7 @@ type card struct {
 	buttons                          *fyne.Container
 	badgeState                       ui.TrayState
 	status                           engine.AccountStatus // shown now
+	radarLine                        *widget.Label        // the expiry radar (radar.go)
 }
 
 // badgeSize is the side of the state badge.
@@ -64,6 +65,7 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 	c.errBox = container.NewVBox(c.errLine, c.fix,
 		container.NewBorder(nil, nil, nil, container.NewCenter(c.copyDetails), c.errAt))
 	c.message.Hide()
+	c.radarLine = newRadarLine()
 	c.timeline = newTimeline()
 
 	c.refresh = widget.NewButton("Refresh now", func() { w.refreshOne(ctx, name) })
@@ -73,7 +75,7 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 	c.buttons = container.NewHBox(c.refresh, c.signIn, c.signOut, c.remove)
 	head := container.NewBorder(nil, nil, container.NewCenter(c.badge), c.state, c.title)
 	c.body = container.NewVBox(
-		head, c.who, c.next, c.errBox, c.timeline.object(),
+		head, c.who, c.next, c.radarLine, c.errBox, c.timeline.object(),
 		c.last, c.expiry, c.storage, c.message, c.buttons)
 	c.box = widget.NewCard("", "", container.NewThemeOverride(c.body, compactTheme{}))
 	return c
@@ -126,6 +128,7 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 	}
 	showText(c.who, who, true)
 	showText(c.next, ui.NextText(a, now, loc), true)
+	c.updateRadar(a, now)
 	if a.LastSuccess.IsZero() {
 		showText(c.last, "Last refresh: none yet", true)
 	} else {

@@ -32,6 +32,7 @@ var (
 		{"storage.backend", "Storage"},
 		{"storage.keychain_timeout", "Keychain timeout"},
 		{"log.level", "Log level"},
+		{"radar.notify_days", "Sign-in reminder, days ahead"},
 	}
 	startKeys = []fieldSpec{
 		{"ui.start_minimized", "Start minimized (tray only)"},

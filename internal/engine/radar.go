@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/oauth"
+)
+
+// The expiry radar: when each account's next interactive sign-in will be
+// needed, where the provider tells. The engine learns it from successful
+// grants (a refresh-token lifetime in the response, the id_token's
+// auth_time) and from permanent failures (a sign-in frequency limit, the
+// single-page-app lifetime), keeps it in the account's state-file entry,
+// and shows it in AccountStatus.Radar. It never invents a date: with
+// nothing learned there is no radar.
+
+// Radar sources (Radar.Source).
+const (
+	// RadarRefreshTokenExpiresIn: Microsoft's refresh_token_expires_in
+	// (single-page-app redemptions). Taken afresh from every response.
+	RadarRefreshTokenExpiresIn = oauth.RefreshTokenExpiresIn
+	// RadarRefreshExpiresIn: Keycloak's refresh_expires_in. It slides: every
+	// refresh moves it.
+	RadarRefreshExpiresIn = oauth.RefreshExpiresIn
+	// RadarSPA24h: the account's refresh tokens are a single-page app's
+	// (learned from AADSTS700084), which live a fixed 24 h from the sign-in
+	// through tokentray.
+	RadarSPA24h = "spa_24h"
+	// RadarSignInFrequency: a Conditional Access sign-in frequency limit
+	// (learned from AADSTS70043/70044) counted from the sign-in's auth_time.
+	// It does not slide.
+	RadarSignInFrequency = "sign_in_frequency"
+)
+
+// spaLifetime is Microsoft's fixed lifetime of a single-page app's refresh
+// tokens, counted from the sign-in.
+const spaLifetime = 24 * time.Hour
+
+// Radar says by when the account needs an interactive sign-in.
+type Radar struct {
+	SignInBy time.Time `json:"sign_in_by"`
+	Source   string    `json:"source"` // RadarRefreshTokenExpiresIn | RadarRefreshExpiresIn | RadarSPA24h | RadarSignInFrequency
+	// Since is what SignInBy counts from: the response that gave the
+	// refresh token's lifetime, or the sign-in a limit applies to.
+	Since time.Time `json:"since"`
+}
+
+// radarRecord is what the engine knows about an account's next sign-in.
+// It is kept in the account's state-file entry ("radar"); it holds no
+// secret. The grant fields describe the current sign-in and are cleared by
+// a new sign-in or a sign-out; the learned limits belong to the account
+// (the tenant's policy or the app's registration) and are kept.
+type radarRecord struct {
+	// The current grant.
+	RTExpiry   time.Time `json:"rt_expiry,omitzero"`    // the refresh token expires then, as the provider said
+	RTSource   string    `json:"rt_source,omitempty"`   // which field said it; set with a zero RTExpiry: "no expiry"
+	RTSince    time.Time `json:"rt_since,omitzero"`     // the response that said it
+	AuthTime   time.Time `json:"auth_time,omitzero"`    // the id_token's auth_time
+	SignedInAt time.Time `json:"signed_in_at,omitzero"` // the last interactive sign-in through tokentray
+	// Learned limits.
+	SignInLimit int64     `json:"sign_in_limit_s,omitempty"` // sign-in frequency, seconds (AADSTS70043/70044)
+	SPA         bool      `json:"spa,omitempty"`             // refresh tokens of a single-page app (AADSTS700084)
+	LearnedAt   time.Time `json:"learned_at,omitzero"`
+	// Updated is the last change, so several processes merge to the newest.
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// granted records a successful grant at now: a refresh (newGrant false) or
+// a sign-in or import (newGrant true; interactive for a sign-in).
+func (r *radarRecord) granted(tok oauth.Token, now time.Time, newGrant, interactive bool) {
+	if newGrant {
+		r.RTExpiry, r.RTSource, r.RTSince, r.AuthTime, r.SignedInAt = time.Time{}, "", time.Time{}, time.Time{}, time.Time{}
+		if interactive {
+			r.SignedInAt = now
+		}
+	}
+	switch {
+	case tok.RefreshExpirySource != "":
+		r.RTExpiry, r.RTSource, r.RTSince = tok.RefreshExpiry.Round(0), tok.RefreshExpirySource, now
+		if tok.RefreshNoExpiry {
+			r.RTExpiry = time.Time{}
+		}
+	case tok.Rotated:
+		// A new refresh token whose lifetime the provider did not tell.
+		r.RTExpiry, r.RTSource, r.RTSince = time.Time{}, "", time.Time{}
+	}
+	if !tok.AuthTime.IsZero() {
+		r.AuthTime = tok.AuthTime
+	}
+	r.Updated = now
+}
+
+// failed learns what a failed refresh at now tells about the account's
+// limits: a sign-in frequency limit (applied from the next sign-in on), or
+// that its refresh tokens are a single-page app's.
+func (r *radarRecord) failed(err error, now time.Time) {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		return
+	}
+	if d, ok := oauth.SignInFrequencyLimit(oe); ok {
+		r.SignInLimit, r.LearnedAt, r.Updated = int64(d/time.Second), now, now
+	}
+	if oauth.IsSPALifetimeEnd(oe) {
+		r.SPA, r.LearnedAt, r.Updated = true, now, now
+	}
+}
+
+// signedOut forgets the grant and keeps the learned limits.
+func (r *radarRecord) signedOut(now time.Time) {
+	if *r == (radarRecord{SignInLimit: r.SignInLimit, SPA: r.SPA, LearnedAt: r.LearnedAt, Updated: r.Updated}) {
+		return
+	}
+	*r = radarRecord{SignInLimit: r.SignInLimit, SPA: r.SPA, LearnedAt: r.LearnedAt, Updated: now}
+}
+
+// radar is the earliest sign-in date the record supports, nil if none.
+func (r radarRecord) radar() *Radar {
+	var best *Radar
+	consider := func(by time.Time, source string, since time.Time) {
+		if by.IsZero() || (best != nil && !by.Before(best.SignInBy)) {
+			return
+		}
+		best = &Radar{SignInBy: by.UTC(), Source: source, Since: since.UTC()}
+	}
+	if !r.RTExpiry.IsZero() {
+		consider(r.RTExpiry, r.RTSource, r.RTSince)
+	}
+	if r.SignInLimit > 0 && !r.AuthTime.IsZero() {
+		consider(r.AuthTime.Add(time.Duration(r.SignInLimit)*time.Second), RadarSignInFrequency, r.AuthTime)
+	}
+	if r.SPA && r.RTSource == "" && !r.SignedInAt.IsZero() {
+		consider(r.SignedInAt.Add(spaLifetime), RadarSPA24h, r.SignedInAt)
+	}
+	return best
+}
+
+// radarOf is a's radar for a snapshot: none while a is signed out or
+// already needs sign-in (the state says so).
+func radarOf(a *account) *Radar {
+	if !a.haveEnv || a.state == NeedsSignIn || a.state == SignedOut {
+		return nil
+	}
+	return a.radar.radar()
+}
+
+// radarEntry is a's radar record for the state file, nil when empty.
+func radarEntry(a *account) *radarRecord {
+	if a.radar == (radarRecord{}) {
+		return nil
+	}
+	r := a.radar
+	return &r
+}
+
+// pickUpRadar takes another process's record when it is newer.
+func pickUpRadar(a *account, s *radarRecord, now time.Time) {
+	if s != nil && s.Updated.After(a.radar.Updated) && !s.Updated.After(now.Add(clockSlack)) {
+		a.radar = *s
+	}
+}
