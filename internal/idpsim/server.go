@@ -139,6 +139,7 @@ type Server struct {
 	faults  []Fault
 	faultFn func(*http.Request) *Fault
 	seq     uint64
+	res     *resourceState // resources.go; created on first use
 }
 
 // New returns a Server with o's defaults filled in.
@@ -235,6 +236,8 @@ func parseRoute(path string) route {
 		return route{endpoint: "device"}
 	case "oidc/userinfo":
 		return route{endpoint: "userinfo"}
+	case "resource":
+		return route{endpoint: "resource"}
 	}
 	if r := tenantRoute(p); r.endpoint != "" && r.endpoint != "discovery" {
 		return r // a plain route; its discovery is the one above
@@ -336,6 +339,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveRevoke(sw, r, &rec)
 	case "userinfo":
 		s.serveUserInfo(sw, r, &rec)
+	case "resource":
+		s.serveResource(sw, r)
 	default:
 		http.NotFound(sw, r)
 	}
