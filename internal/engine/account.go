@@ -48,6 +48,7 @@ type account struct {
 	synced            stateAccount // a's entry in the state file when this engine last synced it
 	baseline          stateAccount // a's own entry (entryLocked) right after that sync
 	haveSynced        bool
+	scoped            []*scopedEntry // per-resource tokens (scoped.go), least recently used first; memory only
 }
 
 func newAccount(a Account) *account {
@@ -178,6 +179,7 @@ func (e *Engine) signedOutLocked(a *account) {
 	a.deferUntil = time.Time{}
 	a.clearFailures()
 	a.persistedSignedIn = false
+	a.scoped = nil
 }
 
 // successLocked records a refresh or sign-in that produced env at now.

@@ -33,6 +33,7 @@ func (e *Engine) snapshotLocked() Snapshot {
 			Storage:      Storage{Kind: e.kind, Degraded: a.unsaved},
 			Failures:     a.failures,
 			History:      a.events(now),
+			Scoped:       a.scopedStatusLocked(),
 		}
 		if a.busy {
 			st.State = Refreshing

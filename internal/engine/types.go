@@ -64,6 +64,9 @@ type AccountStatus struct {
 	Failures     int        `json:"failures"`
 	BackoffUntil time.Time  `json:"backoff_until,omitzero"`
 	History      []Event    `json:"history"` // the last 24 h, oldest first
+	// Scoped lists the per-resource tokens cached in this process's memory
+	// (TokenFor), least recently used first: scope sets and expiry only.
+	Scoped []ScopedStatus `json:"scoped,omitempty"`
 }
 
 // Identity is who an account is signed in as, from the ID token's claims.
@@ -147,6 +150,9 @@ type AccessToken struct {
 	// process about to exit must call Flush and not report success if it
 	// fails.
 	Unsaved bool
+	// Scopes are the scopes the token was issued for (TokenFor; the
+	// provider's answer, else the request's).
+	Scopes []string
 }
 
 // String never prints the token.
