@@ -20,6 +20,10 @@ const (
 	ScopedPerUser = 16  // cached scope sets per account (least recently used dropped)
 )
 
+// ErrResource is matched by a TokenFor error that is about the requested
+// resource (resourceError), not about the account.
+var ErrResource = errors.New("the provider refused this resource for the account")
+
 // TokenRequest asks TokenFor for an access token.
 type TokenRequest struct {
 	// Scopes is the scope set the token is for, one scope per element
@@ -93,10 +97,10 @@ func checkScope(s string) error {
 	}
 	for _, c := range s {
 		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			return fmt.Errorf("scope %q contains whitespace: give one scope per --scope", s)
+			return fmt.Errorf("scope %.60q contains whitespace: give one scope per --scope", s)
 		}
 		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return fmt.Errorf("scope %q contains %q: a scope is printable ASCII without space, \" or \\ (RFC 6749 §3.3)", s, c)
+			return fmt.Errorf("scope %.60q contains %q: a scope is printable ASCII without space, \" or \\ (RFC 6749 §3.3)", s, c)
 		}
 	}
 	return nil
@@ -376,7 +380,7 @@ func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r 
 		if scopes != nil && resourceError(err) {
 			resourceFailure = true
 			e.logScoped(a, "refused", time.Since(start), class)
-			return AccessToken{}, wrap(fmt.Errorf("%w (the account itself is not affected; if consent is missing, sign in once with this scope)", err))
+			return AccessToken{}, wrap(fmt.Errorf("%w (the account itself is not affected; if consent is missing, sign in once with this scope): %w", ErrResource, err))
 		}
 		e.mu.Lock()
 		if scopes == nil || class == ClassPermanent {
