@@ -192,7 +192,7 @@ func writeEnv(w io.Writer, set assignment, name string, tok control.Token) error
 }
 
 // shQuote quotes s for POSIX sh: inside single quotes nothing is special
-// but the quote itself, written '\''.
+// but the quote itself, written '\”.
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // fishQuote quotes s for fish: inside single quotes only \ and ' are

@@ -49,6 +49,7 @@ type account struct {
 	baseline          stateAccount // a's own entry (entryLocked) right after that sync
 	haveSynced        bool
 	scoped            []*scopedEntry // per-resource tokens (scoped.go), least recently used first; memory only
+	narrows           string         // scoped.go: why narrower-scope refreshes are off for a (the provider narrowed the grant); memory only
 }
 
 func newAccount(a Account) *account {

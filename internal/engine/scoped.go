@@ -63,9 +63,15 @@ func (s *scopedEntry) env() vault.Envelope {
 	return vault.Envelope{AccessToken: s.token, Expiry: s.expiry, ObtainedAt: s.obtained}
 }
 
-// oidcScopes name no resource: a request for the account's own resource
-// scopes without them is still the main token.
-var oidcScopes = []string{"offline_access", "openid", "profile", "email"}
+// baseScopes are the scopes every refresh of a provider's accounts sends
+// (oauth adds them): a request for the account's own other scopes, without
+// these, is still the main token.
+func baseScopes(p oauth.Profile) []string {
+	if p.Provider == oauth.ProviderMicrosoft {
+		return []string{"offline_access", "openid", "profile"}
+	}
+	return []string{"offline_access", "openid"}
+}
 
 // NormalizeScopes validates a scope set and returns it sorted without
 // duplicates. Each element is one scope (RFC 6749 §3.3 scope-token: printable
@@ -144,9 +150,15 @@ func isGUID(s string) bool {
 // name the same resource scopes as the profile's.
 func ownScopes(p oauth.Profile, scopes []string) bool {
 	own, _ := NormalizeScopes(p.Scopes)
+	for _, b := range baseScopes(p) {
+		if !slices.Contains(own, b) {
+			own = append(own, b)
+		}
+	}
+	slices.Sort(own)
 	want := slices.Clone(scopes)
 	for _, s := range own {
-		if slices.Contains(oidcScopes, s) && !slices.Contains(want, s) {
+		if slices.Contains(baseScopes(p), s) && !slices.Contains(want, s) {
 			want = append(want, s)
 		}
 	}
@@ -345,6 +357,12 @@ func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r 
 		e.mu.Unlock()
 		return AccessToken{}, wrap(fmt.Errorf("%w: %s", ErrNeedsSignIn, reason))
 	}
+	if scopes != nil && a.narrows != "" {
+		why := a.narrows
+		e.mu.Unlock()
+		resourceFailure = true
+		return AccessToken{}, wrap(fmt.Errorf("%w: per-resource tokens are off for this account: %s", ErrResource, why))
+	}
 	if a.retryAfterUntil.After(now) {
 		until := a.retryAfterUntil
 		e.counters.RefreshSkippedTotal++
@@ -407,6 +425,9 @@ func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r 
 	unsaved := false
 	if got.RefreshToken != "" && got.RefreshToken != env.RefreshToken {
 		unsaved = !e.saveRotated(ctx, a, env, got.RefreshToken, base, checked, now)
+		if !unsaved && prof.Provider != oauth.ProviderMicrosoft {
+			note = e.checkGrant(ctx, a, key, now)
+		}
 	}
 	s := &scopedEntry{key: key, scopes: scopes, granted: got.Scopes, token: got.AccessToken, typ: got.TokenType,
 		expiry: got.Expiry.Round(0), obtained: now, who: env.Claims}
@@ -477,4 +498,52 @@ func (e *Engine) saveRotated(ctx context.Context, a *account, env vault.Envelope
 // logs a token or the scopes' values beyond their count.
 func (e *Engine) logScoped(a *account, result string, took time.Duration, class string) {
 	e.log.Info("scoped refresh", "account", a.name, "result", result, "duration", took, "class", class)
+}
+
+// checkGrant runs after a narrower-scope refresh of a non-Microsoft account
+// rotated its refresh token (and the new one is saved): RFC 6749 §6 says the
+// new refresh token keeps the original scope, but some providers (the
+// zitadel/oidc example OP) narrow it to the request's. So the account's own
+// scopes are refreshed at once with the new refresh token, under the same
+// flight and lock, as a main refresh (committed, budgeted). If the provider
+// answers invalid_scope it has narrowed the grant: the account needs sign-in
+// (with a reason that says why) and narrower-scope requests stay off for it
+// in this process, so a new sign-in is not narrowed again. Other failures
+// are left to the schedule. It returns the notification to queue, if any.
+func (e *Engine) checkGrant(ctx context.Context, a *account, key string, now time.Time) *Notification {
+	e.mu.Lock()
+	ok, _ := e.takeBudgetLocked(modeToken, now)
+	env, prof := a.env, a.profile
+	e.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if prof.ClientSecret == "" {
+		prof.ClientSecret = env.ClientSecret
+	}
+	xctx, cancel := detach(ctx, exchangeGrace)
+	got, err := e.ref.Refresh(xctx, prof, env.RefreshToken, env.AccessToken)
+	cancel()
+	if err == nil {
+		e.mu.Lock()
+		a.lastAttempt = now
+		e.mu.Unlock()
+		e.commit(ctx, a, env, got, now, true, storedRef{env, true}, true)
+		return nil
+	}
+	var oe *oauth.Error
+	if !errors.As(err, &oe) || oe.Code != "invalid_scope" {
+		return nil
+	}
+	why := fmt.Sprintf("the provider narrowed the account's sign-in to the scopes %q of a per-resource request (its new refresh token no longer covers the account's own scopes, which RFC 6749 §6 forbids)", key)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a.narrows = why
+	n := e.failLocked(a, err, ClassPermanent, e.now())
+	msg := why + "; sign in again"
+	a.reason, a.lastErr.Message = msg, msg
+	if n != nil {
+		n.Message = msg
+	}
+	return n
 }

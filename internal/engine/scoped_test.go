@@ -293,3 +293,45 @@ func TestTokenForRotatedUnsaved(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenForNarrowerScopeOIDC: for a non-Microsoft account a per-resource
+// request is a narrower scope on refresh (RFC 6749 §6, without Microsoft's
+// base scopes); when it rotates the refresh token, the account's own scopes
+// are refreshed at once with the new one to check the provider kept the
+// grant (the simulator does), and the account stays OK with a fresh main
+// token.
+func TestTokenForNarrowerScopeOIDC(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, profile: func(p *oauth.Profile) {
+			ep := idpsim.EndpointsFor(simBase, "")
+			p.Provider, p.Tenant, p.Issuer = oauth.ProviderOIDC, "", ep.Issuer
+			p.Endpoints = oauth.Endpoints{Auth: ep.Auth, Token: ep.Token, Issuer: ep.Issuer}
+			p.Scopes = []string{"openid", "offline_access", "profile", "User.Read"}
+		}})
+		tok, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"profile"}})
+		if err != nil {
+			t.Fatalf("TokenFor(profile) = %v", err)
+		}
+		reqs := w.tokenRequests("acct0")
+		if len(reqs) != 2 || reqs[0].Scope != "offline_access profile" || reqs[1].Scope != "openid offline_access profile User.Read" {
+			var got []string
+			for _, r := range reqs {
+				got = append(got, r.Scope)
+			}
+			t.Fatalf("requests = %q; want the narrower scope, then the account's own", got)
+		}
+		st := w.status("acct0")
+		if st.State != OK || st.LastSuccess.IsZero() {
+			t.Errorf("state %s, last success %v; want OK after the grant check refreshed the main token", st.State, st.LastSuccess)
+		}
+		if main, err := w.eng.Token(t.Context(), "acct0", time.Minute); err != nil || main.Token == tok.Token {
+			t.Errorf("main Token() = %v, %v; want the checked main token, not the narrower one", main, err)
+		}
+		if n := len(w.tokenRequests("acct0")); n != 2 {
+			t.Errorf("requests after Token() = %d; want still 2", n)
+		}
+		if w.storedRT("acct0") != w.newestRT() {
+			t.Errorf("the store does not hold the newest refresh token")
+		}
+	})
+}
