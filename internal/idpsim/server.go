@@ -1,7 +1,8 @@
 // Package idpsim owns an in-process OAuth 2.0 / OpenID Connect server that
 // behaves like the Microsoft identity platform v2.0 endpoints: discovery,
 // auto-approving authorize, token (authorization code + PKCE, refresh token,
-// device code), revoke, Microsoft-shaped error bodies, refresh-token rotation
+// device code), revoke, Microsoft-shaped error bodies, per-resource audiences
+// and a CAE resource endpoint (resources.go), refresh-token rotation
 // policies and fault injection. It serves the demo, tests and benchmarks.
 package idpsim
 
