@@ -305,3 +305,35 @@ func (o *exampleOP) nativeRefreshTokenWith(t *testing.T, scopes ...string) strin
 	}
 	return tok.RefreshToken
 }
+
+// TestCLIPerResourceTokenCrossProcess: with no keeper, 10 processes asking
+// `token --scope` at once each redeem under the per-user lock after
+// re-reading the vault, so none presents a refresh token another one has
+// already rotated: under Strict rotation with reuse detection (a reused
+// token would revoke the whole grant) every one succeeds and the account
+// still refreshes afterwards.
+func TestCLIPerResourceTokenCrossProcess(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{Rotation: idpsim.Strict, ReuseRevokes: true})
+	const user = "ivy@contoso.test"
+	sim.Consent(user, "api://reports")
+	c := newFileAccountCLI(t, base, "work")
+	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	outs := make([]result, 10)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Go(func() { outs[i] = c.run("", "token", "work", "--scope", "api://reports/.default") })
+	}
+	wg.Wait()
+	for i, r := range outs {
+		if r.code != 0 {
+			t.Errorf("process %d: exit %d: %s", i, r.code, r.stderr)
+		}
+	}
+	for _, r := range sim.Requests() {
+		if r.Endpoint == "token" && r.Status != http.StatusOK {
+			t.Errorf("a token request failed: %d %s AADSTS%d (a refresh token used twice?)", r.Status, r.Error, r.AADSTS)
+		}
+	}
+	c.must("", "refresh", "work")
+	c.assertNoSecrets(sim, "tokens.json")
+}
