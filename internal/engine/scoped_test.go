@@ -127,6 +127,18 @@ func TestTokenForResource(t *testing.T) {
 		if len(st.Scoped) != 1 || !slices.Equal(st.Scoped[0].Scopes, []string{scope}) || !st.Scoped[0].Expiry.Equal(toks[0].Expiry) {
 			t.Errorf("Snapshot Scoped = %+v; want [%s until %v]", st.Scoped, scope, toks[0].Expiry)
 		}
+		// Within MinValid of its expiry the cached token is replaced.
+		time.Sleep(time.Until(toks[0].Expiry.Add(-4 * time.Minute)))
+		renewed, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{scope}, MinValid: 5 * time.Minute})
+		if err != nil || renewed.Token == toks[0].Token || !renewed.Expiry.After(toks[0].Expiry) {
+			t.Errorf("TokenFor 4 min before expiry with MinValid 5m = %v, %v; want a new token", renewed, err)
+		}
+		if n := w.scopedRequests("acct0", scope); n != 2 {
+			t.Errorf("provider requests after the cached token neared expiry = %d; want 2", n)
+		}
+		if w.storedRT("acct0") != w.newestRT() {
+			t.Errorf("the second per-resource rotation was not saved")
+		}
 		// The main token: the account's own scopes, refreshed with the new RT.
 		if _, err := w.eng.RefreshNow(t.Context(), "acct0"); err != nil {
 			t.Fatalf("RefreshNow after a per-resource rotation = %v (the old refresh token was used?)", err)
