@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"golang.org/x/oauth2"
@@ -336,4 +339,48 @@ func TestCLIPerResourceTokenCrossProcess(t *testing.T) {
 	}
 	c.must("", "refresh", "work")
 	c.assertNoSecrets(sim, "tokens.json")
+}
+
+// TestKeeperTokenForRequest: the keeper's token op serves scopes and
+// claims sent over the socket, refuses bad ones itself (exit code 2, naming
+// the problem), and an account added live with a client capability gets it
+// on its refreshes.
+func TestKeeperTokenForRequest(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{})
+	f := startKeeper(t, base)
+	ctx := t.Context()
+	if err := f.client.AddAccount(ctx, config.Account{Name: "live", Provider: "microsoft", ClientID: "cli-9", ClientCapabilities: []string{"cp1"}}, ""); err != nil {
+		t.Fatalf("AddAccount(cp1) = %v", err)
+	}
+	const user = "jo@contoso.test"
+	if _, err := f.client.Import(ctx, "live", sim.Grant("cli-9", user, nil)); err != nil {
+		t.Fatalf("Import = %v", err)
+	}
+	sim.Consent(user, "api://x")
+	tok, err := f.client.TokenFor(ctx, "live", control.TokenOptions{Scopes: []string{"api://x/.default"}})
+	if err != nil {
+		t.Fatalf("TokenFor(api://x) = %v", err)
+	}
+	info, _ := sim.Access(tok.AccessToken)
+	if info.Audience != "api://x" || !slices.Equal(info.Capabilities, []string{"cp1"}) || !slices.Contains(tok.Scopes, "api://x/.default") {
+		t.Errorf("token over the socket: audience %q, xms_cc %v, scopes %v; want api://x, [cp1], the scope", info.Audience, info.Capabilities, tok.Scopes)
+	}
+	var re *control.ResponseError
+	for _, tc := range []struct {
+		o    control.TokenOptions
+		want string
+	}{
+		{control.TokenOptions{Claims: "!!"}, "not base64"},
+		{control.TokenOptions{Claims: "WzFd"}, "not a JSON object"},
+	} {
+		_, err := f.client.TokenFor(ctx, "live", tc.o)
+		if !errors.As(err, &re) || re.Code != exitUsage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("TokenFor(%+v) = %v; want a usage refusal saying %q", tc.o, err, tc.want)
+		}
+	}
+	// Scopes are checked by Request.Validate, in the client and again in the
+	// server (control's TestDecodeTokenRequestScopes).
+	if _, err := f.client.TokenFor(ctx, "live", control.TokenOptions{Scopes: []string{"a b"}}); err == nil || !strings.Contains(err.Error(), "whitespace") {
+		t.Errorf("TokenFor(scope \"a b\") = %v; want a refusal saying whitespace", err)
+	}
 }
