@@ -169,8 +169,9 @@ func ownScopes(p oauth.Profile, scopes []string) bool {
 // requestScopes is the scope parameter of a per-resource refresh: Microsoft
 // gets offline_access openid profile first, as MSAL sends (the refresh
 // token and the ID token stay as they are); another provider gets the set
-// itself plus offline_access if the account's grant has it, a narrower
-// scope within the original grant (RFC 6749 §6).
+// itself (plus offline_access if the account's scopes have it; oauth adds
+// the discovered base scopes), a narrower scope within the original grant
+// (RFC 6749 §6).
 func requestScopes(p oauth.Profile, scopes []string) []string {
 	var base []string
 	if p.Provider == oauth.ProviderMicrosoft {
@@ -293,12 +294,12 @@ func (a *account) cacheLocked(s *scopedEntry) {
 	}
 }
 
-// scopedStatusLocked lists a's cached scope sets for a snapshot, newest
-// use last; nil when none.
-func (a *account) scopedStatusLocked() []ScopedStatus {
+// scopedStatusLocked lists a's cached scope sets that have not expired at
+// now, for a snapshot, most recently used last; nil when none.
+func (a *account) scopedStatusLocked(now time.Time) []ScopedStatus {
 	var out []ScopedStatus
 	for _, s := range a.scoped {
-		if a.haveEnv && s.who == a.env.Claims {
+		if a.haveEnv && s.who == a.env.Claims && s.expiry.After(now) {
 			out = append(out, ScopedStatus{Scopes: slices.Clone(s.scopes), Expiry: s.expiry})
 		}
 	}
@@ -409,7 +410,11 @@ func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r 
 			a.retryAfterUntil = e.now().Add(oe.RetryAfter)
 		}
 		e.mu.Unlock()
-		e.logScoped(a, "failed", time.Since(start), class)
+		if scopes == nil {
+			e.logRefresh(a, "failed", false, time.Time{}, time.Since(start), class)
+		} else {
+			e.logScoped(a, "failed", time.Since(start), class)
+		}
 		return AccessToken{}, wrap(err)
 	}
 	if scopes == nil {

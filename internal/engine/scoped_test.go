@@ -226,6 +226,10 @@ func TestTokenForCacheBound(t *testing.T) {
 		if a, b := w.scopedRequests("acct0", scope(1)), w.scopedRequests("acct0", scope(0)); a != 1 || b != 2 {
 			t.Errorf("requests for the kept set = %d, for the dropped one = %d; want 1 and 2", a, b)
 		}
+		time.Sleep(2 * time.Hour)
+		if st := w.status("acct0"); len(st.Scoped) != 0 {
+			t.Errorf("snapshot lists %d expired scope sets; want none", len(st.Scoped))
+		}
 	})
 }
 

@@ -33,7 +33,7 @@ func (e *Engine) snapshotLocked() Snapshot {
 			Storage:      Storage{Kind: e.kind, Degraded: a.unsaved},
 			Failures:     a.failures,
 			History:      a.events(now),
-			Scoped:       a.scopedStatusLocked(),
+			Scoped:       a.scopedStatusLocked(now),
 		}
 		if a.busy {
 			st.State = Refreshing
