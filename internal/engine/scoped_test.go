@@ -169,8 +169,13 @@ func TestTokenForResourceFailures(t *testing.T) {
 		for scope, want := range map[string]string{
 			"api://locked/.default":  "AADSTS65001",
 			"api://nowhere/.default": "AADSTS500011",
+			"User.Read":              "AADSTS70011", // with .default below: Microsoft refuses the mix
 		} {
-			_, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{scope}})
+			req := TokenRequest{Scopes: []string{scope}}
+			if scope == "User.Read" {
+				req.Scopes = append(req.Scopes, "https://graph.microsoft.com/.default")
+			}
+			_, err := w.eng.TokenFor(t.Context(), "acct0", req)
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), scope) || errors.Is(err, ErrNeedsSignIn) {
 				t.Errorf("TokenFor(%s) = %v; want a %s error naming the scope, not needs sign-in", scope, err, want)
 			}

@@ -100,6 +100,22 @@ func (s *Server) requestedResource(g *grant, scopes []string) (string, *msError)
 		return "", newErr(400, "invalid_scope", 28000, fmt.Sprintf("Scope %s is not valid.", strings.Join(scopes, " ")))
 	}
 	r := res[0]
+	var dflt, other bool
+	for _, sc := range scopes {
+		if ResourceOf(sc) == "" {
+			continue
+		}
+		if strings.HasSuffix(sc, "/.default") {
+			dflt = true
+		} else {
+			other = true
+		}
+	}
+	if dflt && other {
+		e := newErr(400, "invalid_scope", 70011, "")
+		e.desc = fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope '%s' is not valid. .default scope can't be combined with resource-specific scopes.", strings.Join(scopes, " "))
+		return "", e
+	}
 	st := s.resLocked()
 	granted := slices.ContainsFunc(g.scopes, func(sc string) bool { return ResourceOf(sc) == r })
 	switch {

@@ -45,6 +45,7 @@ func TestPerResourceRefresh(t *testing.T) {
 		{"api://registered/.default offline_access", "invalid_grant", "consent_required", 65001},
 		{"api://nowhere/.default", "invalid_resource", "", 500011},
 		{"https://vault.azure.net/.default api://registered/x", "invalid_scope", "", 28000},
+		{"https://vault.azure.net/.default https://vault.azure.net/user_impersonation", "invalid_scope", "", 70011},
 	} {
 		f := refreshForm(rt)
 		f.Set("scope", tc.scope)
