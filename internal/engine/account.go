@@ -50,6 +50,7 @@ type account struct {
 	haveSynced        bool
 	scoped            []*scopedEntry // per-resource tokens (scoped.go), least recently used first; memory only
 	narrows           string         // scoped.go: why narrower-scope refreshes are off for a (the provider narrowed the grant); memory only
+	claimed           claimed        // scoped.go: the claims env's access token was last asked for with
 }
 
 func newAccount(a Account) *account {

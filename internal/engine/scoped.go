@@ -57,6 +57,13 @@ type scopedEntry struct {
 	expiry   time.Time
 	obtained time.Time
 	who      vault.Claims // the identity it was issued to
+	claims   string       // the claims request it was asked for with, if any
+}
+
+// claimed records that a main token was asked for with claims at at.
+type claimed struct {
+	claims string
+	at     time.Time
 }
 
 func (s *scopedEntry) env() vault.Envelope {
@@ -256,9 +263,36 @@ func (e *Engine) TokenFor(ctx context.Context, name string, r TokenRequest) (Acc
 			return t, nil
 		}
 	}
-	t, err := e.refreshFor(ctx, a, scopes, r)
+	t, err := e.refreshFor(ctx, a, scopes, r, e.now())
 	e.flushNotes()
 	return t, err
+}
+
+// claimsHit returns the token a refresh with the same claims produced since
+// asked, while this caller waited for the flight: callers that got one
+// challenge at once share one forced refresh. A later call with the same
+// claims refreshes again.
+func (e *Engine) claimsHit(a *account, key string, main bool, r TokenRequest, asked time.Time) (AccessToken, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !a.haveEnv {
+		return AccessToken{}, false
+	}
+	if main {
+		if a.claimed.claims != r.Claims || a.claimed.at.Before(asked) || a.env.AccessToken == "" {
+			return AccessToken{}, false
+		}
+		life := lifetime(a.env)
+		return AccessToken{Token: a.env.AccessToken, Expiry: a.env.Expiry, Type: a.env.TokenType, Lifetime: life,
+			ShorterThanAsked: life > 0 && life < r.MinValid, Unsaved: a.unsaved, Scopes: slices.Clone(a.env.Scopes)}, true
+	}
+	i := slices.IndexFunc(a.scoped, func(s *scopedEntry) bool {
+		return s.key == key && s.claims == r.Claims && !s.obtained.Before(asked) && s.who == a.env.Claims
+	})
+	if i < 0 {
+		return AccessToken{}, false
+	}
+	return a.scoped[i].accessToken(r.MinValid), true
 }
 
 // scopedHit returns the cached token for key if it can be served for
@@ -308,7 +342,7 @@ func (a *account) scopedStatusLocked(now time.Time) []ScopedStatus {
 
 // refreshFor runs one refresh of a for scopes (nil: the main token, with
 // r.Claims) under a's flight and the cross-process lock.
-func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r TokenRequest) (tok AccessToken, err error) {
+func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r TokenRequest, asked time.Time) (tok AccessToken, err error) {
 	key := strings.Join(scopes, " ")
 	what := "token"
 	if scopes != nil {
@@ -324,9 +358,14 @@ func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r 
 	if err := e.acquire(ctx, a, true); err != nil {
 		return AccessToken{}, wrap(err)
 	}
-	if scopes != nil && r.Claims == "" {
-		// Another caller's refresh may have filled the cache meanwhile.
+	// Another caller's refresh may have filled the cache meanwhile.
+	if r.Claims == "" && scopes != nil {
 		if t, ok := e.scopedHit(a, key, r.MinValid); ok {
+			<-a.sem
+			return t, nil
+		}
+	} else if r.Claims != "" {
+		if t, ok := e.claimsHit(a, key, scopes == nil, r, asked); ok {
 			<-a.sem
 			return t, nil
 		}
@@ -422,6 +461,7 @@ func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r 
 		e.logRefresh(a, "ok", got.Fresh, held.Expiry, time.Since(start), "")
 		e.mu.Lock()
 		unsaved := a.unsaved && a.env.AccessToken == held.AccessToken
+		a.claimed = claimed{claims: r.Claims, at: now}
 		e.mu.Unlock()
 		life := lifetime(held)
 		return AccessToken{Token: held.AccessToken, Expiry: held.Expiry, Type: held.TokenType, Lifetime: life,
@@ -435,7 +475,7 @@ func (e *Engine) refreshFor(ctx context.Context, a *account, scopes []string, r 
 		}
 	}
 	s := &scopedEntry{key: key, scopes: scopes, granted: got.Scopes, token: got.AccessToken, typ: got.TokenType,
-		expiry: got.Expiry.Round(0), obtained: now, who: env.Claims}
+		expiry: got.Expiry.Round(0), obtained: now, who: env.Claims, claims: r.Claims}
 	if s.typ == "" {
 		s.typ = "Bearer"
 	}

@@ -271,6 +271,22 @@ func TestTokenForClaims(t *testing.T) {
 		if n := len(w.tokenRequests("acct0")); n != 2 {
 			t.Errorf("refresh requests = %d; want 2 (first token, forced claims refresh)", n)
 		}
+		// Callers that got the same challenge at once share one refresh.
+		time.Sleep(time.Minute)
+		var wg sync.WaitGroup
+		shared := make([]AccessToken, 5)
+		for i := range shared {
+			wg.Go(func() { shared[i], _ = w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Claims: claims}) })
+		}
+		wg.Wait()
+		for _, s := range shared {
+			if s.Token == "" || s.Token != shared[0].Token || s.Token == got.Token {
+				t.Fatalf("5 concurrent claims calls did not share one new token")
+			}
+		}
+		if n := len(w.tokenRequests("acct0")); n != 3 {
+			t.Errorf("refresh requests after 5 concurrent claims calls = %d; want 3 (one more)", n)
+		}
 		// A per-resource claims refresh bypasses the cache too.
 		w.sim.Consent(w.subject["acct0"], "api://r")
 		req := TokenRequest{Scopes: []string{"api://r/.default"}}
