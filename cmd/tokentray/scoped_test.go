@@ -187,6 +187,20 @@ func TestCLIPerResourceTokenInProcess(t *testing.T) {
 	if !regexp.MustCompile(`^set -gx TOKENTRAY_ACCESS_TOKEN 'simAT-[A-Za-z0-9_-]+'\nset -gx TOKENTRAY_ACCESS_TOKEN_EXPIRES_ON '\d+'\n$`).MatchString(out) {
 		t.Errorf("env --shell fish printed an unexpected shape (%d bytes)", len(out))
 	}
+	for cmd, words := range map[string][]string{
+		"token": {"--scope", "--resource", "--claims", "expires_on", "WWW-Authenticate", "16 scope sets"},
+		"env":   {"eval \"$(tokentray env work)\"", "--shell", "fish", "powershell", "--var"},
+	} {
+		help := c.must("", cmd, "--help").stdout
+		for _, w := range words {
+			if !strings.Contains(help, w) {
+				t.Errorf("%s --help lacks %q", cmd, w)
+			}
+		}
+	}
+	if r := c.must("", "account", "add", "--help"); !strings.Contains(r.stdout, "--client-capability") {
+		t.Errorf("account add --help lacks --client-capability")
+	}
 	if r := c.run("", "env", "work", "--var", "1BAD"); r.code != 2 || !strings.Contains(r.stderr, "--var") {
 		t.Errorf("env --var 1BAD: exit %d, stderr %q; want 2 naming --var", r.code, r.stderr)
 	}
