@@ -144,7 +144,9 @@ consented to; another provider is asked for the narrower scope (RFC 6749 §6)
 and its refusal is shown. The keeper caches up to 16 scope sets per account
 in memory (never on disk; status lists them). A refusal for the resource
 (no consent, unknown resource, bad scope) exits 1 and leaves the account as
-it is.
+it is. A provider that narrows the sign-in itself to the requested scope
+(RFC 6749 §6 forbids it) is noticed at once: the account then asks for a new
+sign-in and per-resource tokens stay off for it until tokentray restarts.
 
 After a 401 with a claims challenge (Continuous Access Evaluation):
 
