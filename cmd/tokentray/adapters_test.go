@@ -720,32 +720,64 @@ func TestAdapterKeychain(t *testing.T) {
 	c.assertNoSecrets(sim) // no vault file exempt: nothing may hold a token
 }
 
-// TestAdapterPerResourceScope: a scope given to either adapter (the
-// kubectl-credential --scope flag, a git mapping's scope) reaches
-// adapterToken, which refuses it, naming the scope, while this build's
-// token path has no per-resource tokens; nothing goes to stdout. When
-// `token --scope` lands and adapterToken passes scopes on, this test turns
-// into: both adapters hand out the token the simulator issued for that
-// scope (not the account's default one), with one refresh per scope.
+// TestAdapterPerResourceScope: an adapter's scope (kubectl-credential
+// --scope, a git mapping's scope) gets a token whose audience is that
+// resource — the per-resource path of token --scope — while the account's
+// own token stays what it was.
 func TestAdapterPerResourceScope(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
 	c.must(sim.Grant("cli-1", "quinn@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
-	const aks, ado = "6dae42f8-4368-4678-94ff-3960e28e3630/.default", "499b84ac-1321-427f-aa17-267ca6975798/.default"
+	const aksRes, adoRes = "6dae42f8-4368-4678-94ff-3960e28e3630", "499b84ac-1321-427f-aa17-267ca6975798"
+	const aks, ado = aksRes + "/.default", adoRes + "/.default"
+	for _, r := range []string{aksRes, adoRes} {
+		sim.Consent("quinn@contoso.test", r)
+	}
 	appendConfig(t, c, "git:\n  credentials:\n  - host: dev.azure.com\n    account: work\n    scope: "+ado+"\n")
+	own := strings.TrimSpace(c.must("", "token", "work").stdout)
 	for _, tc := range []struct {
-		name, stdin, scope string
-		args               []string
+		name, stdin, resource string
+		args                  []string
+		token                 func(stdout string) string
 	}{
-		{"kubectl-credential --scope", "", aks, []string{"kubectl-credential", "work", "--scope", aks}},
-		{"git mapping scope", "protocol=https\nhost=dev.azure.com\n\n", ado, []string{"git-credential", "get"}},
+		{"kubectl-credential --scope", "", aksRes, []string{"kubectl-credential", "work", "--scope", aks}, func(out string) string {
+			var ec struct {
+				Status struct {
+					Token string `json:"token"`
+				} `json:"status"`
+			}
+			if err := json.Unmarshal([]byte(out), &ec); err != nil {
+				t.Fatalf("ExecCredential: %v", err)
+			}
+			return ec.Status.Token
+		}},
+		{"git mapping scope", "protocol=https\nhost=dev.azure.com\n\n", adoRes, []string{"git-credential", "get"}, func(out string) string {
+			for _, l := range strings.Split(out, "\n") {
+				if p, ok := strings.CutPrefix(l, "password="); ok {
+					return p
+				}
+			}
+			t.Fatalf("git-credential get printed no password")
+			return ""
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.runAdapter(nil, tc.stdin, tc.args...)
-			if want := "per-resource scopes (" + tc.scope + ") need"; r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, want) {
-				t.Errorf("exit %d, stdout %d bytes, stderr %q; want exit 2, no stdout, stderr with %q", r.code, len(r.stdout), r.stderr, want)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q; want exit 0 and nothing on stderr", r.code, r.stderr)
+			}
+			tok := tc.token(r.stdout)
+			info, ok := sim.Access(tok)
+			if !ok || info.Audience != tc.resource {
+				t.Errorf("the adapter's token has audience %q (known to the simulator: %v); want %q", info.Audience, ok, tc.resource)
+			}
+			if tok == own {
+				t.Errorf("the adapter printed the account's own token, not one for %s", tc.resource)
 			}
 		})
+	}
+	if got := strings.TrimSpace(c.must("", "token", "work").stdout); got != own {
+		t.Errorf("the account's own token changed after per-resource requests")
 	}
 	c.assertNoSecrets(sim, "tokens.json")
 }

@@ -200,6 +200,7 @@ func profileFor(a config.Account) (oauth.Profile, error) {
 		return p, fmt.Errorf("unknown provider %q (want microsoft or oidc)", a.Provider)
 	}
 	p.RedirectURI = a.RedirectURI
+	p.Capabilities = append([]string(nil), a.ClientCapabilities...)
 	if len(a.Headers) > 0 {
 		p.Headers = map[string]string{}
 		for k, v := range a.Headers {

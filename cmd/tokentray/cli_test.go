@@ -57,7 +57,7 @@ type cli struct {
 	env    []string
 	dir    string
 	mu     sync.Mutex
-	output bytes.Buffer // everything every command printed, except `token` stdout
+	output bytes.Buffer // everything every command printed, except `token` and `env` stdout
 }
 
 func newCLI(t *testing.T, extraEnv ...string) *cli {
@@ -97,7 +97,7 @@ func (c *cli) run(stdin string, args ...string) result {
 		c.t.Fatalf("run %v: %v", args, err)
 	}
 	c.mu.Lock()
-	if len(args) == 0 || args[0] != "token" {
+	if len(args) == 0 || args[0] != "token" && args[0] != "env" {
 		c.output.Write(out.Bytes())
 	}
 	c.output.Write(errb.Bytes())

@@ -87,11 +87,11 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 		if err != nil {
 			return failure(err)
 		}
-		tok, err := c.engine.Token(ctx, name, req.MinValid)
+		tok, err := tokenFor(ctx, c, name, control.TokenOptions{MinValid: req.MinValid, Scopes: req.Scopes, Claims: req.Claims})
 		if err != nil {
-			return failure(signInError(name, err))
+			return failure(err)
 		}
-		return control.Result(control.Token{AccessToken: tok.Token, Type: tok.Type, Expiry: tok.Expiry, Lifetime: tok.Lifetime, ShorterThanAsked: tok.ShorterThanAsked})
+		return control.Result(tok)
 	case control.OpRefresh:
 		var names []string
 		if !req.All && req.Account != "" {

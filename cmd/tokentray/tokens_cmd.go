@@ -25,6 +25,7 @@ import (
 func addCommands(root *cobra.Command, g *globals) {
 	root.AddCommand(
 		newTokenCmd(g),
+		newEnvCmd(g),
 		newRefreshCmd(g),
 		newStatusCmd(g),
 		newLoginCmd(g),
@@ -51,9 +52,9 @@ func withCore(cmd *cobra.Command, g *globals, o coreOptions, fn func(ctx context
 	}
 	ctx := cmd.Context()
 	// A command a user types may raise a keychain unlock prompt; token
-	// (scripts), the adapters (tools) and status (a look) never do: they
-	// fail with "keychain locked" instead.
-	if n := cmd.Name(); n != "token" && n != "status" && n != "list" && !adapterCommands[n] {
+	// and env (scripts), the adapters (tools) and status (a look) never do:
+	// they fail with "keychain locked" instead.
+	if n := cmd.Name(); n != "token" && n != "env" && n != "status" && n != "list" && !adapterCommands[n] {
 		ctx = vault.Interactive(ctx)
 	}
 	c, err := newCore(ctx, l, o)
@@ -119,7 +120,7 @@ func signInError(name string, err error) error {
 }
 
 func newTokenCmd(g *globals) *cobra.Command {
-	var minValid time.Duration
+	var f tokenFlags
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "token [NAME]",
@@ -135,56 +136,53 @@ processes only one refreshes and the others wait and print the same token.
 When the provider's tokens live shorter than --min-valid, a fresh token is
 printed and at most one refresh happens per half lifetime (stderr says so).
 
+Tokens for other resources come from the same sign-in:
+
+  tokentray token work --resource https://vault.azure.net     # scope https://vault.azure.net/.default
+  tokentray token work --scope api://my-api/access_as_user --scope api://my-api/Read
+
+A Microsoft refresh token redeems tokens for every resource the user
+consented to; another provider is asked for the narrower scope (RFC 6749 §6)
+and its refusal is shown. The keeper caches up to 16 scope sets per account
+in memory (never on disk; status lists them). A refusal for the resource
+(no consent, unknown resource, bad scope) exits 1 and leaves the account as
+it is. A provider that narrows the sign-in itself to the requested scope
+(RFC 6749 §6 forbids it) is noticed at once: the account then asks for a new
+sign-in and per-resource tokens stay off for it until tokentray restarts.
+
+After a 401 with a claims challenge (Continuous Access Evaluation):
+
+  tokentray token work --claims "$CLAIMS"    # the base64 claims="..." value
+
+refreshes at once with those claims and prints the new token.
+
+--json prints {"access_token", "token_type", "expires_on" (unix seconds),
+"expires_at" (RFC 3339), "expires_in", "scope"}.
+
 ` + exitCodesHelp,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if minValid < 0 || minValid > time.Hour {
-				return usageErr("--min-valid %s: want a duration from 0s to 1h", minValid)
+			o, err := f.options()
+			if err != nil {
+				return err
 			}
-			account := ""
-			if len(args) == 1 {
-				account = args[0]
-			}
-			var tok control.Token
-			if kc, err := keeperClient(); kc != nil || err != nil {
-				if err != nil {
-					return err
-				}
-				if tok, err = kc.Token(cmd.Context(), account, minValid); err != nil {
-					return keeperErr(err)
-				}
-			} else if err := withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
-				name, err := pickAccount(c.settings, args)
-				if err != nil {
-					return err
-				}
-				t, err := c.engine.Token(ctx, name, minValid)
-				if err != nil {
-					return signInError(name, err)
-				}
-				tok = control.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime, ShorterThanAsked: t.ShorterThanAsked}
-				return nil
-			}); err != nil {
+			tok, err := fetchToken(cmd, g, args, o)
+			if err != nil {
 				return err
 			}
 			if tok.ShorterThanAsked {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: the provider's access tokens last %s, less than --min-valid %s; this one is fresh (refreshed at most once per half lifetime)\n",
-					tok.Lifetime.Round(time.Second), minValid)
+					tok.Lifetime.Round(time.Second), o.MinValid)
 			}
 			if jsonOut {
-				return writeJSON(cmd, map[string]any{
-					"access_token": tok.AccessToken,
-					"token_type":   tok.Type,
-					"expires_at":   tok.Expiry.UTC().Format(time.RFC3339),
-					"expires_in":   int(time.Until(tok.Expiry).Seconds()),
-				})
+				return writeJSON(cmd, tokenJSON(tok))
 			}
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), tok.AccessToken)
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok.AccessToken)
 			return err
 		},
 	}
-	cmd.Flags().DurationVar(&minValid, "min-valid", 5*time.Minute, "refresh first when the token expires within this time (0s–1h)")
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON with access_token, token_type, expires_at and expires_in")
+	f.register(cmd, true)
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON with access_token, token_type, expires_on, expires_at, expires_in and scope")
 	return cmd
 }
 
@@ -326,6 +324,7 @@ func printStatus(cmd *cobra.Command, s engine.Snapshot, jsonOut bool, from strin
 		return err
 	}
 	printRadar(out, s)
+	printScoped(out, s)
 	fails := []string{}
 	for k, v := range s.Counters.RefreshFailedTotal {
 		fails = append(fails, fmt.Sprintf("%s=%d", k, v))

@@ -350,7 +350,7 @@ func ValidName(name string) error {
 
 var secretFields = map[string]bool{"client_secret": true, "refresh_token": true, "access_token": true, "password": true, "secret": true, "token": true}
 
-var accountFields = map[string]bool{"name": true, "provider": true, "tenant": true, "issuer": true, "client_id": true, "scopes": true, "redirect_uri": true, "headers": true}
+var accountFields = map[string]bool{"name": true, "provider": true, "tenant": true, "issuer": true, "client_id": true, "scopes": true, "redirect_uri": true, "headers": true, "client_capabilities": true}
 
 func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 	if raw == nil {
@@ -379,7 +379,7 @@ func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 				continue
 			}
 			if !accountFields[f] {
-				ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: "unknown account field; allowed: name, provider, tenant, issuer, client_id, scopes, redirect_uri, headers"})
+				ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: "unknown account field; allowed: name, provider, tenant, issuer, client_id, scopes, redirect_uri, headers, client_capabilities"})
 				continue
 			}
 			switch f {
@@ -389,6 +389,12 @@ func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 					ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: err.Error()})
 				}
 				a.Scopes = sc
+			case "client_capabilities":
+				cc, err := stringList(v)
+				if err != nil {
+					ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: err.Error()})
+				}
+				a.ClientCapabilities = cc
 			case "headers":
 				h, err := stringMap(v)
 				if err != nil {
@@ -486,6 +492,7 @@ func (a Account) Validate() error {
 			ps = append(ps, Problem{Key: "headers", Value: h, Reason: "credential headers never belong in the config file"})
 		}
 	}
+	ps = append(ps, a.capabilityProblems()...)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}

@@ -38,6 +38,9 @@ func Marshal(s Settings) ([]byte, error) {
 			if len(a.Headers) > 0 {
 				m["headers"] = a.Headers
 			}
+			if len(a.ClientCapabilities) > 0 {
+				m["client_capabilities"] = a.ClientCapabilities
+			}
 			list = append(list, m)
 		}
 		v.Set("accounts", list)
@@ -242,6 +245,9 @@ func accountSummary(as []Account) string {
 	names := make([]string, len(as))
 	for i, a := range as {
 		names[i] = fmt.Sprintf("%s(%s,%s,%s%s,%v,%s,%v)", a.Name, a.Provider, a.ClientID, a.Tenant, a.Issuer, a.Scopes, a.RedirectURI, a.Headers)
+		if len(a.ClientCapabilities) > 0 {
+			names[i] += fmt.Sprintf("+capabilities%v", a.ClientCapabilities)
+		}
 	}
 	return strings.Join(names, " ")
 }

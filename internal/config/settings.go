@@ -78,6 +78,10 @@ type Account struct {
 	Scopes      []string          `json:"scopes,omitempty" yaml:"scopes,omitempty"`
 	RedirectURI string            `json:"redirect_uri,omitempty" yaml:"redirect_uri,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	// ClientCapabilities opts the account in to client capabilities sent
+	// with every refresh (capabilities.go): cp1 for Continuous Access
+	// Evaluation (Microsoft only).
+	ClientCapabilities []string `json:"client_capabilities,omitempty" yaml:"client_capabilities,omitempty"`
 }
 
 // Interval is the refresh interval as a duration.

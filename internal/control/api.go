@@ -36,6 +36,8 @@ type Token struct {
 	// token is served fresh, at most one refresh per half lifetime).
 	Lifetime         time.Duration `json:"lifetime,omitempty"`
 	ShorterThanAsked bool          `json:"shorter_than_asked,omitempty"`
+	// Scopes are the scopes the token was issued for.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // String never prints the token.

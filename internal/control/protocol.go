@@ -128,6 +128,11 @@ type Request struct {
 	Window bool            `json:"window,omitempty"` // subscribe: the subscriber is the window (it receives show events)
 	Demo   bool            `json:"demo,omitempty"`   // restart: into the demo ("Try the demo account")
 	Body   json.RawMessage `json:"body,omitempty"`   // account_add: config.Account; settings_save: config.Settings
+	// token: a per-resource scope set (one scope per element; scoped.go),
+	// and a claims challenge (base64 of the JSON, as in WWW-Authenticate)
+	// that forces a refresh carrying it.
+	Scopes []string `json:"scopes,omitempty"`
+	Claims string   `json:"claims,omitempty"`
 }
 
 // Tabs of OpShow.
@@ -240,6 +245,9 @@ func (r Request) Validate() error {
 		return fmt.Errorf("account and all are mutually exclusive")
 	case len(r.Account) > 200:
 		return fmt.Errorf("account name of %d bytes is too long; limit 200", len(r.Account))
+	}
+	if err := r.validateToken(); err != nil {
+		return err
 	}
 	switch r.Tab {
 	case "", TabAccounts, TabSettings, TabSignIn:

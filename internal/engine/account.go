@@ -48,7 +48,10 @@ type account struct {
 	synced            stateAccount // a's entry in the state file when this engine last synced it
 	baseline          stateAccount // a's own entry (entryLocked) right after that sync
 	haveSynced        bool
-	radar             radarRecord // the expiry radar's record (radar.go)
+	radar             radarRecord    // the expiry radar's record (radar.go)
+	scoped            []*scopedEntry // per-resource tokens (scoped.go), least recently used first; memory only
+	narrows           string         // scoped.go: why narrower-scope refreshes are off for a (the provider narrowed the grant); memory only
+	claimed           claimed        // scoped.go: the claims env's access token was last asked for with
 }
 
 func newAccount(a Account) *account {
@@ -180,6 +183,7 @@ func (e *Engine) signedOutLocked(a *account) {
 	a.clearFailures()
 	a.persistedSignedIn = false
 	a.radar.signedOut(e.now())
+	a.scoped = nil
 }
 
 // successLocked records a refresh or sign-in that produced env at now.

@@ -43,6 +43,7 @@
 // tokens kept. A permanent failure stops automatic refreshes until sign-in.
 // With refresh.enabled=false no automatic refresh is scheduled (manual ones
 // and save retries still run). Every refresh — automatic, RefreshNow, Token,
+// TokenFor (per-resource tokens and claims, scoped.go; same flight and lock),
 // Import — spends one request of a global sliding-window budget; a spent
 // budget defers automatic refreshes and refuses the others with *Refused.
 // RefreshNow bypasses the interval and the cooldown, never a running

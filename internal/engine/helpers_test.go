@@ -48,6 +48,7 @@ type worldOpts struct {
 	lockDir   string
 	stored    func(now time.Time) vault.Envelope // extra fields of the first envelope
 	noRun     bool
+	profile   func(*oauth.Profile) // changes every account's profile
 }
 
 // noteLog records notifications.
@@ -117,7 +118,11 @@ func newWorld(t *testing.T, o worldOpts) *world {
 		}
 		w.names = append(w.names, name)
 		w.subject[name] = sub
-		accts = append(accts, Account{Name: name, Profile: testProfile()})
+		p := testProfile()
+		if o.profile != nil {
+			o.profile(&p)
+		}
+		accts = append(accts, Account{Name: name, Profile: p})
 	}
 	w.newEng = func() *Engine {
 		eng, err := New(Options{

@@ -34,6 +34,7 @@ func (e *Engine) snapshotLocked() Snapshot {
 			Failures:     a.failures,
 			History:      a.events(now),
 			Radar:        radarOf(a),
+			Scoped:       a.scopedStatusLocked(now),
 		}
 		if a.busy {
 			st.State = Refreshing

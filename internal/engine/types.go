@@ -67,6 +67,9 @@ type AccountStatus struct {
 	// Radar is when the next interactive sign-in will be needed, where the
 	// provider tells (radar.go); nil when unknown.
 	Radar *Radar `json:"radar,omitempty"`
+	// Scoped lists the per-resource tokens cached in this process's memory
+	// (TokenFor), least recently used first: scope sets and expiry only.
+	Scoped []ScopedStatus `json:"scoped,omitempty"`
 }
 
 // Identity is who an account is signed in as, from the ID token's claims.
@@ -150,6 +153,9 @@ type AccessToken struct {
 	// process about to exit must call Flush and not report success if it
 	// fails.
 	Unsaved bool
+	// Scopes are the scopes the token was issued for (TokenFor; the
+	// provider's answer, else the request's).
+	Scopes []string
 }
 
 // String never prints the token.

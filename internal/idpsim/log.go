@@ -10,7 +10,7 @@ import (
 type RequestRecord struct {
 	Time time.Time
 	// Endpoint is token, authorize, devicecode, revoke, discovery, userinfo,
-	// device, jwks or notfound.
+	// device, jwks, resource or notfound.
 	Endpoint  string
 	Tenant    string // path tenant, "" on the plain routes
 	GrantType string // token requests only
@@ -20,6 +20,7 @@ type RequestRecord struct {
 	Error     string // OAuth error code of the response, if any
 	AADSTS    int    // AADSTS code of the response, if any
 	Fault     FaultKind
+	Scope     string // token requests: the scope parameter as sent
 }
 
 // Requests returns every request served so far, oldest first.

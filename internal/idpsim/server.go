@@ -1,7 +1,8 @@
 // Package idpsim owns an in-process OAuth 2.0 / OpenID Connect server that
 // behaves like the Microsoft identity platform v2.0 endpoints: discovery,
 // auto-approving authorize, token (authorization code + PKCE, refresh token,
-// device code), revoke, Microsoft-shaped error bodies, refresh-token rotation
+// device code), revoke, Microsoft-shaped error bodies, per-resource audiences
+// and a CAE resource endpoint (resources.go), refresh-token rotation
 // policies and fault injection. It serves the demo, tests and benchmarks.
 package idpsim
 
@@ -145,6 +146,7 @@ type Server struct {
 	faults  []Fault
 	faultFn func(*http.Request) *Fault
 	seq     uint64
+	res     *resourceState // resources.go; created on first use
 }
 
 // New returns a Server with o's defaults filled in.
@@ -241,6 +243,8 @@ func parseRoute(path string) route {
 		return route{endpoint: "device"}
 	case "oidc/userinfo":
 		return route{endpoint: "userinfo"}
+	case "resource":
+		return route{endpoint: "resource"}
 	}
 	if r := tenantRoute(p); r.endpoint != "" && r.endpoint != "discovery" {
 		return r // a plain route; its discovery is the one above
@@ -342,6 +346,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveRevoke(sw, r, &rec)
 	case "userinfo":
 		s.serveUserInfo(sw, r, &rec)
+	case "resource":
+		s.serveResource(sw, r)
 	default:
 		http.NotFound(sw, r)
 	}

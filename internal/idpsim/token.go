@@ -39,6 +39,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rt route, re
 	}
 	f := r.PostForm
 	rec.GrantType = f.Get("grant_type")
+	rec.Scope = f.Get("scope")
 	clientID, secret := clientAuth(r)
 	rec.ClientID = clientID
 	rec.Subject = s.subjectOf(rec.GrantType, f)
@@ -178,12 +179,24 @@ func (s *Server) redeemRefresh(f url.Values, clientID, iss string) (tokenRespons
 	if rt.g.clientID != clientID {
 		return tokenResponse{}, newErr(400, "invalid_grant", 70000, "The refresh token was issued to another client.")
 	}
-	if rt.used.IsZero() {
-		rt.used = s.now()
-	}
 	scopes := strings.Fields(f.Get("scope"))
 	if len(scopes) == 0 {
 		scopes = rt.g.scopes
 	}
-	return s.issueLocked(rt.g, scopes, iss, "", true), nil
+	// A request refused for its resource or claims does not use the token.
+	aud, e := s.requestedResource(rt.g, scopes)
+	if e != nil {
+		return tokenResponse{}, e
+	}
+	rc, e := parseRequestClaims(f.Get("claims"))
+	if e != nil {
+		return tokenResponse{}, e
+	}
+	if rt.used.IsZero() {
+		rt.used = s.now()
+	}
+	resp := s.issueLocked(rt.g, scopes, iss, "", true)
+	at := s.access[resp.AccessToken]
+	at.aud, at.xmsCC, at.claimsNbf = aud, rc.capabilities, rc.nbf
+	return resp, nil
 }

@@ -48,6 +48,11 @@ type refreshToken struct {
 type accessToken struct {
 	g       *grant
 	expires time.Time
+	// Set by refresh_token grants (resources.go): the audience, the client
+	// capabilities and the nbf claim the request's claims asked for.
+	aud       string
+	xmsCC     []string
+	claimsNbf int64
 }
 
 // tokenResponse is Microsoft's successful token response.

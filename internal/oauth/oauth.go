@@ -37,6 +37,13 @@ type Profile struct {
 	RedirectURI  string            // loopback redirect; "" means http://127.0.0.1:<free port>/callback
 	Headers      map[string]string // sent on every token request (for example Origin)
 	Endpoints    Endpoints
+	// Capabilities are client capabilities (xms_cc, see claimsreq.go) that
+	// every refresh declares in its claims parameter, such as "cp1" for
+	// Continuous Access Evaluation.
+	Capabilities []string
+	// Claims is a claims request (JSON, from a resource's claims challenge)
+	// for one refresh; merged with Capabilities.
+	Claims string
 }
 
 // Claims are the display-only claims read from an ID token. They are parsed

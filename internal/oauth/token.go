@@ -298,7 +298,9 @@ func toToken(tr tokenResponse, p Profile, sent time.Time, off time.Duration, pre
 }
 
 // Refresh redeems refreshToken at the token endpoint with a refresh_token
-// grant. It always makes the network call (there is no access-token cache),
+// grant, with the profile's scopes (a narrower or another resource's set
+// asks for a token for those, RFC 6749 §6) and, when the profile has
+// Capabilities or Claims, the merged claims parameter. It always makes the network call (there is no access-token cache),
 // keeps refreshToken when the response carries none (Rotated false), sets
 // Fresh when the new access token differs from prevAccess, Expiry to the
 // time the request was sent plus expires_in, and ClockOffset from the
@@ -318,6 +320,13 @@ func (c *Client) Refresh(ctx context.Context, p Profile, refreshToken, prevAcces
 	}
 	if len(p.Scopes) > 0 {
 		form.Set("scope", strings.Join(p.Scopes, " "))
+	}
+	claims, err := RequestClaims(p.Capabilities, p.Claims)
+	if err != nil {
+		return Token{}, &Error{Class: Permanent, Err: fmt.Errorf("refresh: %w", err)}
+	}
+	if claims != "" {
+		form.Set("claims", claims)
 	}
 	tr, sent, off, err := c.tokenRequest(ctx, p, form, refreshToken, prevAccess)
 	if err != nil {

@@ -1,0 +1,30 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+// ClientCapabilities are the values an account's client_capabilities may
+// hold: cp1 declares that the client handles claims challenges, which makes
+// the Microsoft identity platform issue Continuous Access Evaluation tokens.
+var ClientCapabilities = []string{"cp1"}
+
+// capabilityProblems checks client_capabilities: known values, no
+// duplicates, Microsoft accounts only.
+func (a Account) capabilityProblems() []Problem {
+	var ps []Problem
+	allowed := strings.Join(ClientCapabilities, ", ")
+	for i, c := range a.ClientCapabilities {
+		switch {
+		case !slices.Contains(ClientCapabilities, c):
+			ps = append(ps, Problem{Key: "client_capabilities", Value: c, Allowed: allowed, Reason: "unknown client capability"})
+		case slices.Index(a.ClientCapabilities, c) != i:
+			ps = append(ps, Problem{Key: "client_capabilities", Value: c, Allowed: allowed, Reason: "listed twice"})
+		}
+	}
+	if len(a.ClientCapabilities) > 0 && a.Provider != "microsoft" {
+		ps = append(ps, Problem{Key: "client_capabilities", Value: strings.Join(a.ClientCapabilities, ","), Allowed: "microsoft accounts only", Reason: "client capabilities (xms_cc) are a Microsoft identity platform feature"})
+	}
+	return ps
+}
