@@ -201,6 +201,7 @@ func profileFor(a config.Account) (oauth.Profile, error) {
 	}
 	p.RedirectURI = a.RedirectURI
 	p.Capabilities = append([]string(nil), a.ClientCapabilities...)
+	p.NarrowerScopes = a.NarrowerScopes
 	if len(a.Headers) > 0 {
 		p.Headers = map[string]string{}
 		for k, v := range a.Headers {

@@ -271,9 +271,24 @@ func TestCLINarrowerScopeOIDC(t *testing.T) {
 	o := startExampleOP(t, "http://localhost:1/callback")
 	c := newCLI(t)
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "idp", "--provider", "oidc", "--issuer", o.issuer, "--client-id", "native", "--scope", "profile", "--scope", "email")
+	c.must("", "account", "add", "plain", "--provider", "oidc", "--issuer", o.issuer, "--client-id", "native", "--scope", "profile", "--scope", "email")
+	c.must(o.nativeRefreshTokenWith(t, "openid", "offline_access", "profile", "email")+"\n", "import", "plain", "--refresh-token-stdin")
+	c.must("", "account", "add", "idp", "--provider", "oidc", "--issuer", o.issuer, "--client-id", "native", "--scope", "profile", "--scope", "email", "--narrower-scopes")
 	c.must(o.nativeRefreshTokenWith(t, "openid", "offline_access", "profile", "email")+"\n", "import", "idp", "--refresh-token-stdin")
 	startHeadless(t, c)
+
+	// Without the opt-in a narrower scope is refused before any request,
+	// and the account stays as it was.
+	posts0 := o.tokenPosts.Load()
+	if r := c.run("", "token", "plain", "--scope", "email"); r.code != 1 || !strings.Contains(r.stderr, "narrower_scopes: true") || r.stdout != "" {
+		t.Errorf("token --scope without narrower_scopes: exit %d, stdout %d bytes, stderr %q; want exit 1 naming the opt-in", r.code, len(r.stdout), r.stderr)
+	}
+	if got := o.tokenPosts.Load() - posts0; got != 0 {
+		t.Errorf("token requests for a refused narrower scope = %d; want 0", got)
+	}
+	if a, _ := statusJSON(t, c).Account("plain"); a.State != engine.OK {
+		t.Errorf("account without the opt-in after a refused scope: %s; want ok", a.State)
+	}
 
 	r := c.run("", "token", "idp", "--scope", "phone")
 	if r.code != 1 || !strings.Contains(r.stderr, "invalid_scope") || !strings.Contains(r.stderr, "not affected") {

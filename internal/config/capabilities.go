@@ -26,5 +26,8 @@ func (a Account) capabilityProblems() []Problem {
 	if len(a.ClientCapabilities) > 0 && a.Provider != "microsoft" {
 		ps = append(ps, Problem{Key: "client_capabilities", Value: strings.Join(a.ClientCapabilities, ","), Allowed: "microsoft accounts only", Reason: "client capabilities (xms_cc) are a Microsoft identity platform feature"})
 	}
+	if a.NarrowerScopes && a.Provider == "microsoft" {
+		ps = append(ps, Problem{Key: "narrower_scopes", Value: "true", Allowed: "oidc accounts only", Reason: "a Microsoft refresh token serves every consented resource without narrowing; the setting is for other providers"})
+	}
 	return ps
 }

@@ -350,7 +350,7 @@ func ValidName(name string) error {
 
 var secretFields = map[string]bool{"client_secret": true, "refresh_token": true, "access_token": true, "password": true, "secret": true, "token": true}
 
-var accountFields = map[string]bool{"name": true, "provider": true, "tenant": true, "issuer": true, "client_id": true, "scopes": true, "redirect_uri": true, "headers": true, "client_capabilities": true}
+var accountFields = map[string]bool{"name": true, "provider": true, "tenant": true, "issuer": true, "client_id": true, "scopes": true, "redirect_uri": true, "headers": true, "client_capabilities": true, "narrower_scopes": true}
 
 func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 	if raw == nil {
@@ -379,7 +379,7 @@ func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 				continue
 			}
 			if !accountFields[f] {
-				ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: "unknown account field; allowed: name, provider, tenant, issuer, client_id, scopes, redirect_uri, headers, client_capabilities"})
+				ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: "unknown account field; allowed: name, provider, tenant, issuer, client_id, scopes, redirect_uri, headers, client_capabilities, narrower_scopes"})
 				continue
 			}
 			switch f {
@@ -395,6 +395,12 @@ func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 					ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: err.Error()})
 				}
 				a.ClientCapabilities = cc
+			case "narrower_scopes":
+				b, ok := v.(bool)
+				if !ok {
+					ps = append(ps, Problem{Key: at(f), Value: fmt.Sprint(v), Origin: origin, Allowed: "true or false", Reason: "not a boolean"})
+				}
+				a.NarrowerScopes = b
 			case "headers":
 				h, err := stringMap(v)
 				if err != nil {

@@ -41,6 +41,9 @@ func Marshal(s Settings) ([]byte, error) {
 			if len(a.ClientCapabilities) > 0 {
 				m["client_capabilities"] = a.ClientCapabilities
 			}
+			if a.NarrowerScopes {
+				m["narrower_scopes"] = true
+			}
 			list = append(list, m)
 		}
 		v.Set("accounts", list)
@@ -247,6 +250,9 @@ func accountSummary(as []Account) string {
 		names[i] = fmt.Sprintf("%s(%s,%s,%s%s,%v,%s,%v)", a.Name, a.Provider, a.ClientID, a.Tenant, a.Issuer, a.Scopes, a.RedirectURI, a.Headers)
 		if len(a.ClientCapabilities) > 0 {
 			names[i] += fmt.Sprintf("+capabilities%v", a.ClientCapabilities)
+		}
+		if a.NarrowerScopes {
+			names[i] += "+narrower_scopes"
 		}
 	}
 	return strings.Join(names, " ")

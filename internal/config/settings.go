@@ -82,6 +82,11 @@ type Account struct {
 	// with every refresh (capabilities.go): cp1 for Continuous Access
 	// Evaluation (Microsoft only).
 	ClientCapabilities []string `json:"client_capabilities,omitempty" yaml:"client_capabilities,omitempty"`
+	// NarrowerScopes lets a non-Microsoft account redeem its refresh token
+	// for a narrower scope set (token --scope, RFC 6749 §6). Off by
+	// default: some providers narrow the sign-in itself on such a refresh
+	// (capabilities.go).
+	NarrowerScopes bool `json:"narrower_scopes,omitempty" yaml:"narrower_scopes,omitempty"`
 }
 
 // Interval is the refresh interval as a duration.

@@ -258,6 +258,9 @@ func (e *Engine) TokenFor(ctx context.Context, name string, r TokenRequest) (Acc
 			}
 			return t, err
 		}
+	} else if prof.Provider != oauth.ProviderMicrosoft && !prof.NarrowerScopes {
+		return AccessToken{}, fmt.Errorf("token for account %q: %w: per-resource tokens of a %s account are a refresh with a narrower scope, and some providers then narrow the sign-in itself (RFC 6749 §6 forbids it; the account would need a new sign-in); if this account's provider keeps the sign-in's scope, set narrower_scopes: true for it in the settings file",
+			name, ErrResource, prof.Provider)
 	} else if r.Claims == "" {
 		if t, ok := e.scopedHit(a, strings.Join(scopes, " "), r.MinValid); ok {
 			return t, nil

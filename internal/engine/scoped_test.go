@@ -331,6 +331,31 @@ func TestTokenForRotatedUnsaved(t *testing.T) {
 	})
 }
 
+// TestTokenForNarrowerScopeNeedsOptIn: a non-Microsoft account without
+// narrower_scopes refuses a per-resource token before any request (some
+// providers narrow the sign-in itself on such a refresh), and stays as it was.
+func TestTokenForNarrowerScopeNeedsOptIn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, profile: func(p *oauth.Profile) {
+			ep := idpsim.EndpointsFor(simBase, "")
+			p.Provider, p.Tenant, p.Issuer = oauth.ProviderOIDC, "", ep.Issuer
+			p.Endpoints = oauth.Endpoints{Auth: ep.Auth, Token: ep.Token, Issuer: ep.Issuer}
+			p.Scopes = []string{"openid", "offline_access", "profile", "User.Read"}
+		}})
+		before := w.status("acct0")
+		_, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"profile"}})
+		if !errors.Is(err, ErrResource) || !strings.Contains(err.Error(), "narrower_scopes: true") {
+			t.Fatalf("TokenFor(profile) without NarrowerScopes = %v; want ErrResource naming narrower_scopes", err)
+		}
+		if n := len(w.tokenRequests("acct0")); n != 0 {
+			t.Errorf("requests without the opt-in = %d; want 0", n)
+		}
+		if st := w.status("acct0"); st.State != before.State || st.Reason != before.Reason {
+			t.Errorf("state after a refused narrower scope = %s (%q); want it unchanged, %s (%q)", st.State, st.Reason, before.State, before.Reason)
+		}
+	})
+}
+
 // TestTokenForNarrowerScopeOIDC: for a non-Microsoft account a per-resource
 // request is a narrower scope on refresh (RFC 6749 §6, without Microsoft's
 // base scopes); when it rotates the refresh token, the account's own scopes
@@ -344,6 +369,7 @@ func TestTokenForNarrowerScopeOIDC(t *testing.T) {
 			p.Provider, p.Tenant, p.Issuer = oauth.ProviderOIDC, "", ep.Issuer
 			p.Endpoints = oauth.Endpoints{Auth: ep.Auth, Token: ep.Token, Issuer: ep.Issuer}
 			p.Scopes = []string{"openid", "offline_access", "profile", "User.Read"}
+			p.NarrowerScopes = true
 		}})
 		tok, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"profile"}})
 		if err != nil {

@@ -41,6 +41,10 @@ type Profile struct {
 	// every refresh declares in its claims parameter, such as "cp1" for
 	// Continuous Access Evaluation.
 	Capabilities []string
+	// NarrowerScopes allows refreshes with a narrower scope set than
+	// Scopes on a non-Microsoft provider (per-resource tokens; config's
+	// narrower_scopes opt-in).
+	NarrowerScopes bool
 	// Claims is a claims request (JSON, from a resource's claims challenge)
 	// for one refresh; merged with Capabilities.
 	Claims string
