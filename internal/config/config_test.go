@@ -34,6 +34,7 @@ func TestDefaults(t *testing.T) {
 		Budget:  Budget{Requests: 100, Window: 10 * time.Minute},
 		Storage: Storage{Backend: "keychain", KeychainTimeout: 5 * time.Second},
 		Log:     Log{Level: "info"},
+		Hooks:   Hooks{Timeout: 30 * time.Second},
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Errorf("Defaults() mismatch (-want +got):\n%s", diff)
