@@ -37,6 +37,8 @@ var allowed = map[string][]string{
 
 	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config"},
 	"internal/control": {"internal/engine", "internal/config"},
+	// Hooks: commands run on account events, derived from snapshots.
+	"internal/hooks": {"internal/engine", "internal/config"},
 
 	// Leaves: they import no other package of the module.
 	"internal/oauth":       {},
