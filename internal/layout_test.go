@@ -47,6 +47,7 @@ var allowed = map[string][]string{
 	"internal/idpsim":      {},
 	"internal/autostart":   {},
 	"internal/quietlocale": {},
+	"internal/accesslog":   {}, // who was handed a token
 	"assets":               {},
 	"internal":             {}, // this test's package
 }
