@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"ui/window": {"ui", "internal/engine", "internal/config", "assets"},
 
 	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config"},
-	"internal/control": {"internal/engine", "internal/config"},
+	"internal/control": {"internal/engine", "internal/config", "internal/accesslog"},
 	// Hooks: commands run on account events, derived from snapshots.
 	"internal/hooks": {"internal/engine", "internal/config"},
 

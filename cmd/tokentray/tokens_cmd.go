@@ -38,6 +38,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newIdpSimCmd(),
 		newDoctorCmd(g),
 		newAutostartCmd(g),
+		newLogCmd(),
 	)
 }
 
@@ -161,6 +162,7 @@ printed and at most one refresh happens per half lifetime (stderr says so).
 					return signInError(name, err)
 				}
 				tok = control.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime, ShorterThanAsked: t.ShorterThanAsked}
+				recordInProcess(c, name)
 				return nil
 			}); err != nil {
 				return err

@@ -67,6 +67,10 @@ func Open(path string) (*Log, error) {
 	return &Log{path: path, ring: es}, nil
 }
 
+// New returns an empty log that appends to path (what Open returns when
+// path cannot be read back).
+func New(path string) *Log { return &Log{path: path} }
+
 // Path returns the file the log appends to.
 func (l *Log) Path() string { return l.path }
 
@@ -107,11 +111,14 @@ func pick(es []Entry, account string, n int) []Entry {
 	return out
 }
 
-// Append appends e as one line to the file at path (created 0600, its
+// Append appends e (At zero: now) as one line to the file at path (created 0600, its
 // directory 0700), first rotating a file larger than MaxFileSize. Lines are
 // written with one write to a file opened for appending, so processes
 // appending at once do not mix their lines.
 func Append(path string, e Entry) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("access log: encode: %w", err)

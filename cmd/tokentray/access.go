@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/tokentray/tokentray/internal/accesslog"
+	"github.com/tokentray/tokentray/internal/control"
+)
+
+// accessLogPath is the access log's file in the state directory.
+func accessLogPath(stateDir string) string { return filepath.Join(stateDir, "access.jsonl") }
+
+// openAccessLog opens the keeper's access log; a log that cannot be read
+// back starts empty (and says so) rather than stopping the keeper.
+func openAccessLog(c *core) *accesslog.Log {
+	l, err := accesslog.Open(accessLogPath(c.stateDir))
+	if err != nil {
+		c.log.Warn("access log: earlier entries not read; starting an empty one", "error", err)
+		l = accesslog.New(accessLogPath(c.stateDir))
+	}
+	return l
+}
+
+// recordToken notes that the keeper handed a token of account to the
+// process on the other end of the request (from the socket's peer
+// credentials; pid 0 where the OS does not tell).
+func (k *keeper) recordToken(ctx context.Context, account string, req control.Request) {
+	p, _ := control.PeerFrom(ctx)
+	e := accesslog.Entry{Account: account, PID: p.PID, Exe: p.Exe, Client: req.Client, Via: accesslog.ViaKeeper}
+	if err := k.access.Record(e); err != nil {
+		k.c.log.Warn("access log: entry kept in memory only", "error", err)
+	}
+}
+
+// recordInProcess notes a token `tokentray token` obtained without a
+// keeper. The requester is the program that ran this command (its parent
+// process): this process is only the messenger.
+func recordInProcess(c *core, account string) {
+	pid := os.Getppid()
+	e := accesslog.Entry{Account: account, PID: pid, Exe: control.ProcessExe(pid), Client: version, Via: accesslog.ViaInProcess}
+	if err := accesslog.Append(accessLogPath(c.stateDir), e); err != nil {
+		c.log.Warn("access log: entry not written", "error", err)
+	}
+}
+
+// accessLog answers OpAccessLog.
+func (k *keeper) accessLog(req control.Request) control.Response {
+	if req.Account != "" {
+		if _, ok := k.c.engine.Snapshot().Account(req.Account); !ok {
+			if len(k.access.Recent(req.Account, 1)) == 0 {
+				return failure(unknownAccount(k.c.engine.Snapshot(), req.Account))
+			}
+		}
+	}
+	return control.Result(k.access.Recent(req.Account, req.Limit))
+}
