@@ -25,7 +25,7 @@ const (
 	maxHookArgLen = 4096
 )
 
-const argvAllowed = "a command as a list [program, arg, ...] (no shell: use [sh, -c, '...'] for one), a single program name, or empty for none"
+const argvAllowed = `a list [program, arg, ...] (no shell; for one: [sh, -c, "..."]), a program name alone, or empty for none`
 
 func init() {
 	keys = append(keys,
