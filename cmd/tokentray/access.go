@@ -28,18 +28,20 @@ func openAccessLog(c *core) *accesslog.Log {
 // credentials; pid 0 where the OS does not tell).
 func (k *keeper) recordToken(ctx context.Context, account string, req control.Request) {
 	p, _ := control.PeerFrom(ctx)
-	e := accesslog.Entry{Account: account, PID: p.PID, Exe: p.Exe, Client: req.Client, Via: accesslog.ViaKeeper}
+	e := accesslog.Entry{Account: account, PID: p.PID, Exe: p.Exe, ParentPID: p.ParentPID, ParentExe: p.ParentExe, Client: req.Client, Via: accesslog.ViaKeeper}
 	if err := k.access.Record(e); err != nil {
 		k.c.log.Warn("access log: entry kept in memory only", "error", err)
 	}
 }
 
 // recordInProcess notes a token `tokentray token` obtained without a
-// keeper. The requester is the program that ran this command (its parent
-// process): this process is only the messenger.
+// keeper: the requester is this process, as a keeper would see it on its
+// socket, and its parent the program that ran the command (this process
+// only carries the token to it).
 func recordInProcess(c *core, account string) {
-	pid := os.Getppid()
-	e := accesslog.Entry{Account: account, PID: pid, Exe: control.ProcessExe(pid), Client: version, Via: accesslog.ViaInProcess}
+	exe, _ := os.Executable()
+	pp := os.Getppid()
+	e := accesslog.Entry{Account: account, PID: os.Getpid(), Exe: exe, ParentPID: pp, ParentExe: control.ProcessExe(pp), Client: version, Via: accesslog.ViaInProcess}
 	if err := accesslog.Append(accessLogPath(c.stateDir), e); err != nil {
 		c.log.Warn("access log: entry not written", "error", err)
 	}

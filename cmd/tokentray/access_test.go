@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,8 +39,10 @@ func TestE2EAccessLog(t *testing.T) {
 		t.Fatalf("token without a keeper: exit %d: %s", r.code, r.stderr)
 	}
 	es := accessEntries(t, c)
-	if len(es) != 1 || es[0].Account != "work" || es[0].Via != accesslog.ViaInProcess || es[0].PID != os.Getpid() {
-		t.Fatalf("log after an in-process token = %+v; want one in-process entry of work requested by this test (pid %d)", es, os.Getpid())
+	wantExe, _ := filepath.EvalSymlinks(binPath)
+	testExe, _ := os.Executable()
+	if len(es) != 1 || es[0].Account != "work" || es[0].Via != accesslog.ViaInProcess || es[0].ParentPID != os.Getpid() || es[0].ParentExe != testExe || es[0].Exe != wantExe {
+		t.Fatalf("log after an in-process token = %+v; want one in-process entry of work by %s, run by this test (pid %d, %s)", es, wantExe, os.Getpid(), testExe)
 	}
 
 	h := startHeadless(t, c)
@@ -52,13 +55,12 @@ func TestE2EAccessLog(t *testing.T) {
 	if len(es) != 2 || es[1].Via != accesslog.ViaInProcess {
 		t.Fatalf("log through the keeper = %+v; want the token it handed out, then the in-process one it read back from the file", es)
 	}
-	wantExe, _ := filepath.EvalSymlinks(binPath)
 	gotExe, _ := filepath.EvalSymlinks(es[0].Exe)
-	if e := es[0]; e.PID != tc.Process.Pid || gotExe != wantExe || e.Via != accesslog.ViaKeeper || e.Client == "" || time.Since(e.At) > time.Hour {
-		t.Errorf("keeper's entry = %+v; want pid %d, exe %s, via keeper, the client's version and a time of now", e, tc.Process.Pid, wantExe)
+	if e := es[0]; e.PID != tc.Process.Pid || gotExe != wantExe || e.ParentPID != os.Getpid() || e.Via != accesslog.ViaKeeper || e.Client == "" || time.Since(e.At) > time.Hour {
+		t.Errorf("keeper's entry = %+v; want pid %d, exe %s, run by this test, via keeper, the client's version and a time of now", e, tc.Process.Pid, wantExe)
 	}
 	table := c.must("", "log").stdout
-	for _, w := range []string{"TIME", "PROGRAM (PID)", "work", "default", wantExe + " (", "keeper"} {
+	for _, w := range []string{"TIME", "PROGRAM (PID)", "RUN BY (PID)", "work", "default", wantExe + " (", fmt.Sprintf("(%d)", os.Getpid()), "keeper"} {
 		if !strings.Contains(table, w) {
 			t.Errorf("log table lacks %q:\n%s", w, table)
 		}

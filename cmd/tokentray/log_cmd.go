@@ -20,13 +20,14 @@ func newLogCmd() *cobra.Command {
 		Short: "Show who was handed a token: time, account, scope and program",
 		Long: `Show the tokens tokentray handed out, newest first: when, for which
 account and scopes, and to which program (its pid and executable, as the
-operating system reports them for the control socket's peer; the token is
-never recorded).
+operating system reports them for the control socket's peer, and the
+program that ran it; the token is never recorded).
 
 With a keeper running the entries come from it; otherwise from the access
 log file in the state directory (access.jsonl, rotated at 1 MiB with one
 older file kept). A token that ` + "`tokentray token`" + ` got without a keeper is
-recorded with the program that ran the command (its parent) as requester.
+recorded the same way: that tokentray process, run by the program that ran
+the command.
 
   tokentray log
   tokentray log --account work -n 50
@@ -63,7 +64,7 @@ recorded with the program that ran the command (its parent) as requester.
 			return printAccessLog(cmd, es, from)
 		},
 	}
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, client, via)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, parent_pid, parent_exe, client, via)")
 	cmd.Flags().StringVar(&account, "account", "", "only the tokens of this account")
 	cmd.Flags().IntVarP(&n, "n", "n", 20, "at most this many entries (1–500)")
 	return cmd
@@ -76,9 +77,10 @@ func printAccessLog(cmd *cobra.Command, es []accesslog.Entry, from string) error
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACCOUNT\tSCOPE\tPROGRAM (PID)\tVIA")
+	fmt.Fprintln(tw, "TIME\tACCOUNT\tSCOPE\tPROGRAM (PID)\tRUN BY (PID)\tVIA")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Account, scopeText(e.Scopes), programText(e), e.Via)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Account, scopeText(e.Scopes),
+			programText(e.Exe, e.PID), programText(e.ParentExe, e.ParentPID), e.Via)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -96,13 +98,12 @@ func scopeText(s []string) string {
 }
 
 // programText is "exe (pid)", with "unknown" for what the OS did not tell.
-func programText(e accesslog.Entry) string {
-	exe := e.Exe
+func programText(exe string, pid int) string {
 	if exe == "" {
-		exe = "unknown program"
+		exe = "unknown"
 	}
-	if e.PID == 0 {
+	if pid == 0 {
 		return exe
 	}
-	return fmt.Sprintf("%s (%d)", exe, e.PID)
+	return fmt.Sprintf("%s (%d)", exe, pid)
 }

@@ -44,8 +44,12 @@ type Entry struct {
 	Scopes  []string  `json:"scopes,omitempty"` // the scopes asked for; empty: the account's own
 	PID     int       `json:"pid,omitempty"`    // the requesting process; 0: unknown
 	Exe     string    `json:"exe,omitempty"`    // its executable; "": unknown
-	Client  string    `json:"client,omitempty"` // the tokentray version of the client
-	Via     string    `json:"via"`              // ViaKeeper or ViaInProcess
+	// ParentPID and ParentExe are the requesting process's parent: for a
+	// `tokentray token` process, the program that ran it.
+	ParentPID int    `json:"parent_pid,omitempty"`
+	ParentExe string `json:"parent_exe,omitempty"`
+	Client    string `json:"client,omitempty"` // the tokentray version of the client
+	Via       string `json:"via"`              // ViaKeeper or ViaInProcess
 }
 
 // Log is an access log backed by a file. It is safe for concurrent use.

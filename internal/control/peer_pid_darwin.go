@@ -25,3 +25,13 @@ func ProcessExe(pid int) string {
 	}
 	return ""
 }
+
+// ParentPID returns the pid of process pid's parent (kern.proc.pid); 0
+// when unknown.
+func ParentPID(pid int) int {
+	kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid)
+	if err != nil {
+		return 0
+	}
+	return int(kp.Eproc.Ppid)
+}

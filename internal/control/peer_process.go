@@ -5,10 +5,25 @@ import "context"
 // Peer is the process on the other end of a request, as the operating
 // system reports it for the connection (never what the client says): its
 // pid (0 where the OS does not tell) and executable path ("" when it
-// cannot be read).
+// cannot be read), and the same of its parent — for a `tokentray token`
+// client, the program that ran it.
 type Peer struct {
-	PID int    `json:"pid,omitempty"`
-	Exe string `json:"exe,omitempty"`
+	PID       int    `json:"pid,omitempty"`
+	Exe       string `json:"exe,omitempty"`
+	ParentPID int    `json:"parent_pid,omitempty"`
+	ParentExe string `json:"parent_exe,omitempty"`
+}
+
+// peerOf returns the Peer of process pid (0: none).
+func peerOf(pid int) Peer {
+	if pid <= 0 {
+		return Peer{}
+	}
+	p := Peer{PID: pid, Exe: ProcessExe(pid)}
+	if pp := ParentPID(pid); pp > 0 {
+		p.ParentPID, p.ParentExe = pp, ProcessExe(pp)
+	}
+	return p
 }
 
 type peerKey struct{}

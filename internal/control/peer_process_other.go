@@ -9,3 +9,6 @@ func peerProcess(net.Conn) Peer { return Peer{} }
 
 // ProcessExe is unknown here.
 func ProcessExe(int) string { return "" }
+
+// ParentPID is unknown here.
+func ParentPID(int) int { return 0 }

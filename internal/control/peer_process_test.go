@@ -70,6 +70,9 @@ func TestServerReportsPeerProcess(t *testing.T) {
 	if p.Exe != exe {
 		t.Errorf("peer exe = %q; want %q", p.Exe, exe)
 	}
+	if p.ParentPID != os.Getpid() || p.ParentExe != exe {
+		t.Errorf("peer's parent = %d %q; want this test process %d %q", p.ParentPID, p.ParentExe, os.Getpid(), exe)
+	}
 }
 
 func TestPeerFromWithoutPeer(t *testing.T) {

@@ -23,5 +23,5 @@ func peerProcess(c net.Conn) Peer {
 	if err := raw.Control(func(fd uintptr) { pid, _ = fdPeerPID(int(fd)) }); err != nil || pid <= 0 {
 		return Peer{}
 	}
-	return Peer{PID: pid, Exe: ProcessExe(pid)}
+	return peerOf(pid)
 }

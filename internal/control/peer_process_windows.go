@@ -2,6 +2,7 @@ package control
 
 import (
 	"net"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
@@ -17,7 +18,7 @@ func peerProcess(c net.Conn) Peer {
 	if err := windows.GetNamedPipeClientProcessId(h, &pid); err != nil || pid == 0 {
 		return Peer{}
 	}
-	return Peer{PID: int(pid), Exe: ProcessExe(int(pid))}
+	return peerOf(int(pid))
 }
 
 // ProcessExe returns the executable of process pid
@@ -34,4 +35,21 @@ func ProcessExe(pid int) string {
 		return ""
 	}
 	return windows.UTF16ToString(buf[:n])
+}
+
+// ParentPID returns the pid of process pid's parent; 0 when unknown.
+func ParentPID(pid int) int {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return 0
+	}
+	defer windows.CloseHandle(snap)
+	var e windows.ProcessEntry32
+	e.Size = uint32(unsafe.Sizeof(e))
+	for err = windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
+		if e.ProcessID == uint32(pid) {
+			return int(e.ParentProcessID)
+		}
+	}
+	return 0
 }

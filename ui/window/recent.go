@@ -19,6 +19,10 @@ type Use struct {
 	Scopes  []string // empty: the account's own
 	PID     int      // 0: unknown
 	Exe     string   // "": unknown
+	// ParentPID and ParentExe are who ran it (for `tokentray token`: the
+	// script); 0 and "" when unknown.
+	ParentPID int
+	ParentExe string
 }
 
 // recentUseLimit is how many entries the Recent use tab shows.
@@ -82,6 +86,9 @@ func useLine(u Use, loc *time.Location) string {
 	}
 	if u.PID > 0 {
 		prog = fmt.Sprintf("%s (pid %d)", prog, u.PID)
+	}
+	if u.ParentExe != "" {
+		prog += fmt.Sprintf(", run by %s (pid %d)", u.ParentExe, u.ParentPID)
 	}
 	return fmt.Sprintf("%s  %s  %s  %s", u.At.In(loc).Format("Jan 2 15:04:05"), u.Account, scope, prog)
 }
