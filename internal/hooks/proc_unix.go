@@ -7,17 +7,29 @@ import (
 	"syscall"
 )
 
-// ownGroup starts cmd in a process group of its own, which is killed
-// whole when its context ends: a hook's children go with it.
-func ownGroup(cmd *exec.Cmd) {
+// group is a hook's process group: the hook and every child it starts,
+// killed together.
+type group struct{ cmd *exec.Cmd }
+
+// newGroup makes cmd start in a process group of its own, killed whole
+// when cmd's context ends.
+func newGroup(cmd *exec.Cmd) *group {
+	g := &group{cmd: cmd}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return killGroup(cmd) }
+	cmd.Cancel = g.kill
+	return g
 }
 
-// killGroup kills cmd's process group.
-func killGroup(cmd *exec.Cmd) error {
-	if cmd.Process == nil {
+// started is called once cmd has started.
+func (g *group) started() {}
+
+// kill kills the process group (kill -pgid).
+func (g *group) kill() error {
+	if g.cmd.Process == nil {
 		return nil
 	}
-	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	return syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
 }
+
+// close releases the group.
+func (g *group) close() {}

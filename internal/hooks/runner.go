@@ -172,7 +172,7 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 	cmd.Env = append(append([]string(nil), r.o.Env...), Env(f, r.o.Socket)...)
 	cmd.Stdout, cmd.Stderr = pw, pw // stdin is the null device
 	cmd.WaitDelay = time.Second
-	ownGroup(cmd)
+	g := newGroup(cmd)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pw.Close()
@@ -180,6 +180,8 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 		log.Error("hook not started", "program", argv[0], "error", err)
 		return
 	}
+	g.started()
+	defer g.close()
 	pw.Close()
 	out := make(chan int64, 1)
 	go func() { out <- r.logOutput(pr, log) }()
@@ -191,7 +193,7 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 	select {
 	case dropped = <-out:
 	case <-ctx.Done():
-		killGroup(cmd)
+		g.kill()
 		pr.Close()
 		dropped = <-out
 	}

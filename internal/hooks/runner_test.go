@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,42 +90,6 @@ func TestRunnerRefreshedEnv(t *testing.T) {
 	}
 }
 
-// TestRunnerKillsProcessGroupOnTimeout: a hook that outlives its timeout is
-// killed together with the child it started in the background.
-func TestRunnerKillsProcessGroupOnTimeout(t *testing.T) {
-	requireSh(t)
-	dir := t.TempDir()
-	rec, _, r := startRunner(t, Options{
-		Commands: map[Event][]string{Failing: {"sh", "-c", `sleep 600 & echo "child $!"; wait`}},
-		Timeout:  300 * time.Millisecond,
-		Env:      []string{"PATH=" + os.Getenv("PATH"), "D=" + dir},
-	})
-	r.Fire(Fired{Event: Failing, Account: engine.AccountStatus{Name: "work", State: engine.Failing}})
-	rec.wait(t, 1, msgIs("hook killed: it ran longer than hooks.timeout"))
-	lines := rec.wait(t, 1, msgIs("hook output"))
-	pid, err := strconv.Atoi(strings.TrimPrefix(lines[0].attrs["line"], "child "))
-	if err != nil {
-		t.Fatalf("hook output %q: no child pid", lines[0].attrs["line"])
-	}
-	if alive(pid) {
-		t.Errorf("the hook's background child %d still runs after the hook was killed", pid)
-	}
-}
-
-// alive reports whether pid is a live (not zombie) process.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return runtime.GOOS != "linux"
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 // TestRunnerTruncatesOutput: a hook writing 1 MiB gets the output limit in
 // the log, line by line, and the rest is counted as dropped.
 func TestRunnerTruncatesOutput(t *testing.T) {
@@ -173,47 +136,6 @@ func TestRunnerFailingHookIsLoggedAndRunsAgain(t *testing.T) {
 	}
 	r.Fire(Fired{Event: Refreshed, Account: okAccount("work", expiry)})
 	rec.wait(t, 3, msgIs("hook failed"))
-}
-
-// TestRunnerOneAtATimeBoundedQueue: while an account's hook runs, later
-// events of the same kind wait (up to the queue size) and the rest are
-// dropped and logged; nothing runs twice at once.
-func TestRunnerOneAtATimeBoundedQueue(t *testing.T) {
-	requireSh(t)
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "release")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rec, _, r := startRunner(t, Options{
-		Commands: map[Event][]string{NeedsSignIn: {"sh", "-c", `echo started; read x < "$FIFO"`}},
-		Queue:    1,
-		Env:      []string{"PATH=" + os.Getenv("PATH"), "FIFO=" + fifo},
-	})
-	f := Fired{Event: NeedsSignIn, Account: engine.AccountStatus{Name: "work", State: engine.NeedsSignIn}}
-	r.Fire(f)
-	rec.wait(t, 1, msgIs("hook output"))
-	r.Fire(f) // queued
-	r.Fire(f) // dropped
-	rec.wait(t, 1, msgIs("hook dropped: earlier runs are still queued"))
-	if n := rec.count(msgIs("hook output")); n != 1 {
-		t.Fatalf("%d runs started while the first still runs; want 1", n)
-	}
-	release := func() {
-		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte("go\n"))
-		w.Close()
-	}
-	release()
-	rec.wait(t, 2, msgIs("hook output")) // the queued one
-	release()
-	rec.wait(t, 2, msgIs("hook ran"))
-	if n := rec.count(msgIs("hook output")); n != 2 {
-		t.Errorf("%d runs for three events with a queue of one; want 2", n)
-	}
 }
 
 // TestRunnerHookInheritsNoSockets: the hook process holds none of this
