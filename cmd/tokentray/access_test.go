@@ -86,3 +86,28 @@ func TestE2EAccessLog(t *testing.T) {
 	}
 	c.assertNoSecrets(sim, "tokens.json") // scans the command output and access.jsonl
 }
+
+// TestCLIHelpHooksAndLog: --help describes hooks and the access log.
+func TestCLIHelpHooksAndLog(t *testing.T) {
+	c := newCLI(t)
+	if r := c.must("", "--help"); !strings.Contains(r.stdout, "hooks") || !strings.Contains(r.stdout, "log ") {
+		t.Errorf("--help lacks the hooks topic or the log command:\n%s", r.stdout)
+	}
+	r := c.must("", "help", "hooks")
+	for _, w := range []string{"hooks.refreshed", "hooks.needs_sign_in", "hooks.failing", "hooks.recovered", "hooks.timeout",
+		"TOKENTRAY_EVENT", "TOKENTRAY_ACCOUNT", "TOKENTRAY_STATE", "TOKENTRAY_EXPIRES_AT", "TOKENTRAY_LAST_REFRESH", "TOKENTRAY_ERROR", "TOKENTRAY_SOCKET",
+		"without a shell", "Never\na token"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("help hooks lacks %q", w)
+		}
+	}
+	r = c.must("", "log", "--help")
+	for _, w := range []string{"--json", "--account", "-n", "never recorded"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("log --help lacks %q", w)
+		}
+	}
+	if r := c.must("", "config", "set", "--help"); !strings.Contains(r.stdout, "hooks.refreshed") {
+		t.Error("config set --help does not list the hooks settings")
+	}
+}

@@ -39,6 +39,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newDoctorCmd(g),
 		newAutostartCmd(g),
 		newLogCmd(),
+		newHooksHelp(),
 	)
 }
 
