@@ -82,9 +82,23 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	h := startHeadless(t, c)
 	before := sim.Refreshes(user)
 	dumps := make(chan string, 1)
+	// await returns the next hook report; a hook that never runs fails the
+	// test (the bound only turns a hang into a message).
+	await := func(what string) string {
+		t.Helper()
+		select {
+		case d := <-dumps:
+			return d
+		case <-h.exited:
+			t.Fatalf("the keeper exited before the %s hook ran:\n%s", what, h.logs.String())
+		case <-time.After(time.Minute):
+			t.Fatalf("the %s hook did not run within a minute:\n%s", what, h.logs.String())
+		}
+		return ""
+	}
 	go func() { dumps <- nextRefreshed() }()
 	c.must("", "refresh", "work")
-	env := envMap(<-dumps)
+	env := envMap(await("refreshed"))
 	for k, want := range map[string]string{"TOKENTRAY_EVENT": "refreshed", "TOKENTRAY_ACCOUNT": "work", "TOKENTRAY_STATE": "ok", "TOKENTRAY_ERROR": "", "token_exit": "0"} {
 		if got, ok := env[k]; !ok || got != want {
 			t.Errorf("refreshed hook: %s = %q (set %v); want %q", k, got, ok, want)
@@ -103,7 +117,7 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	// A second refresh: the hook failed the first time, it runs again.
 	go func() { dumps <- nextRefreshed() }()
 	c.must("", "refresh", "work")
-	second := <-dumps
+	second := await("second refreshed")
 	if got := sim.Refreshes(user) - before; got != 2 {
 		t.Errorf("two refreshes whose hooks each asked tokentray token made %d provider requests; want 2", got)
 	}
@@ -113,7 +127,7 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	if r := c.run("", "refresh", "work"); r.code != 3 {
 		t.Fatalf("refresh with a revoked grant: exit %d, stderr %q; want 3", r.code, r.stderr)
 	}
-	needs := <-dumps
+	needs := await("needs_sign_in")
 	nenv := envMap(needs)
 	if nenv["TOKENTRAY_EVENT"] != "needs_sign_in" || nenv["TOKENTRAY_STATE"] != "needs_signin" || !strings.Contains(nenv["TOKENTRAY_ERROR"], "invalid_grant") {
 		t.Errorf("needs_sign_in hook: event %q, state %q, error %q; want needs_sign_in, needs_signin and the provider's invalid_grant",
@@ -125,7 +139,7 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	go func() { dumps <- nextRecovered() }()
 	go nextRefreshed() // the sign-in is a new token too
 	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
-	recovered := envMap(<-dumps)
+	recovered := envMap(await("recovered"))
 	if recovered["TOKENTRAY_EVENT"] != "recovered" || recovered["TOKENTRAY_STATE"] != "ok" {
 		t.Errorf("recovered hook: event %q, state %q; want recovered, ok", recovered["TOKENTRAY_EVENT"], recovered["TOKENTRAY_STATE"])
 	}
