@@ -26,6 +26,8 @@ func openAccessLog(c *core) *accesslog.Log {
 // recordToken notes that the keeper handed a token of account to the
 // process on the other end of the request (from the socket's peer
 // credentials; pid 0 where the OS does not tell).
+// Token requests name no scopes yet: the entry's Scopes stay empty (the
+// account's own).
 func (k *keeper) recordToken(ctx context.Context, account string, req control.Request) {
 	p, _ := control.PeerFrom(ctx)
 	e := accesslog.Entry{Account: account, PID: p.PID, Exe: p.Exe, ParentPID: p.ParentPID, ParentExe: p.ParentExe, Client: req.Client, Via: accesslog.ViaKeeper}
