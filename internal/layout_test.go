@@ -39,7 +39,9 @@ var allowed = map[string][]string{
 	"ui/window": {"ui", "internal/engine", "internal/config", "assets"},
 
 	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config"},
-	"internal/control": {"internal/engine", "internal/config", "internal/control/sockpath"},
+	"internal/control": {"internal/engine", "internal/config", "internal/control/sockpath", "internal/accesslog"},
+	// Hooks: commands run on account events, derived from snapshots.
+	"internal/hooks": {"internal/engine", "internal/config"},
 
 	// Leaves: they import no other package of the module.
 	"internal/oauth":            {},
@@ -49,9 +51,10 @@ var allowed = map[string][]string{
 	"internal/idpsim":           {},
 	"internal/autostart":        {},
 	"internal/quietlocale":      {},
+	"internal/credential":       {},
+	"internal/accesslog":        {}, // who was handed a token
 	"assets":                    {},
 	"internal":                  {}, // this test's package
-	"internal/credential":       {},
 }
 
 // goosList are the systems whose file sets the rules are checked on.

@@ -143,7 +143,11 @@ apply after a restart.`,
 func keysHelp() string {
 	var b strings.Builder
 	for _, k := range config.Keys() {
-		fmt.Fprintf(&b, "  %-26s %s (default %s; %s)\n", k.Name, k.Doc, k.Default, k.Allowed)
+		def := k.Default
+		if def == "" {
+			def = "none"
+		}
+		fmt.Fprintf(&b, "  %-26s %s (default %s; %s)\n", k.Name, k.Doc, def, k.Allowed)
 	}
 	return b.String()
 }

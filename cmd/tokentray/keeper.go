@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tokentray/tokentray/internal/accesslog"
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
@@ -27,7 +28,8 @@ type keeperHooks struct {
 // keeper answers the control socket: every op a window or CLI can ask. It
 // is the only writer of tokens, state and accounts while it runs.
 type keeper struct {
-	c        *core // set before the server serves (set)
+	c        *core          // set before the server serves (set)
+	access   *accesslog.Log // tokens handed out (access.go); set with c
 	hooks    keeperHooks
 	demo     bool
 	trayHost bool
@@ -42,7 +44,7 @@ func newKeeper(h keeperHooks, demo, trayHost bool) *keeper {
 
 // set gives the keeper its core. serveCore calls it before the control
 // server serves, so every request sees the core.
-func (k *keeper) set(c *core) { k.c = c }
+func (k *keeper) set(c *core) { k.c, k.access = c, openAccessLog(c) }
 
 // Handle answers one request.
 func (k *keeper) Handle(ctx context.Context, req control.Request) control.Response {
@@ -91,6 +93,7 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 		if err != nil {
 			return failure(err)
 		}
+		k.recordToken(ctx, name, req)
 		return control.Result(tok)
 	case control.OpRefresh:
 		var names []string
@@ -151,6 +154,8 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 			return failure(err)
 		}
 		return control.Result(nil)
+	case control.OpAccessLog:
+		return k.accessLog(req)
 	case control.OpRestart:
 		if k.hooks.restart == nil {
 			return control.Failure(control.CodeUsage, errors.New("this keeper cannot restart itself; stop it and start it again"))

@@ -100,7 +100,9 @@ func fetchToken(cmd *cobra.Command, g *globals, args []string, o control.TokenOp
 		if err != nil {
 			return err
 		}
-		tok, err = tokenFor(ctx, c, name, o)
+		if tok, err = tokenFor(ctx, c, name, o); err == nil {
+			recordInProcess(c, name, o.Scopes)
+		}
 		return err
 	})
 	return tok, err

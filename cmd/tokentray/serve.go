@@ -63,6 +63,9 @@ func serveCore(ctx context.Context, c *core, srv *control.Server, k *keeper) err
 			}
 		}()
 		defer srv.Close()
+		if k != nil {
+			defer startHooks(ctx, c, srv.Path())() // the keeper runs the hooks
+		}
 	}
 	err := c.engine.Run(ctx) // returns after the refreshes it sent are saved
 	if ctx.Err() != nil {

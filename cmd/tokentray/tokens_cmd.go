@@ -41,6 +41,8 @@ func addCommands(root *cobra.Command, g *globals) {
 		newAutostartCmd(g),
 		newKubectlCredentialCmd(g), // adapters_kubectl.go
 		newGitCredentialCmd(g),     // adapters_git.go
+		newLogCmd(),
+		newHooksHelp(),
 	)
 }
 

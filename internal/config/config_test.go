@@ -35,6 +35,7 @@ func TestDefaults(t *testing.T) {
 		Storage: Storage{Backend: "keychain", KeychainTimeout: 5 * time.Second},
 		Log:     Log{Level: "info"},
 		Radar:   Radar{NotifyDays: 3},
+		Hooks:   Hooks{Timeout: 30 * time.Second},
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Errorf("Defaults() mismatch (-want +got):\n%s", diff)

@@ -27,6 +27,7 @@ type Settings struct {
 	Accounts  []Account `json:"accounts"`
 	Git       Git       `json:"git"`   // git-credential mappings (git.go)
 	Radar     Radar     `json:"radar"` // the expiry radar (radar.go)
+	Hooks     Hooks     `json:"hooks"` // commands run on account events (hooks.go)
 }
 
 // Refresh holds the scheduling knobs.
@@ -122,6 +123,7 @@ const (
 	kindInt
 	kindDuration
 	kindEnum
+	kindArgv // a command as an argument list (hooks.go)
 )
 
 // key describes one scalar setting: its name, type, default and range.
@@ -212,6 +214,8 @@ func (k key) allowed() string {
 		return fmt.Sprintf("%s–%s", fmtDur(time.Duration(k.min)), fmtDur(time.Duration(k.max)))
 	case kindEnum:
 		return strings.Join(k.enum, " or ")
+	case kindArgv:
+		return argvAllowed
 	}
 	return ""
 }
@@ -219,6 +223,9 @@ func (k key) allowed() string {
 // parse turns a raw value (string from env/flag, or a YAML scalar) into the
 // key's type, enforcing the range. It never clamps.
 func (k key) parse(raw any) (any, error) {
+	if k.kind == kindArgv {
+		return parseArgv(raw)
+	}
 	s, ok := scalarString(raw)
 	if !ok {
 		return nil, fmt.Errorf("must be a single value")
@@ -279,6 +286,8 @@ func (k key) format(s Settings) string {
 	switch v := k.get(s).(type) {
 	case time.Duration:
 		return fmtDur(v)
+	case []string:
+		return formatArgv(v)
 	default:
 		return fmt.Sprint(v)
 	}

@@ -49,11 +49,12 @@ const (
 	OpRestart       = "restart"        // restart the keeper (settings apply)
 	OpShow          = "show"           // open or bring forward the window (Tab, Account)
 	OpQuit          = "quit"           // stop the keeper
+	OpAccessLog     = "access_log"     // the tokens handed out, newest first ([]accesslog.Entry), of Account or all; at most Limit
 )
 
 // allowedOps lists the ops in the order error messages name them.
 var allowedOps = []string{OpPing, OpInfo, OpStatus, OpSubscribe, OpToken, OpRefresh, OpLogin, OpLogout,
-	OpImport, OpAccountAdd, OpAccountRemove, OpSettingsSave, OpRestart, OpShow, OpQuit}
+	OpImport, OpAccountAdd, OpAccountRemove, OpSettingsSave, OpRestart, OpShow, OpQuit, OpAccessLog}
 
 // streaming reports whether op answers with events before its final
 // Response (see Stream).
@@ -133,7 +134,11 @@ type Request struct {
 	// that forces a refresh carrying it.
 	Scopes []string `json:"scopes,omitempty"`
 	Claims string   `json:"claims,omitempty"`
+	Limit  int      `json:"limit,omitempty"` // access_log: at most this many entries (0: MaxAccessLogLimit)
 }
+
+// MaxAccessLogLimit is the largest Request.Limit (the entries a keeper keeps).
+const MaxAccessLogLimit = 500
 
 // Tabs of OpShow.
 const (
@@ -245,6 +250,8 @@ func (r Request) Validate() error {
 		return fmt.Errorf("account and all are mutually exclusive")
 	case len(r.Account) > 200:
 		return fmt.Errorf("account name of %d bytes is too long; limit 200", len(r.Account))
+	case r.Limit < 0 || r.Limit > MaxAccessLogLimit:
+		return fmt.Errorf("limit %d is out of range; allowed: 0–%d", r.Limit, MaxAccessLogLimit)
 	}
 	if err := r.validateToken(); err != nil {
 		return err

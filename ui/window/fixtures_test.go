@@ -130,7 +130,8 @@ type fakeKeeper struct {
 	err     error
 	signIn  func(ctx context.Context, account string, device bool, show func(code, url string)) error
 	streams chan chan engine.Snapshot
-	info    Info // what Info answers (a keeper after a reconnect)
+	info    Info  // what Info answers (a keeper after a reconnect)
+	uses    []Use // what RecentUse answers
 }
 
 func (k *fakeKeeper) record(s string) error {
@@ -219,6 +220,13 @@ func (k *fakeKeeper) SaveSettings(_ context.Context, s config.Settings) error {
 func (k *fakeKeeper) Restart(context.Context) error   { return k.record("restart") }
 func (k *fakeKeeper) Quit(context.Context) error      { return k.record("quit") }
 func (k *fakeKeeper) StartDemo(context.Context) error { return k.record("start demo") }
+
+func (k *fakeKeeper) RecentUse(_ context.Context, limit int) ([]Use, error) {
+	k.record(fmt.Sprintf("recent use %d", limit))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.uses, k.err
+}
 
 func (k *fakeKeeper) Info(context.Context) (Info, error) {
 	k.mu.Lock()

@@ -42,6 +42,9 @@ type Keeper interface {
 	// Info asks the keeper for its facts again: after a reconnect the keeper
 	// may be another one (restarted with saved settings, or the demo).
 	Info(ctx context.Context) (Info, error)
+	// RecentUse returns up to limit tokens the keeper handed out, newest
+	// first (the Recent use tab, recent.go).
+	RecentUse(ctx context.Context, limit int) ([]Use, error)
 }
 
 // Info is what the keeper's handshake says about it.
@@ -72,6 +75,7 @@ type Tab int
 const (
 	TabAccounts Tab = iota
 	TabSettings
+	TabRecentUse
 )
 
 // windowSize is the window's size when it opens.
@@ -98,6 +102,7 @@ type Window struct {
 	cards      map[string]*card
 	order      []string
 	settings   *settingsForm
+	recent     *recentUse // the Recent use tab
 	notRunning *notRunningBanner
 	addDialog  *accountForm    // the add-account dialog last opened (tests)
 	top        *fyne.Container // the banners
@@ -230,7 +235,13 @@ func (w *Window) build(ctx context.Context) fyne.CanvasObject {
 	w.list = container.NewVBox()
 	w.settings = newSettingsForm(ctx, w)
 	w.accounts = container.NewTabItem("Accounts", container.NewVScroll(w.list))
-	w.tabs = container.NewAppTabs(w.accounts, container.NewTabItem("Settings", w.settings.content))
+	w.recent = newRecentUse(ctx, w)
+	w.tabs = container.NewAppTabs(w.accounts, container.NewTabItem("Settings", w.settings.content), container.NewTabItem("Recent use", w.recent.content))
+	w.tabs.OnSelected = func(ti *container.TabItem) {
+		if ti.Content == w.recent.content {
+			w.recent.load(ctx)
+		}
+	}
 	w.notRunning = newNotRunningBanner(w)
 	w.top = container.NewVBox(w.banners(ctx)...)
 	w.syncTop()

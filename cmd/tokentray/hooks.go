@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentray/tokentray/internal/hooks"
+)
+
+// startHooks runs the settings' hooks on the engine's events until ctx
+// ends or the returned stop is called; stop returns once the hooks still
+// running are killed.
+// Hooks get socket so that `tokentray token` in a hook asks this keeper.
+func startHooks(ctx context.Context, c *core, socket string) (stop func()) {
+	o := hooks.FromSettings(c.settings.Hooks)
+	if len(o.Commands) == 0 {
+		return func() {}
+	}
+	o.Socket = socket
+	o.Log = c.log
+	r := hooks.New(o)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	snaps := c.engine.Subscribe(ctx)
+	go func() {
+		defer close(done)
+		r.Run(ctx, snaps)
+	}()
+	c.log.Info("hooks enabled", "events", len(o.Commands), "timeout", o.Timeout)
+	return func() { cancel(); <-done }
+}
+
+// newHooksHelp is the help topic `tokentray help hooks`.
+func newHooksHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "hooks",
+		Short: "Run your commands when an account is refreshed, needs sign-in, fails or recovers",
+		Long: `The keeper (tokentray, or tokentray run --headless) runs a command of yours
+on account events. Settings, read when the keeper starts:
+
+  hooks.refreshed       after each successful refresh (a sign-in or import too)
+  hooks.needs_sign_in   once when an account comes to need sign-in
+  hooks.failing         once when an account starts failing (backoff.max_failures in a row)
+  hooks.recovered       when an account is OK again after needing sign-in or failing
+  hooks.timeout         a hook running longer is killed with its children (1s–10m, default 30s)
+
+A hook is an argument list, run without a shell (also on Windows); for a
+shell, name it: [sh, -c, "..."]. In the settings file:
+
+  hooks:
+    needs_sign_in: [notify-send, tokentray, "an account needs sign-in"]
+    refreshed: [sh, -c, 'echo "$TOKENTRAY_ACCOUNT until $TOKENTRAY_EXPIRES_AT" >> ~/hooks.log']
+
+or as a JSON list:
+
+  tokentray config set hooks.needs_sign_in '["notify-send", "tokentray", "needs sign-in"]'
+  tokentray restart
+
+Its environment: TOKENTRAY_EVENT (refreshed, needs_sign_in, failing,
+recovered), TOKENTRAY_ACCOUNT, TOKENTRAY_STATE, TOKENTRAY_EXPIRES_AT and
+TOKENTRAY_LAST_REFRESH (RFC 3339), TOKENTRAY_ERROR (the provider's error
+code or a short message) and TOKENTRAY_SOCKET (the keeper's socket). Never
+a token: a hook that needs one runs tokentray token, which asks the keeper
+and adds no refresh.
+
+One hook per account and event runs at a time (four more wait; more are
+dropped and logged). Stdout and stderr go to the keeper's log line by line
+(64 KiB a run) with the exit status, so a hook must not print a token. A
+hook that fails, hangs or floods never holds up refreshes.`,
+	}
+}

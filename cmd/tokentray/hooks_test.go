@@ -1,0 +1,167 @@
+//go:build unix
+
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/idpsim"
+)
+
+// hookFIFO makes a named pipe the test reads a hook's report from: the
+// hook's write blocks until the test reads, and the read ends when the hook
+// closes it, so nothing is polled.
+func hookFIFO(t *testing.T, dir, name string) (path string, next func() string) {
+	t.Helper()
+	path = filepath.Join(dir, name)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, func() string {
+		t.Helper()
+		f, err := os.Open(path) // blocks until a hook opens it for writing
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+}
+
+func envMap(dump string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(dump, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// TestE2EHooksThroughKeeper: a keeper with hooks; `tokentray refresh` runs
+// the refreshed hook with the account, state and expiry in its environment
+// and no token; the hook asks `tokentray token` of the keeper, which causes
+// no second refresh; the hook exits 1 and the next refresh still works and
+// runs it again. A revoked grant runs needs_sign_in once with the
+// provider's error; signing in again runs recovered.
+func TestE2EHooksThroughKeeper(t *testing.T) {
+	if os.Getenv("OS") == "Windows_NT" {
+		t.Skip("POSIX hooks")
+	}
+	sim, _, base := startSim(t, idpsim.Options{})
+	hookDir := t.TempDir()
+	refreshedFIFO, nextRefreshed := hookFIFO(t, hookDir, "refreshed")
+	needsFIFO, nextNeeds := hookFIFO(t, hookDir, "needs")
+	recoveredFIFO, nextRecovered := hookFIFO(t, hookDir, "recovered")
+	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base,
+		"PATH="+filepath.Dir(binPath)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	c.must("", "config", "set", "storage.backend", "file")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	set := func(key string, argv ...string) {
+		b, _ := json.Marshal(argv)
+		c.must("", "config", "set", key, string(b))
+	}
+	set("hooks.refreshed", "sh", "-c", `{ tokentray token >/dev/null; echo "token_exit=$?"; env; } > "$1"; exit 1`, "hook", refreshedFIFO)
+	set("hooks.needs_sign_in", "sh", "-c", `env > "$1"`, "hook", needsFIFO)
+	set("hooks.recovered", "sh", "-c", `env > "$1"`, "hook", recoveredFIFO)
+	c.must("", "config", "set", "hooks.timeout", "1m")
+	user := "hank@contoso.test"
+	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+
+	h := startHeadless(t, c)
+	before := sim.Refreshes(user)
+	dumps := make(chan string, 1)
+	// await returns the next hook report; a hook that never runs fails the
+	// test (the bound only turns a hang into a message).
+	await := func(what string) string {
+		t.Helper()
+		select {
+		case d := <-dumps:
+			return d
+		case <-h.exited:
+			t.Fatalf("the keeper exited before the %s hook ran:\n%s", what, h.logs.String())
+		case <-time.After(time.Minute):
+			t.Fatalf("the %s hook did not run within a minute:\n%s", what, h.logs.String())
+		}
+		return ""
+	}
+	go func() { dumps <- nextRefreshed() }()
+	c.must("", "refresh", "work")
+	env := envMap(await("refreshed"))
+	for k, want := range map[string]string{"TOKENTRAY_EVENT": "refreshed", "TOKENTRAY_ACCOUNT": "work", "TOKENTRAY_STATE": "ok", "TOKENTRAY_ERROR": "", "token_exit": "0"} {
+		if got, ok := env[k]; !ok || got != want {
+			t.Errorf("refreshed hook: %s = %q (set %v); want %q", k, got, ok, want)
+		}
+	}
+	exp, err := time.Parse(time.RFC3339, env["TOKENTRAY_EXPIRES_AT"])
+	if err != nil || !exp.After(time.Now()) {
+		t.Errorf("refreshed hook: TOKENTRAY_EXPIRES_AT = %q; want a future RFC 3339 time", env["TOKENTRAY_EXPIRES_AT"])
+	}
+	if _, err := time.Parse(time.RFC3339, env["TOKENTRAY_LAST_REFRESH"]); err != nil {
+		t.Errorf("refreshed hook: TOKENTRAY_LAST_REFRESH = %q; want an RFC 3339 time", env["TOKENTRAY_LAST_REFRESH"])
+	}
+	if env["TOKENTRAY_SOCKET"] == "" {
+		t.Error("refreshed hook: TOKENTRAY_SOCKET is empty")
+	}
+	// A second refresh: the hook failed the first time, it runs again.
+	go func() { dumps <- nextRefreshed() }()
+	c.must("", "refresh", "work")
+	second := await("second refreshed")
+	if got := sim.Refreshes(user) - before; got != 2 {
+		t.Errorf("two refreshes whose hooks each asked tokentray token made %d provider requests; want 2", got)
+	}
+
+	sim.RevokeGrant(user)
+	go func() { dumps <- nextNeeds() }()
+	if r := c.run("", "refresh", "work"); r.code != 3 {
+		t.Fatalf("refresh with a revoked grant: exit %d, stderr %q; want 3", r.code, r.stderr)
+	}
+	needs := await("needs_sign_in")
+	nenv := envMap(needs)
+	if nenv["TOKENTRAY_EVENT"] != "needs_sign_in" || nenv["TOKENTRAY_STATE"] != "needs_signin" || !strings.Contains(nenv["TOKENTRAY_ERROR"], "invalid_grant") {
+		t.Errorf("needs_sign_in hook: event %q, state %q, error %q; want needs_sign_in, needs_signin and the provider's invalid_grant",
+			nenv["TOKENTRAY_EVENT"], nenv["TOKENTRAY_STATE"], nenv["TOKENTRAY_ERROR"])
+	}
+	if r := c.run("", "refresh", "work"); r.code != 3 { // the same episode: no second needs_sign_in
+		t.Fatalf("second refresh with a revoked grant: exit %d; want 3", r.code)
+	}
+	go func() { dumps <- nextRecovered() }()
+	go nextRefreshed() // the sign-in is a new token too
+	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	recovered := envMap(await("recovered"))
+	if recovered["TOKENTRAY_EVENT"] != "recovered" || recovered["TOKENTRAY_STATE"] != "ok" {
+		t.Errorf("recovered hook: event %q, state %q; want recovered, ok", recovered["TOKENTRAY_EVENT"], recovered["TOKENTRAY_STATE"])
+	}
+
+	h.cmd.Process.Signal(syscall.SIGTERM)
+	if exited, _ := h.waitExit(10 * time.Second); !exited {
+		t.Fatal("keeper still runs 10 s after SIGTERM")
+	}
+	logs := h.logs.String()
+	if n := strings.Count(logs, "hook=needs_sign_in account=work exit="); n != 1 {
+		t.Errorf("needs_sign_in ran %d times in one episode; want 1\n%s", n, logs)
+	}
+	if n := strings.Count(logs, `msg="hook failed" hook=refreshed account=work exit=1`); n < 2 {
+		t.Errorf("the keeper logged %d failed refreshed hooks; want the exit status of both\n%s", n, logs)
+	}
+	// The hooks' environment dumps and the keeper's log hold no token.
+	for where, text := range map[string]string{"refreshed hook env": second, "needs_sign_in hook env": needs, "keeper log": logs} {
+		for _, tok := range sim.Issued() {
+			if tok != "" && strings.Contains(text, tok) {
+				t.Errorf("a token the simulator issued appears in the %s", where)
+			}
+		}
+	}
+	c.assertNoSecrets(sim, "tokens.json")
+}

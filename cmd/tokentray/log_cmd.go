@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentray/tokentray/internal/accesslog"
+	"github.com/tokentray/tokentray/internal/control"
+)
+
+func newLogCmd() *cobra.Command {
+	var jsonOut bool
+	var account string
+	var n int
+	cmd := &cobra.Command{
+		Use:   "log",
+		Short: "Show who was handed a token: time, account, scope and program",
+		Long: `Show the tokens tokentray handed out, newest first: when, for which
+account and scopes, and to which program (its pid and executable, as the
+operating system reports them for the control socket's peer, and the
+program that ran it; the token is never recorded).
+
+With a keeper running the entries come from it; otherwise from the access
+log file in the state directory (access.jsonl, rotated at 1 MiB with one
+older file kept). A token that ` + "`tokentray token`" + ` got without a keeper is
+recorded the same way: that tokentray process, run by the program that ran
+the command.
+
+  tokentray log
+  tokentray log --account work -n 50
+  tokentray log --json
+
+` + exitCodesHelp,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if n < 1 || n > control.MaxAccessLogLimit {
+				return usageErr("-n %d: want a number of entries from 1 to %d", n, control.MaxAccessLogLimit)
+			}
+			var es []accesslog.Entry
+			from := "from running tokentray"
+			if kc, err := keeperClient(); kc != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				if es, err = kc.AccessLog(cmd.Context(), account, n); err != nil {
+					return keeperErr(err)
+				}
+			} else {
+				dir, err := stateDir()
+				if err != nil {
+					return err
+				}
+				if es, err = accesslog.Read(accessLogPath(dir), account, n); err != nil {
+					return err
+				}
+				from = "from " + accessLogPath(dir)
+			}
+			if jsonOut {
+				return writeJSON(cmd, es)
+			}
+			return printAccessLog(cmd, es, from)
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, parent_pid, parent_exe, client, via)")
+	cmd.Flags().StringVar(&account, "account", "", "only the tokens of this account")
+	cmd.Flags().IntVarP(&n, "n", "n", 20, "at most this many entries (1–500)")
+	return cmd
+}
+
+func printAccessLog(cmd *cobra.Command, es []accesslog.Entry, from string) error {
+	out := cmd.OutOrStdout()
+	if len(es) == 0 {
+		_, err := fmt.Fprintf(out, "no token handed out yet (%s)\n", from)
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACCOUNT\tSCOPE\tPROGRAM (PID)\tRUN BY (PID)\tVIA")
+	for _, e := range es {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Account, scopeText(e.Scopes),
+			programText(e.Exe, e.PID), programText(e.ParentExe, e.ParentPID), e.Via)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "(%s)\n", from)
+	return err
+}
+
+// scopeText is the scopes asked for, or "default" (the account's own).
+func scopeText(s []string) string {
+	if len(s) == 0 {
+		return "default"
+	}
+	return strings.Join(s, " ")
+}
+
+// programText is "exe (pid)", with "unknown" for what the OS did not tell.
+func programText(exe string, pid int) string {
+	if exe == "" {
+		exe = "unknown"
+	}
+	if pid == 0 {
+		return exe
+	}
+	return fmt.Sprintf("%s (%d)", exe, pid)
+}

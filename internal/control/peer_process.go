@@ -1,0 +1,41 @@
+package control
+
+import "context"
+
+// Peer is the process on the other end of a request, as the operating
+// system reports it for the connection (never what the client says): its
+// pid (0 where the OS does not tell) and executable path ("" when it
+// cannot be read), and the same of its parent — for a `tokentray token`
+// client, the program that ran it.
+type Peer struct {
+	PID       int    `json:"pid,omitempty"`
+	Exe       string `json:"exe,omitempty"`
+	ParentPID int    `json:"parent_pid,omitempty"`
+	ParentExe string `json:"parent_exe,omitempty"`
+}
+
+// peerOf returns the Peer of process pid (0: none).
+func peerOf(pid int) Peer {
+	if pid <= 0 {
+		return Peer{}
+	}
+	p := Peer{PID: pid, Exe: ProcessExe(pid)}
+	if pp := ParentPID(pid); pp > 0 {
+		p.ParentPID, p.ParentExe = pp, ProcessExe(pp)
+	}
+	return p
+}
+
+type peerKey struct{}
+
+// PeerFrom returns the peer of the request whose handler got ctx; ok is
+// false when the server did not learn it.
+func PeerFrom(ctx context.Context) (p Peer, ok bool) {
+	p, ok = ctx.Value(peerKey{}).(Peer)
+	return p, ok && p.PID > 0
+}
+
+// withPeer returns ctx carrying p.
+func withPeer(ctx context.Context, p Peer) context.Context {
+	return context.WithValue(ctx, peerKey{}, p)
+}

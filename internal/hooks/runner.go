@@ -1,0 +1,300 @@
+package hooks
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+// Defaults of Options.
+const (
+	DefaultQueue       = 4        // events waiting per account and event
+	DefaultOutputLimit = 64 << 10 // bytes of a hook's output that reach the log
+	maxLine            = 4 << 10  // longer lines are logged in pieces
+)
+
+// Options configure a Runner.
+type Options struct {
+	Commands map[Event][]string // argv per event; an event without one runs nothing
+	Timeout  time.Duration      // a hook running longer is killed with its process group; 0: 30 s
+	// Socket is the keeper's control socket, given to hooks as
+	// TOKENTRAY_SOCKET (and TOKENTRAY_CONTROL_SOCKET, which `tokentray`
+	// reads), so `tokentray token` in a hook asks the keeper.
+	Socket      string
+	Log         *slog.Logger // hook output and outcomes; nil: slog.Default()
+	Queue       int          // events that may wait per account and event; more are dropped and logged; 0: DefaultQueue
+	OutputLimit int          // bytes of output logged per run; the rest is counted and dropped; 0: DefaultOutputLimit
+	Env         []string     // the hooks' base environment; nil: this process's
+}
+
+// FromSettings returns the commands and timeout of the settings' hooks.
+func FromSettings(h config.Hooks) Options {
+	cmds := map[Event][]string{}
+	for ev, argv := range map[Event][]string{Refreshed: h.Refreshed, NeedsSignIn: h.NeedsSignIn, Failing: h.Failing, Recovered: h.Recovered} {
+		if len(argv) > 0 {
+			cmds[ev] = argv
+		}
+	}
+	return Options{Commands: cmds, Timeout: h.Timeout}
+}
+
+// Runner runs hooks for fired events: at most one process per account and
+// event at a time, later events of the same kind queued (bounded), each run
+// bounded by the timeout. Fire never blocks.
+type Runner struct {
+	o   Options
+	log *slog.Logger
+
+	mu    sync.Mutex
+	lanes map[lane]chan Fired
+	wg    sync.WaitGroup
+	ctx   context.Context // Run's; nil before Run
+}
+
+type lane struct {
+	account string
+	event   Event
+}
+
+// New returns a Runner; it runs nothing until Run.
+func New(o Options) *Runner {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Queue <= 0 {
+		o.Queue = DefaultQueue
+	}
+	if o.OutputLimit <= 0 {
+		o.OutputLimit = DefaultOutputLimit
+	}
+	if o.Env == nil {
+		o.Env = os.Environ()
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runner{o: o, log: log, lanes: map[lane]chan Fired{}}
+}
+
+// Enabled reports whether any event has a command.
+func (r *Runner) Enabled() bool { return len(r.o.Commands) > 0 }
+
+// Run derives events from snaps (see Watch) and runs their hooks until
+// snaps is closed or ctx ends; then it stops the hooks still running (their
+// context ends: they are killed) and waits for them.
+func (r *Runner) Run(ctx context.Context, snaps <-chan engine.Snapshot) {
+	ctx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.ctx = ctx
+	r.mu.Unlock()
+	var w Watch
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case s, ok := <-snaps:
+			if !ok {
+				break loop
+			}
+			for _, f := range w.Update(s) {
+				r.Fire(f)
+			}
+		}
+	}
+	cancel()
+	r.wg.Wait()
+}
+
+// Fire queues f's hook, if its event has one. When the account's queue for
+// that event is full the event is dropped and logged.
+func (r *Runner) Fire(f Fired) {
+	if _, ok := r.o.Commands[f.Event]; !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil || r.ctx.Err() != nil {
+		return
+	}
+	k := lane{f.Account.Name, f.Event}
+	ch, ok := r.lanes[k]
+	if !ok {
+		ch = make(chan Fired, r.o.Queue)
+		r.lanes[k] = ch
+		ctx := r.ctx
+		r.wg.Go(func() { r.serve(ctx, ch) })
+	}
+	select {
+	case ch <- f:
+	default:
+		r.log.Warn("hook dropped: earlier runs are still queued", "hook", string(f.Event), "account", f.Account.Name, "queue", r.o.Queue)
+	}
+}
+
+// serve runs one lane's hooks one after the other.
+func (r *Runner) serve(ctx context.Context, ch chan Fired) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-ch:
+			r.run(ctx, f)
+		}
+	}
+}
+
+// run runs f's hook to its end, its timeout or ctx's end, and logs its
+// output and outcome.
+func (r *Runner) run(ctx context.Context, f Fired) {
+	argv := r.o.Commands[f.Event]
+	log := r.log.With("hook", string(f.Event), "account", f.Account.Name)
+	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	defer cancel()
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		log.Error("hook not started", "error", err)
+		return
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(append([]string(nil), r.o.Env...), Env(f, r.o.Socket)...)
+	cmd.Stdout, cmd.Stderr = pw, pw // stdin is the null device
+	cmd.WaitDelay = time.Second
+	g := newGroup(cmd)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		pr.Close()
+		log.Error("hook not started", "program", argv[0], "error", err)
+		return
+	}
+	g.started()
+	defer g.close()
+	pw.Close()
+	out := make(chan int64, 1)
+	go func() { out <- r.logOutput(pr, log) }()
+	werr := cmd.Wait()
+	took := time.Since(start)
+	// The output ends when every process holding the pipe is gone; one
+	// left running in the background ends with the timeout.
+	var dropped int64
+	select {
+	case dropped = <-out:
+	case <-ctx.Done():
+		g.kill()
+		pr.Close()
+		dropped = <-out
+	}
+	pr.Close()
+	if dropped > 0 {
+		log.Warn("hook output truncated", "dropped_bytes", dropped, "limit_bytes", r.o.OutputLimit)
+	}
+	var ee *exec.ExitError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && werr != nil:
+		log.Warn("hook killed: it ran longer than hooks.timeout", "timeout", r.o.Timeout)
+	case ctx.Err() != nil && werr != nil:
+		log.Info("hook stopped: the keeper is stopping")
+	case errors.As(werr, &ee):
+		log.Warn("hook failed", "exit", ee.ExitCode(), "took", took.Round(time.Millisecond))
+	case werr != nil:
+		log.Warn("hook failed", "error", werr)
+	default:
+		log.Info("hook ran", "exit", 0, "took", took.Round(time.Millisecond))
+	}
+}
+
+// logOutput logs rd line by line up to the output limit and returns how
+// many bytes it dropped past the limit.
+func (r *Runner) logOutput(rd io.Reader, log *slog.Logger) int64 {
+	br := bufio.NewReaderSize(rd, maxLine)
+	var logged, dropped int64
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			if logged+int64(len(line)) <= int64(r.o.OutputLimit) {
+				logged += int64(len(line))
+				log.Info("hook output", "line", trimNewline(line))
+			} else {
+				logged = int64(r.o.OutputLimit) // nothing more is logged
+				dropped += int64(len(line))
+			}
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return dropped
+		}
+	}
+}
+
+func trimNewline(b []byte) string {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return string(b)
+}
+
+// Env returns the variables a hook for f gets: the event, the account, its
+// state, access-token expiry and last refresh (RFC 3339, empty when
+// unknown), the last error (the provider's code, or a short text; empty when
+// the event is not a failure) and the control socket. Never a token.
+func Env(f Fired, socket string) []string {
+	a := f.Account
+	var msg string
+	if f.Event == NeedsSignIn || f.Event == Failing {
+		msg = errorText(a.LastError)
+	}
+	env := []string{
+		"TOKENTRAY_EVENT=" + string(f.Event),
+		"TOKENTRAY_ACCOUNT=" + a.Name,
+		"TOKENTRAY_STATE=" + string(a.State),
+		"TOKENTRAY_EXPIRES_AT=" + rfc3339(a.AccessExpiry),
+		"TOKENTRAY_LAST_REFRESH=" + rfc3339(a.LastSuccess),
+		"TOKENTRAY_ERROR=" + msg,
+	}
+	if socket != "" {
+		env = append(env, "TOKENTRAY_SOCKET="+socket, "TOKENTRAY_CONTROL_SOCKET="+socket)
+	}
+	return env
+}
+
+// errorText is the provider's OAuth error code with its AADSTS codes, or
+// the engine's short message (which never holds a token).
+func errorText(e *engine.ErrorInfo) string {
+	if e == nil {
+		return ""
+	}
+	if e.Code != "" {
+		s := e.Code
+		for _, c := range e.AADSTS {
+			s += fmt.Sprintf(" AADSTS%d", c)
+		}
+		return s
+	}
+	const max = 200
+	if len(e.Message) > max {
+		return e.Message[:max]
+	}
+	return e.Message
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

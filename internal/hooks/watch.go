@@ -1,0 +1,115 @@
+// Package hooks runs the user's commands on account events — refreshed,
+// needs sign-in, failing, recovered — that it derives from the engine's
+// snapshots. Hooks get the account, state and expiry in environment
+// variables, never a token; they run bounded in time and output, one at a
+// time per account and event, and never hold up the engine.
+package hooks
+
+import (
+	"time"
+
+	"github.com/tokentray/tokentray/internal/engine"
+)
+
+// Event is what happened to an account.
+type Event string
+
+// The events a hook can run on.
+const (
+	Refreshed   Event = "refreshed"     // each successful refresh (a new token was obtained or adopted)
+	NeedsSignIn Event = "needs_sign_in" // the account came to need sign-in (once per episode)
+	Failing     Event = "failing"       // the account started failing (once per episode)
+	Recovered   Event = "recovered"     // the account is OK again after needing sign-in or failing
+)
+
+// Events lists every event in the order documentation names them.
+var Events = []Event{Refreshed, NeedsSignIn, Failing, Recovered}
+
+// Fired is one event of one account, with the account's status when it
+// happened.
+type Fired struct {
+	Event   Event
+	Account engine.AccountStatus
+}
+
+// Watch turns successive snapshots into events. Its episode rule is the one
+// of ui.Episodes (the keeper's desktop notifications): needing sign-in or
+// failing is announced when an account enters that state and not again
+// until it has left it; a refresh in flight does not end an episode. On top
+// of it, leaving an episode for OK is Recovered, and every successful
+// refresh in an account's history is Refreshed. The first snapshot sets the
+// baseline: refreshes it already holds are not announced.
+//
+// The zero value is ready. It is not safe for concurrent use.
+type Watch struct {
+	open    map[string]engine.State // account → state whose episode was announced
+	lastOK  map[string]time.Time    // account → newest successful refresh announced (or seen at the baseline)
+	started bool
+}
+
+// Update returns the events snapshot s brings.
+func (w *Watch) Update(s engine.Snapshot) []Fired {
+	if w.open == nil {
+		w.open = map[string]engine.State{}
+		w.lastOK = map[string]time.Time{}
+	}
+	baseline := !w.started
+	w.started = true
+	var out []Fired
+	seen := map[string]bool{}
+	for _, a := range s.Accounts {
+		seen[a.Name] = true
+		last, known := w.lastOK[a.Name]
+		newest := last
+		for _, ev := range a.History {
+			if ev.Kind != engine.EventOK || !ev.At.After(last) {
+				continue
+			}
+			if !baseline && known {
+				out = append(out, Fired{Event: Refreshed, Account: a})
+			}
+			if ev.At.After(newest) {
+				newest = ev.At
+			}
+		}
+		if a.LastSuccess.After(newest) { // a success older than the kept history
+			if !baseline && known && newest.Equal(last) {
+				out = append(out, Fired{Event: Refreshed, Account: a})
+			}
+			newest = a.LastSuccess
+		}
+		w.lastOK[a.Name] = newest
+
+		var ev Event
+		switch a.State {
+		case engine.NeedsSignIn:
+			ev = NeedsSignIn
+		case engine.Failing:
+			ev = Failing
+		case engine.Refreshing:
+			continue
+		default:
+			if _, inEpisode := w.open[a.Name]; inEpisode && a.State == engine.OK {
+				out = append(out, Fired{Event: Recovered, Account: a})
+			}
+			delete(w.open, a.Name)
+			continue
+		}
+		if w.open[a.Name] == a.State {
+			continue
+		}
+		w.open[a.Name] = a.State
+		out = append(out, Fired{Event: ev, Account: a})
+	}
+	for name := range w.open {
+		if !seen[name] {
+			delete(w.open, name)
+		}
+	}
+	for name := range w.lastOK {
+		if !seen[name] {
+			delete(w.lastOK, name)
+		}
+	}
+	return out
+}
