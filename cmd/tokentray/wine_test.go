@@ -100,7 +100,8 @@ func TestWine(t *testing.T) {
 		args := []string{"account", "add", "big", "--provider", "microsoft", "--tenant", "organizations", "--client-id", "cli-1"}
 		scopes := []string{"offline_access", "openid", "profile"}
 		for i := range 40 {
-			s := fmt.Sprintf("api://tokentray-wine-test-resource-%02d/Scope.With.A.Rather.Long.Name.ReadWrite.All", i)
+			// One resource (a token request may name only one), many scopes.
+			s := fmt.Sprintf("api://tokentray-wine-test-resource/Scope-%02d.With.A.Rather.Long.Name.ReadWrite.All", i)
 			args = append(args, "--scope", s)
 			scopes = append(scopes, s)
 		}
