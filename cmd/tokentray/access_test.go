@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,4 +111,41 @@ func TestCLIHelpHooksAndLog(t *testing.T) {
 	if r := c.must("", "config", "set", "--help"); !strings.Contains(r.stdout, "hooks.refreshed") {
 		t.Error("config set --help does not list the hooks settings")
 	}
+}
+
+// TestCLIAccessLogScopes: the log names the scope set a per-resource token
+// was asked for (normalised), for the in-process path and through a
+// keeper, and the account's own scopes as none.
+func TestCLIAccessLogScopes(t *testing.T) {
+	sim, _, base := startSim(t, idpsim.Options{})
+	const user = "jo@contoso.test"
+	sim.Consent(user, "api://reports")
+	c := newFileAccountCLI(t, base, "work")
+	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+
+	c.must("", "token", "work", "--resource", "api://reports") // in-process
+	startHeadless(t, c)
+	c.must("", "token", "work", "--scope", "api://reports/.default", "--scope", "api://reports/.default")
+	c.must("", "token", "work")
+	es := accessEntries(t, c, "-n", "3")
+	if len(es) != 3 {
+		t.Fatalf("log = %+v; want 3 entries", es)
+	}
+	want := []struct {
+		via    string
+		scopes []string
+	}{
+		{accesslog.ViaKeeper, nil},
+		{accesslog.ViaKeeper, []string{"api://reports/.default"}},
+		{accesslog.ViaInProcess, []string{"api://reports/.default"}},
+	}
+	for i, w := range want {
+		if es[i].Via != w.via || !slices.Equal(es[i].Scopes, w.scopes) {
+			t.Errorf("entry %d = via %s, scopes %q; want via %s, scopes %q", i, es[i].Via, es[i].Scopes, w.via, w.scopes)
+		}
+	}
+	if table := c.must("", "log", "-n", "3").stdout; !strings.Contains(table, "api://reports/.default") {
+		t.Errorf("log table lacks the scope:\n%s", table)
+	}
+	c.assertNoSecrets(sim, "tokens.json")
 }
