@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
@@ -25,7 +26,8 @@ func (t darkTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color
 }
 
 // TestScreenshot renders the accounts view of the fixtures (one account
-// refreshing hourly, one needing sign-in after an AADSTS error) at the
+// refreshing hourly whose sign-in-frequency policy asks for a sign-in in 8
+// days, one needing sign-in after an AADSTS error) at the
 // window's size with the default theme, with the test driver's software
 // painter. With -screenshot it saves the PNG:
 //
@@ -36,7 +38,9 @@ func TestScreenshot(t *testing.T) {
 	win.Resize(windowSize)
 	school := needsSignInAccount("school")
 	school.SignedInAs = engine.Identity{Name: "Ada Lovelace", Username: "ada.lovelace@fabrikam.test"}
-	w.render(t.Context(), snap(okAccount("work"), school))
+	work := okAccount("work")
+	work.Radar = &engine.Radar{SignInBy: clock.Add(8*24*time.Hour + 30*time.Minute), Source: engine.RadarSignInFrequency, Since: clock.Add(-6 * 24 * time.Hour)}
+	w.render(t.Context(), snap(work, school))
 	img := win.Canvas().Capture()
 	if got := img.Bounds().Size(); got != image.Pt(int(windowSize.Width), int(windowSize.Height)) {
 		t.Errorf("screenshot is %v; want the window's size %v", got, windowSize)
