@@ -32,11 +32,12 @@ func fastToken(args []string) (code int, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		return 0, false
 	}
 	defer syscall.Close(fd)
+	syscall.CloseOnExec(fd) // no SOCK_CLOEXEC on macOS; nothing execs before this returns anyway
 	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
 		return 0, false // no keeper (ENOENT, ECONNREFUSED): the full program works in-process
 	}
