@@ -32,25 +32,24 @@ type Fired struct {
 	Account engine.AccountStatus
 }
 
-// Watch turns successive snapshots into events. Its episode rule is the one
-// of ui.Episodes (the keeper's desktop notifications): needing sign-in or
-// failing is announced when an account enters that state and not again
-// until it has left it; a refresh in flight does not end an episode. On top
-// of it, leaving an episode for OK is Recovered, and every successful
-// refresh in an account's history is Refreshed. The first snapshot sets the
+// Watch turns successive snapshots into events. Its episodes are
+// engine.Episodes, the rule of the keeper's desktop notifications too:
+// needing sign-in or failing is announced when an account enters that state
+// and not again until it has left it; a refresh in flight does not end an
+// episode. On top of it, leaving an episode for OK is Recovered, and every
+// successful refresh in an account's history is Refreshed. The first snapshot sets the
 // baseline: refreshes it already holds are not announced.
 //
 // The zero value is ready. It is not safe for concurrent use.
 type Watch struct {
-	open    map[string]engine.State // account → state whose episode was announced
-	lastOK  map[string]time.Time    // account → newest successful refresh announced (or seen at the baseline)
+	rule    engine.Episodes
+	lastOK  map[string]time.Time // account → newest successful refresh announced (or seen at the baseline)
 	started bool
 }
 
 // Update returns the events snapshot s brings.
 func (w *Watch) Update(s engine.Snapshot) []Fired {
-	if w.open == nil {
-		w.open = map[string]engine.State{}
+	if w.lastOK == nil {
 		w.lastOK = map[string]time.Time{}
 	}
 	baseline := !w.started
@@ -79,31 +78,15 @@ func (w *Watch) Update(s engine.Snapshot) []Fired {
 			newest = a.LastSuccess
 		}
 		w.lastOK[a.Name] = newest
-
-		var ev Event
-		switch a.State {
-		case engine.NeedsSignIn:
-			ev = NeedsSignIn
-		case engine.Failing:
-			ev = Failing
-		case engine.Refreshing:
-			continue
-		default:
-			if _, inEpisode := w.open[a.Name]; inEpisode && a.State == engine.OK {
-				out = append(out, Fired{Event: Recovered, Account: a})
-			}
-			delete(w.open, a.Name)
-			continue
-		}
-		if w.open[a.Name] == a.State {
-			continue
-		}
-		w.open[a.Name] = a.State
-		out = append(out, Fired{Event: ev, Account: a})
 	}
-	for name := range w.open {
-		if !seen[name] {
-			delete(w.open, name)
+	for _, c := range w.rule.Update(s) {
+		switch {
+		case c.Started && c.Account.State == engine.NeedsSignIn:
+			out = append(out, Fired{Event: NeedsSignIn, Account: c.Account})
+		case c.Started:
+			out = append(out, Fired{Event: Failing, Account: c.Account})
+		case c.Account.State == engine.OK:
+			out = append(out, Fired{Event: Recovered, Account: c.Account})
 		}
 	}
 	for name := range w.lastOK {
