@@ -237,6 +237,21 @@ func TestWine(t *testing.T) {
 			t.Errorf("the keeper logged %d refreshes for the token call; want 1 (did the CLI work in-process?)\n%s", got, k.logs.String())
 		}
 
+		// The access log names the requester from the pipe's client process
+		// (GetNamedPipeClientProcessId + QueryFullProcessImageNameW).
+		var es []struct {
+			Account string `json:"account"`
+			PID     int    `json:"pid"`
+			Exe     string `json:"exe"`
+			Via     string `json:"via"`
+		}
+		if err := json.Unmarshal([]byte(w.must(t, "", "log", "--json", "-n", "1").stdout), &es); err != nil {
+			t.Fatalf("log --json: %v", err)
+		}
+		if len(es) != 1 || es[0].Account != "work" || es[0].Via != "keeper" || es[0].PID <= 0 || !strings.HasSuffix(strings.ToLower(es[0].Exe), `\tokentray.exe`) {
+			t.Errorf("access log through the named pipe = %+v; want the token call: via keeper, its pid and its tokentray.exe path", es)
+		}
+
 		before, logged = sim.Refreshes(user), refreshes()
 		if r := w.must(t, "", "refresh", "work"); !strings.Contains(r.stdout, "work: refreshed") {
 			t.Errorf("refresh through the keeper printed %q", r.stdout)
