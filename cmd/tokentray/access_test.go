@@ -96,7 +96,7 @@ func TestCLIHelpHooksAndLog(t *testing.T) {
 	}
 	r := c.must("", "help", "hooks")
 	for _, w := range []string{"hooks.refreshed", "hooks.needs_sign_in", "hooks.failing", "hooks.recovered", "hooks.timeout",
-		"TOKENTRAY_EVENT", "TOKENTRAY_ACCOUNT", "TOKENTRAY_STATE", "TOKENTRAY_EXPIRES_AT", "TOKENTRAY_LAST_REFRESH", "TOKENTRAY_ERROR", "TOKENTRAY_SOCKET",
+		"TOKENTRAY_EVENT", "TOKENTRAY_ACCOUNT", "TOKENTRAY_STATE", "TOKENTRAY_EXPIRES_AT", "TOKENTRAY_LAST_REFRESH", "TOKENTRAY_ERROR", "TOKENTRAY_SIGN_IN_BY", "TOKENTRAY_SOCKET",
 		"without a shell", "Never\na token"} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("help hooks lacks %q", w)

@@ -60,7 +60,9 @@ or as a JSON list:
 Its environment: TOKENTRAY_EVENT (refreshed, needs_sign_in, failing,
 recovered), TOKENTRAY_ACCOUNT, TOKENTRAY_STATE, TOKENTRAY_EXPIRES_AT and
 TOKENTRAY_LAST_REFRESH (RFC 3339), TOKENTRAY_ERROR (the provider's error
-code or a short message) and TOKENTRAY_SOCKET (the keeper's socket). Never
+code or a short message), TOKENTRAY_SIGN_IN_BY (the expiry radar's date of
+the next interactive sign-in, RFC 3339, empty when unknown) and
+TOKENTRAY_SOCKET (the keeper's socket). Never
 a token: a hook that needs one runs tokentray token, which asks the keeper
 and adds no refresh.
 

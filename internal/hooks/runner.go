@@ -265,6 +265,7 @@ func Env(f Fired, socket string) []string {
 		"TOKENTRAY_EXPIRES_AT=" + rfc3339(a.AccessExpiry),
 		"TOKENTRAY_LAST_REFRESH=" + rfc3339(a.LastSuccess),
 		"TOKENTRAY_ERROR=" + msg,
+		"TOKENTRAY_SIGN_IN_BY=" + signInBy(a),
 	}
 	if socket != "" {
 		env = append(env, "TOKENTRAY_SOCKET="+socket, "TOKENTRAY_CONTROL_SOCKET="+socket)
@@ -297,4 +298,13 @@ func rfc3339(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// signInBy is the expiry radar's date of the next interactive sign-in
+// (RFC 3339), "" when the provider has not told.
+func signInBy(a engine.AccountStatus) string {
+	if a.Radar == nil {
+		return ""
+	}
+	return rfc3339(a.Radar.SignInBy)
 }

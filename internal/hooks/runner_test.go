@@ -58,7 +58,9 @@ func TestRunnerRefreshedEnv(t *testing.T) {
 	})
 	snaps <- engine.Snapshot{Accounts: []engine.AccountStatus{okAccount("work", t0)}} // first sight
 	t1 := t0.Add(time.Hour)
-	snaps <- engine.Snapshot{Accounts: []engine.AccountStatus{okAccount("work", t1)}}
+	refreshed := okAccount("work", t1)
+	refreshed.Radar = &engine.Radar{SignInBy: time.Date(2026, 12, 14, 9, 0, 0, 0, time.UTC), Source: engine.RadarSignInFrequency}
+	snaps <- engine.Snapshot{Accounts: []engine.AccountStatus{refreshed}}
 	rec.wait(t, 1, msgIs("hook ran"))
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -77,6 +79,7 @@ func TestRunnerRefreshedEnv(t *testing.T) {
 		"TOKENTRAY_EXPIRES_AT":     "2026-12-06T22:00:00Z",
 		"TOKENTRAY_LAST_REFRESH":   "2026-12-06T21:00:00Z",
 		"TOKENTRAY_ERROR":          "",
+		"TOKENTRAY_SIGN_IN_BY":     "2026-12-14T09:00:00Z",
 		"TOKENTRAY_SOCKET":         "/run/user/1000/tokentray/control.sock",
 		"TOKENTRAY_CONTROL_SOCKET": "/run/user/1000/tokentray/control.sock",
 	}
