@@ -1,6 +1,9 @@
 package control
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Peer is the process on the other end of a request, as the operating
 // system reports it for the connection (never what the client says): its
@@ -28,14 +31,30 @@ func peerOf(pid int) Peer {
 
 type peerKey struct{}
 
+// peerLookup resolves the peer once, on the first PeerFrom: most requests
+// never ask, and a token request should not wait for /proc reads it may
+// not need.
+type peerLookup func() Peer
+
 // PeerFrom returns the peer of the request whose handler got ctx; ok is
-// false when the server did not learn it.
+// false when the server did not learn it. Call it while the handler runs
+// (the client is still connected and waiting, so its process is there to
+// be read).
 func PeerFrom(ctx context.Context) (p Peer, ok bool) {
-	p, ok = ctx.Value(peerKey{}).(Peer)
-	return p, ok && p.PID > 0
+	f, ok := ctx.Value(peerKey{}).(peerLookup)
+	if !ok {
+		return Peer{}, false
+	}
+	p = f()
+	return p, p.PID > 0
 }
 
 // withPeer returns ctx carrying p.
 func withPeer(ctx context.Context, p Peer) context.Context {
-	return context.WithValue(ctx, peerKey{}, p)
+	return withPeerLookup(ctx, func() Peer { return p })
+}
+
+// withPeerLookup returns ctx whose PeerFrom calls lookup, once.
+func withPeerLookup(ctx context.Context, lookup func() Peer) context.Context {
+	return context.WithValue(ctx, peerKey{}, peerLookup(sync.OnceValue(lookup)))
 }

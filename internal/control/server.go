@@ -304,7 +304,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	// The handler learns who asks from the socket (PeerFrom), never from
 	// the request.
-	ctx = withPeer(ctx, peerProcess(c))
+	ctx = withPeerLookup(ctx, func() Peer { return peerProcess(c) })
 	// A client that hangs up ends its handler's context: the client sends
 	// nothing after its request, so any read returning means it is gone.
 	ctx, hangup := context.WithCancel(ctx)
