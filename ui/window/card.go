@@ -39,6 +39,7 @@ type card struct {
 	badgeState                       ui.TrayState
 	status                           engine.AccountStatus // shown now
 	radarLine                        *widget.Label        // the expiry radar (radar.go)
+	scopedLine                       *widget.Label        // per-resource tokens held (scoped.go)
 }
 
 // badgeSize is the side of the state badge.
@@ -66,6 +67,7 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 		container.NewBorder(nil, nil, nil, container.NewCenter(c.copyDetails), c.errAt))
 	c.message.Hide()
 	c.radarLine = newRadarLine()
+	c.scopedLine = newScopedLine()
 	c.timeline = newTimeline()
 
 	c.refresh = widget.NewButton("Refresh now", func() { w.refreshOne(ctx, name) })
@@ -76,7 +78,7 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 	head := container.NewBorder(nil, nil, container.NewCenter(c.badge), c.state, c.title)
 	c.body = container.NewVBox(
 		head, c.who, c.next, c.radarLine, c.errBox, c.timeline.object(),
-		c.last, c.expiry, c.storage, c.message, c.buttons)
+		c.last, c.expiry, c.scopedLine, c.storage, c.message, c.buttons)
 	c.box = widget.NewCard("", "", container.NewThemeOverride(c.body, compactTheme{}))
 	return c
 }
@@ -135,6 +137,7 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 		showText(c.last, "Last refresh "+ui.ClockTime(a.LastSuccess, now, loc)+" — "+ui.FreshText(a.Fresh), true)
 	}
 	showText(c.expiry, ui.ExpiryText(a.AccessExpiry, now), a.State != engine.SignedOut)
+	c.updateScoped(a, now)
 
 	if e := a.LastError; e != nil && a.State != engine.OK {
 		txt, known := errorText(a, now, loc)
