@@ -1,0 +1,40 @@
+package window
+
+import (
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/ui"
+)
+
+// newScopedLine is the card's row of per-resource tokens the keeper holds
+// for the account (token --scope, the adapters), hidden when there are none.
+func newScopedLine() *widget.Label {
+	l := widget.NewLabel("")
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
+}
+
+// scopedText is that row at now: "Tokens for other resources:
+// api://reports/.default until 13:04; …" ("" when none).
+func scopedText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+	if len(a.Scoped) == 0 {
+		return ""
+	}
+	parts := make([]string, len(a.Scoped))
+	for i, s := range a.Scoped {
+		parts[i] = strings.Join(s.Scopes, " ") + " until " + ui.ClockTime(s.Expiry, now, loc)
+	}
+	return "Tokens for other resources: " + strings.Join(parts, "; ")
+}
+
+// updateScoped shows a's per-resource tokens at now.
+func (c *card) updateScoped(a engine.AccountStatus, now time.Time) {
+	txt := scopedText(a, now, c.w.loc)
+	showText(c.scopedLine, txt, txt != "")
+}
