@@ -19,6 +19,7 @@ func startHooks(ctx context.Context, c *core, socket string) (stop func()) {
 	}
 	o.Socket = socket
 	o.Log = c.log
+	o.Redact = c.engine.Redact // a hook may print the token it asked for
 	r := hooks.New(o)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -68,7 +69,8 @@ and adds no refresh.
 
 One hook per account and event runs at a time (four more wait; more are
 dropped and logged). Stdout and stderr go to the keeper's log line by line
-(64 KiB a run) with the exit status, so a hook must not print a token. A
-hook that fails, hangs or floods never holds up refreshes.`,
+(64 KiB a run) with the exit status; a token tokentray holds that a hook
+prints is logged as [redacted token]. A hook that fails, hangs or floods
+never holds up refreshes.`,
 	}
 }

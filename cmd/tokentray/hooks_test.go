@@ -52,7 +52,8 @@ func envMap(dump string) map[string]string {
 // TestE2EHooksThroughKeeper: a keeper with hooks; `tokentray refresh` runs
 // the refreshed hook with the account, state and expiry in its environment
 // and no token; the hook asks `tokentray token` of the keeper, which causes
-// no second refresh; the hook exits 1 and the next refresh still works and
+// no second refresh, and the token it prints reaches the keeper's log
+// redacted; the hook exits 1 and the next refresh still works and
 // runs it again. A revoked grant runs needs_sign_in once with the
 // provider's error; signing in again runs recovered.
 func TestE2EHooksThroughKeeper(t *testing.T) {
@@ -72,7 +73,9 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 		b, _ := json.Marshal(argv)
 		c.must("", "config", "set", key, string(b))
 	}
-	set("hooks.refreshed", "sh", "-c", `{ tokentray token >/dev/null; echo "token_exit=$?"; env; } > "$1"; exit 1`, "hook", refreshedFIFO)
+	// The refreshed hook also prints the token it got to its stdout, which
+	// goes to the keeper's log: the keeper redacts it there.
+	set("hooks.refreshed", "sh", "-c", `tokentray token | sed 's/^/hook saw /'; { tokentray token >/dev/null; echo "token_exit=$?"; env; } > "$1"; exit 1`, "hook", refreshedFIFO)
 	set("hooks.needs_sign_in", "sh", "-c", `env > "$1"`, "hook", needsFIFO)
 	set("hooks.recovered", "sh", "-c", `env > "$1"`, "hook", recoveredFIFO)
 	c.must("", "config", "set", "hooks.timeout", "1m")
@@ -151,6 +154,9 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	logs := h.logs.String()
 	if n := strings.Count(logs, "hook=needs_sign_in account=work exit="); n != 1 {
 		t.Errorf("needs_sign_in ran %d times in one episode; want 1\n%s", n, logs)
+	}
+	if n := strings.Count(logs, `line="hook saw [redacted token]"`); n < 2 {
+		t.Errorf("the keeper logged the token a hook printed redacted %d times; want at least 2 (one per refresh)\n%s", n, logs)
 	}
 	if n := strings.Count(logs, `msg="hook failed" hook=refreshed account=work exit=1`); n < 2 {
 		t.Errorf("the keeper logged %d failed refreshed hooks; want the exit status of both\n%s", n, logs)

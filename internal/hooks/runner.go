@@ -20,7 +20,7 @@ import (
 const (
 	DefaultQueue       = 4        // events waiting per account and event
 	DefaultOutputLimit = 64 << 10 // bytes of a hook's output that reach the log
-	maxLine            = 4 << 10  // longer lines are logged in pieces
+	maxLine            = 64 << 10 // longer lines are logged in pieces (a token fits in one: Redact sees it whole)
 )
 
 // Options configure a Runner.
@@ -35,6 +35,10 @@ type Options struct {
 	Queue       int          // events that may wait per account and event; more are dropped and logged; 0: DefaultQueue
 	OutputLimit int          // bytes of output logged per run; the rest is counted and dropped; 0: DefaultOutputLimit
 	Env         []string     // the hooks' base environment; nil: this process's
+	// Redact filters each line of hook output before it is logged (the
+	// keeper passes its engine's Redact: a hook may print a token it asked
+	// for); nil logs the lines as they are.
+	Redact func(string) string
 }
 
 // FromSettings returns the commands and timeout of the settings' hooks.
@@ -226,7 +230,11 @@ func (r *Runner) logOutput(rd io.Reader, log *slog.Logger) int64 {
 		if len(line) > 0 {
 			if logged+int64(len(line)) <= int64(r.o.OutputLimit) {
 				logged += int64(len(line))
-				log.Info("hook output", "line", trimNewline(line))
+				text := trimNewline(line)
+				if r.o.Redact != nil {
+					text = r.o.Redact(text)
+				}
+				log.Info("hook output", "line", text)
 			} else {
 				logged = int64(r.o.OutputLimit) // nothing more is logged
 				dropped += int64(len(line))

@@ -186,3 +186,26 @@ func TestRunnerMissingProgramIsLogged(t *testing.T) {
 		t.Errorf("hook not started record %v; want the program named", got[0].attrs)
 	}
 }
+
+// TestRunnerRedactsOutput: each line a hook prints passes through Redact
+// before it is logged, whole (a long line is not split before a token).
+func TestRunnerRedactsOutput(t *testing.T) {
+	requireSh(t)
+	secret := "simAT-" + strings.Repeat("s3cr3t", 1000) // 6 KB, longer than a pipe read
+	rec, _, r := startRunner(t, Options{
+		Commands: map[Event][]string{Refreshed: {"sh", "-c", `printf 'got %s from tokentray\n' "$SECRET"`}},
+		Env:      []string{"PATH=" + os.Getenv("PATH"), "SECRET=" + secret},
+		Redact:   func(s string) string { return strings.ReplaceAll(s, secret, "[redacted token]") },
+	})
+	r.Fire(Fired{Event: Refreshed, Account: okAccount("work", expiry)})
+	rec.wait(t, 1, msgIs("hook ran"))
+	var lines []string
+	for _, l := range rec.records() {
+		if l.msg == "hook output" {
+			lines = append(lines, l.attrs["line"])
+		}
+	}
+	if len(lines) != 1 || lines[0] != "got [redacted token] from tokentray" {
+		t.Errorf("logged hook output %.200q; want one line with the token redacted", lines)
+	}
+}

@@ -1,0 +1,40 @@
+package engine
+
+import "strings"
+
+// minRedact is the shortest secret Redact replaces: shorter strings are
+// not tokens, and replacing them would garble ordinary text.
+const minRedact = 16
+
+// Redacted stands in for a secret Redact removed.
+const Redacted = "[redacted token]"
+
+// Redact returns s with every secret this engine holds in memory — each
+// account's refresh token, access token and client secret, and the
+// per-resource access tokens — replaced by Redacted. It is for text the
+// engine does not control that may end up in a log, such as what a user's
+// hook prints (a hook may run `tokentray token`); tokentray's own messages
+// never carry a secret in the first place.
+func (e *Engine) Redact(s string) string {
+	if len(s) < minRedact {
+		return s
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range e.accts {
+		for _, secret := range []string{a.env.RefreshToken, a.env.AccessToken, a.env.ClientSecret} {
+			s = redactOne(s, secret)
+		}
+		for _, se := range a.scoped {
+			s = redactOne(s, se.token)
+		}
+	}
+	return s
+}
+
+func redactOne(s, secret string) string {
+	if len(secret) < minRedact || !strings.Contains(s, secret) {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, Redacted)
+}
