@@ -142,9 +142,15 @@ func (s *Server) redeemDevice(f url.Values, clientID, iss string) (tokenResponse
 	if !d.approved {
 		return tokenResponse{}, newErr(400, "authorization_pending", 70016, "")
 	}
+	rc, e := parseRequestClaims(f.Get("claims"))
+	if e != nil {
+		return tokenResponse{}, e
+	}
 	d.redeemed = true
 	g := s.newGrantLocked(d.clientID, d.subject, d.tenantID, d.scopes)
-	return s.issueLocked(g, d.scopes, iss, "", slices.Contains(d.scopes, "offline_access")), nil
+	resp := s.issueLocked(g, d.scopes, iss, "", slices.Contains(d.scopes, "offline_access"))
+	s.access[resp.AccessToken].xmsCC = rc.capabilities // client capabilities declared at sign-in (CAE)
+	return resp, nil
 }
 
 // ErrUnknownUserCode is returned by ApproveDevice for a user code that was

@@ -145,9 +145,15 @@ func (s *Server) redeemCode(f url.Values, clientID, iss string) (tokenResponse, 
 	case !pkceMatches(f.Get("code_verifier"), c.challenge):
 		return tokenResponse{}, newErr(400, "invalid_grant", 501481, "")
 	}
+	rc, e := parseRequestClaims(f.Get("claims"))
+	if e != nil {
+		return tokenResponse{}, e
+	}
 	c.redeemed = true
 	g := s.newGrantLocked(c.clientID, c.subject, c.tenantID, c.scopes)
-	return s.issueLocked(g, c.scopes, iss, c.nonce, slices.Contains(c.scopes, "offline_access")), nil
+	resp := s.issueLocked(g, c.scopes, iss, c.nonce, slices.Contains(c.scopes, "offline_access"))
+	s.access[resp.AccessToken].xmsCC = rc.capabilities // client capabilities declared at sign-in (CAE)
+	return resp, nil
 }
 
 // pkceMatches checks an S256 verifier against its challenge.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -116,4 +117,19 @@ func mergeJSON(dst, src map[string]any) map[string]any {
 		dst[k] = v
 	}
 	return dst
+}
+
+// setCapabilityClaims adds the claims parameter declaring p's client
+// capabilities to a sign-in's token request (code or device code
+// redemption), as MSAL does, so the first access token is already a CAE
+// token; a sign-in never carries a challenge's claims.
+func setCapabilityClaims(form url.Values, p Profile) error {
+	claims, err := RequestClaims(p.Capabilities, "")
+	if err != nil {
+		return err
+	}
+	if claims != "" {
+		form.Set("claims", claims)
+	}
+	return nil
 }

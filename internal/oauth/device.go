@@ -101,6 +101,9 @@ func (c *Client) LoginDevice(ctx context.Context, p Profile, show func(DeviceCod
 			"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},
 			"device_code": {dr.DeviceCode},
 		}
+		if err := setCapabilityClaims(poll, p); err != nil {
+			return Token{}, fmt.Errorf("device sign-in: %w", err)
+		}
 		tr, sent, off, err := c.tokenRequest(ctx, p, poll, dr.DeviceCode)
 		if err == nil {
 			t, err := signInToken(tr, p, sent, off)

@@ -130,6 +130,9 @@ func (c *Client) LoginBrowser(ctx context.Context, p Profile, o BrowserOptions) 
 			"redirect_uri":  {redirect.String()},
 			"code_verifier": {verifier},
 		}
+		if err := setCapabilityClaims(form, p); err != nil {
+			return Token{}, err
+		}
 		tr, sent, off, err := c.tokenRequest(ctx, p, form, cb.code, verifier)
 		if err != nil {
 			return Token{}, fmt.Errorf("redeem code: %w", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -374,4 +375,41 @@ func TestLoginDeviceErrors(t *testing.T) {
 	if _, err := (&Client{}).LoginDevice(t.Context(), p, nil); err == nil || !strings.Contains(err.Error(), "no device authorization endpoint") {
 		t.Errorf("LoginDevice without a device endpoint = %v; want an error", err)
 	}
+}
+
+// TestLoginDeclaresCapabilities: an account with client capabilities (cp1)
+// declares them when its sign-in is redeemed, browser and device alike, so
+// the first access token is already a CAE token; without them nothing is
+// declared.
+func TestLoginDeclaresCapabilities(t *testing.T) {
+	t.Run("browser", func(t *testing.T) {
+		s, base := newSim(t, idpsim.Options{})
+		for _, caps := range [][]string{{"cp1"}, nil} {
+			p := msProfile(t, base)
+			p.Capabilities = caps
+			b := &browser{t: t}
+			tok, err := (&Client{}).LoginBrowser(t.Context(), p, BrowserOptions{Open: b.open})
+			if err != nil {
+				t.Fatalf("LoginBrowser(%v) = %v", caps, err)
+			}
+			b.wait()
+			if info, ok := s.Access(tok.AccessToken); !ok || !slices.Equal(info.Capabilities, caps) {
+				t.Errorf("browser sign-in with capabilities %v: the token's xms_cc = %v (known %v)", caps, info.Capabilities, ok)
+			}
+		}
+	})
+	t.Run("device", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := idpsim.New(idpsim.Options{AutoApproveDevice: 1, DeviceInterval: 5 * time.Second})
+			p := msProfile(t, "http://127.0.0.1:1")
+			p.Capabilities = []string{"cp1"}
+			tok, err := (&Client{HTTP: s.Client()}).LoginDevice(t.Context(), p, func(DeviceCode) {})
+			if err != nil {
+				t.Fatalf("LoginDevice = %v", err)
+			}
+			if info, ok := s.Access(tok.AccessToken); !ok || !slices.Equal(info.Capabilities, []string{"cp1"}) {
+				t.Errorf("device sign-in with cp1: the token's xms_cc = %v (known %v)", info.Capabilities, ok)
+			}
+		})
+	})
 }
