@@ -181,6 +181,10 @@ func TestFrontAnswersWithoutTheFullProgram(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "no-such-program") {
 		t.Errorf("front version with the full program gone = %+v; want exit 1 naming the path", r)
 	}
+	// A TOKENTRAY_CORE naming the front itself is refused, not exec'ed in a loop.
+	if r := h.run(t, front, []string{CoreEnv + "=" + front}, "version"); r.code != 1 || !strings.Contains(r.stderr, "names this front itself") {
+		t.Errorf("front version with %s naming the front = %+v; want exit 1 saying so", CoreEnv, r)
+	}
 }
 
 // TestFrontHandsEverythingElseToTheFullProgram: other commands, other

@@ -81,6 +81,9 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) 
 // /usr/local/bin → /usr/local/lib/tokentray).
 func corePath() (string, error) {
 	if p := os.Getenv(CoreEnv); p != "" {
+		if isSelf(p) {
+			return "", fmt.Errorf("%s=%s names this front itself, not the full tokentray program (lib/tokentray/tokentray)", CoreEnv, p)
+		}
 		return p, nil
 	}
 	exe, err := os.Executable()
@@ -214,4 +217,16 @@ func answer(line []byte, minValid time.Duration) (code int, ok bool) {
 		return 1, true
 	}
 	return 0, true
+}
+
+// isSelf reports whether path is this very executable (exec'ing it would
+// loop).
+func isSelf(path string) bool {
+	exe, err := os.Executable()
+	if err != nil {
+		return false
+	}
+	a, err1 := os.Stat(exe)
+	b, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
