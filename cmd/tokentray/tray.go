@@ -147,25 +147,61 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			c.log.Warn("window not opened", "error", err)
 		}
 	}
-	go func() { <-ctx.Done(); systray.Quit() }() // SIGINT/SIGTERM
-	systray.Run(tray.OnReady, tray.Close)
-	cancel()
-	err = <-errc
-	restartMu.Lock()
-	args := restartTo
-	restartMu.Unlock()
-	if args != nil {
-		srv.Close() // released before the new keeper claims it
-		if rerr := reexec(args); rerr != nil {
-			c.log.Error("restart failed", "error", rerr)
-			return fmt.Errorf("restart: %w", rerr)
+	// finish ends the keeper once systray.Run has returned: the engine
+	// stops (and flushes), then a restart re-executes.
+	var finishOnce sync.Once
+	var finishErr error
+	finish := func() error {
+		finishOnce.Do(func() {
+			cancel()
+			err := <-errc
+			restartMu.Lock()
+			args := restartTo
+			restartMu.Unlock()
+			if args != nil {
+				srv.Close() // released before the new keeper claims it
+				if rerr := reexec(args); rerr != nil {
+					c.log.Error("restart failed", "error", rerr)
+					finishErr = fmt.Errorf("restart: %w", rerr)
+					return
+				}
+			}
+			if err != nil {
+				finishErr = fmt.Errorf("engine: %w", err)
+			}
+		})
+		return finishErr
+	}
+	runReturned := make(chan struct{})
+	go func() { // SIGINT/SIGTERM, quit, restart
+		<-ctx.Done()
+		systray.Quit()
+		// systray.Quit cannot end a message loop whose tray window was
+		// never made (Windows with no notification area yet, as at login
+		// before the shell is up, or under Wine): the loop would block
+		// forever and the keeper would never exit. Give it trayLoopGrace,
+		// then finish without it.
+		select {
+		case <-runReturned:
+		case <-time.After(trayLoopGrace):
+			c.log.Warn("the tray's message loop did not end after quit; exiting without it", "waited", trayLoopGrace)
+			code := 0
+			if err := finish(); err != nil {
+				c.log.Error("keeper stopped", "error", err)
+				code = 1
+			}
+			c.Close()
+			os.Exit(code)
 		}
-	}
-	if err != nil {
-		return fmt.Errorf("engine: %w", err)
-	}
-	return nil
+	}()
+	systray.Run(tray.OnReady, tray.Close)
+	close(runReturned)
+	return finish()
 }
+
+// trayLoopGrace is how long a quitting keeper waits for the tray's message
+// loop to end before it exits without it.
+const trayLoopGrace = 5 * time.Second
 
 // envRestarted marks a keeper started by a restart.
 const envRestarted = "TOKENTRAY_RESTARTED"

@@ -9,7 +9,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,6 +211,12 @@ func TestWine(t *testing.T) {
 		w.must(t, "", "quit")
 		waitFor(t, 30*time.Second, "the keeper to stop", func() bool {
 			return !strings.Contains(w.run(t, "", "status").stdout, "from running tokentray")
+		})
+		// And its process ends: with no notification area (Wine has none)
+		// the tray's message loop never ends by itself; the keeper exits
+		// without it after trayLoopGrace.
+		waitFor(t, 30*time.Second, "the quit keeper's process to exit", func() bool {
+			return len(w.processes(t)) == 0
 		})
 	})
 
@@ -517,4 +526,31 @@ func (s *simHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	w.Write(rec.Body.Bytes())
+}
+
+// processes lists the pids of this prefix's tokentray.exe processes (Wine
+// runs them as Linux processes whose environment names the prefix).
+func (w *wine) processes(t *testing.T) []int {
+	t.Helper()
+	prefix := "WINEPREFIX=" + os.Getenv("WINEPREFIX")
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err1 := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		environ, err2 := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err1 != nil || err2 != nil || !strings.Contains(strings.ToLower(string(cmdline)), "tokentray.exe") {
+			continue
+		}
+		if slices.Contains(strings.Split(string(environ), "\x00"), prefix) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
