@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -31,45 +30,14 @@ import (
 // token and is not recorded for the secret scan; its stderr is.
 func (c *cli) runAdapter(env []string, stdin string, args ...string) result {
 	c.t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(append([]string{}, c.env...), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatalf("run %v: %v", args, err)
-	}
-	c.mu.Lock()
-	c.output.Write(errb.Bytes())
-	c.mu.Unlock()
-	return result{out.String(), errb.String(), code}
+	return c.exec(binPath, env, "", stdin, false, args...)
 }
 
 // runTool runs another program (git, kubectl) in c's environment plus env;
 // everything it prints is recorded for the secret scan.
 func (c *cli) runTool(env []string, dir, name string, args ...string) result {
 	c.t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(append([]string{}, c.env...), env...)
-	cmd.Dir = dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatalf("run %s %v: %v", name, args, err)
-	}
-	c.mu.Lock()
-	c.output.Write(out.Bytes())
-	c.output.Write(errb.Bytes())
-	c.mu.Unlock()
-	return result{out.String(), errb.String(), code}
+	return c.exec(name, env, dir, "", true, args...)
 }
 
 // currentToken is the access token the file vault of c holds for account

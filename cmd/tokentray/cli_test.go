@@ -84,8 +84,19 @@ type result struct {
 
 func (c *cli) run(stdin string, args ...string) result {
 	c.t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = c.env
+	printsToken := len(args) > 0 && (args[0] == "token" || args[0] == "env")
+	return c.exec(binPath, nil, "", stdin, !printsToken, args...)
+}
+
+// exec runs name with args in c's environment plus env, from dir ("" for
+// the current one), with stdin, and returns what it printed and its exit
+// code. Its stderr, and its stdout when recordStdout (not for commands
+// whose stdout is a token), go to c's record for the secret scan.
+func (c *cli) exec(name string, env []string, dir, stdin string, recordStdout bool, args ...string) result {
+	c.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(append([]string{}, c.env...), env...)
+	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -94,10 +105,10 @@ func (c *cli) run(stdin string, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		c.t.Fatalf("run %v: %v", args, err)
+		c.t.Fatalf("run %s %v: %v", name, args, err)
 	}
 	c.mu.Lock()
-	if len(args) == 0 || args[0] != "token" && args[0] != "env" {
+	if recordStdout {
 		c.output.Write(out.Bytes())
 	}
 	c.output.Write(errb.Bytes())

@@ -197,14 +197,17 @@ func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool
 	a.jitter = e.pol.jitter(e.rnd)
 	a.addEvent(now, true, fresh, env.Expiry)
 	if saved {
-		a.unsaved = false
-		a.heldRotated = false
-		a.heldBase = storedRef{}
-		a.saveErr = nil
-		a.saveFailures = 0
+		e.savedLocked(a)
 		a.state = OK
 		return
 	}
+	e.unsavedLocked(a, saveErr, now)
+}
+
+// unsavedLocked records that saving the pair a now holds failed with
+// saveErr at now: it is held in memory, marked unsaved, the account is
+// degraded and the save is retried (held.go).
+func (e *Engine) unsavedLocked(a *account, saveErr error, now time.Time) {
 	a.unsaved = true
 	a.saveErr = saveErr
 	a.saveFailures = 1

@@ -330,15 +330,7 @@ func (e *Engine) takeBudgetLocked(m mode, now time.Time) (bool, int64) {
 // is held unsaved and settled later (held.go) instead of written blind.
 func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool, base storedRef, write bool) (Result, vault.Envelope) {
 	n := merge(env, tok, now)
-	err := errHeldUnchecked
-	if write {
-		sctx, cancel := detach(ctx, saveGrace)
-		err = e.store.Save(sctx, a.name, n)
-		cancel()
-	}
-	if err != nil {
-		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
-	}
+	err := e.savePair(ctx, a, n, write)
 	e.mu.Lock()
 	// The held pair's refresh token differs from the stored one if this
 	// response rotated it or an earlier unsaved response had.
@@ -354,6 +346,24 @@ func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok
 	}
 	e.mu.Unlock()
 	return Result{Account: a.name, Fresh: tok.Fresh, Expiry: n.Expiry, Saved: err == nil}, n
+}
+
+// savePair saves n as a's pair, not cancelled with ctx (saveGrace after
+// it ends); with write false it does not write (the store's state is
+// unknown) and returns errHeldUnchecked. A failure is logged: the caller
+// holds n in memory (unsavedLocked).
+func (e *Engine) savePair(ctx context.Context, a *account, n vault.Envelope, write bool) error {
+	if !write {
+		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", errHeldUnchecked)
+		return errHeldUnchecked
+	}
+	sctx, cancel := detach(ctx, saveGrace)
+	err := e.store.Save(sctx, a.name, n)
+	cancel()
+	if err != nil {
+		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
+	}
+	return err
 }
 
 // merge applies a token response to the stored envelope. A response without
@@ -424,13 +434,12 @@ func (e *Engine) reread(ctx context.Context, a *account) (env vault.Envelope, ba
 	return env, storedRef{env, true}, true, nil
 }
 
-// savedLocked records that the in-memory pair has reached the store.
+// savedLocked records that a's in-memory pair is in the store: nothing is
+// held unsaved any more, and a storage degradation ends.
 func (e *Engine) savedLocked(a *account) {
-	if !a.unsaved {
-		return
-	}
 	a.unsaved = false
 	a.heldRotated = false
+	a.heldBase = storedRef{}
 	a.saveErr = nil
 	a.saveFailures = 0
 	if a.state == StorageDegraded {

@@ -504,41 +504,18 @@ func (e *Engine) saveRotated(ctx context.Context, a *account, env vault.Envelope
 	n := env
 	n.Version = vault.CurrentVersion
 	n.RefreshToken = rt
-	err := errHeldUnchecked
-	if write {
-		sctx, cancel := detach(ctx, saveGrace)
-		err = e.store.Save(sctx, a.name, n)
-		cancel()
-	}
-	if err != nil {
-		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
-	}
+	err := e.savePair(ctx, a, n, write)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	a.env = n
 	a.haveEnv = true
 	if err == nil {
-		a.unsaved = false
-		a.heldRotated = false
-		a.heldBase = storedRef{}
-		a.saveErr = nil
-		a.saveFailures = 0
-		if a.state == StorageDegraded {
-			a.state = OK
-			if a.lastErr != nil && a.lastErr.Class == ClassStorage {
-				a.lastErr = nil
-			}
-		}
+		e.savedLocked(a)
 		return true
 	}
-	a.unsaved = true
+	e.unsavedLocked(a, err, now)
 	a.heldRotated = true
 	a.heldBase = base
-	a.saveErr = err
-	a.saveFailures = 1
-	a.saveRetryAt = now.Add(spread(e.pol.backoff(1), e.rnd))
-	a.state = StorageDegraded
-	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(err), At: now}
 	return false
 }
 

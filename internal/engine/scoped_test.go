@@ -331,17 +331,64 @@ func TestTokenForRotatedUnsaved(t *testing.T) {
 	})
 }
 
+// oidcProfile makes the world's accounts plain OpenID Connect accounts on
+// the simulator, with narrower_scopes as given.
+func oidcProfile(narrower bool) func(*oauth.Profile) {
+	return func(p *oauth.Profile) {
+		ep := idpsim.EndpointsFor(simBase, "")
+		p.Provider, p.Tenant, p.Issuer = oauth.ProviderOIDC, "", ep.Issuer
+		p.Endpoints = oauth.Endpoints{Auth: ep.Auth, Token: ep.Token, Issuer: ep.Issuer}
+		p.Scopes = []string{"openid", "offline_access", "profile", "User.Read"}
+		p.NarrowerScopes = narrower
+	}
+}
+
+// TestTokenForShortLifetimeHalfRule: invariant 7 for per-resource tokens —
+// when the resource's tokens live shorter than MinValid, a cached token is
+// served until half its lifetime has passed, so calls in a loop refresh at
+// most once per half lifetime and say the lifetime is shorter than asked.
+func TestTokenForShortLifetimeHalfRule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, sim: idpsim.Options{AccessTTL: time.Minute}})
+		w.sim.Consent(w.subject["acct0"], "api://reports")
+		const scope = "api://reports/.default"
+		get := func() AccessToken {
+			t.Helper()
+			tok, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{scope}, MinValid: 5 * time.Minute})
+			if err != nil {
+				t.Fatalf("TokenFor(%s) = %v", scope, err)
+			}
+			return tok
+		}
+		first := get()
+		if !first.ShorterThanAsked || first.Lifetime != time.Minute {
+			t.Errorf("first token: lifetime %s, shorter than asked %v; want 1m and true", first.Lifetime, first.ShorterThanAsked)
+		}
+		for range 5 { // 25 s of calls, inside the first half lifetime
+			time.Sleep(5 * time.Second)
+			if tok := get(); tok.Token != first.Token {
+				t.Fatal("a call within half the lifetime refreshed; want the cached token")
+			}
+		}
+		if n := w.scopedRequests("acct0", scope); n != 1 {
+			t.Fatalf("requests in the first half lifetime = %d; want 1", n)
+		}
+		time.Sleep(10 * time.Second) // past half the lifetime
+		if tok := get(); tok.Token == first.Token {
+			t.Error("a call after half the lifetime served the old token; want a fresh one")
+		}
+		if n := w.scopedRequests("acct0", scope); n != 2 {
+			t.Errorf("requests after half the lifetime = %d; want 2", n)
+		}
+	})
+}
+
 // TestTokenForNarrowerScopeNeedsOptIn: a non-Microsoft account without
 // narrower_scopes refuses a per-resource token before any request (some
 // providers narrow the sign-in itself on such a refresh), and stays as it was.
 func TestTokenForNarrowerScopeNeedsOptIn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, profile: func(p *oauth.Profile) {
-			ep := idpsim.EndpointsFor(simBase, "")
-			p.Provider, p.Tenant, p.Issuer = oauth.ProviderOIDC, "", ep.Issuer
-			p.Endpoints = oauth.Endpoints{Auth: ep.Auth, Token: ep.Token, Issuer: ep.Issuer}
-			p.Scopes = []string{"openid", "offline_access", "profile", "User.Read"}
-		}})
+		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, profile: oidcProfile(false)})
 		before := w.status("acct0")
 		_, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"profile"}})
 		if !errors.Is(err, ErrResource) || !strings.Contains(err.Error(), "narrower_scopes: true") {
@@ -364,13 +411,7 @@ func TestTokenForNarrowerScopeNeedsOptIn(t *testing.T) {
 // token.
 func TestTokenForNarrowerScopeOIDC(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, profile: func(p *oauth.Profile) {
-			ep := idpsim.EndpointsFor(simBase, "")
-			p.Provider, p.Tenant, p.Issuer = oauth.ProviderOIDC, "", ep.Issuer
-			p.Endpoints = oauth.Endpoints{Auth: ep.Auth, Token: ep.Token, Issuer: ep.Issuer}
-			p.Scopes = []string{"openid", "offline_access", "profile", "User.Read"}
-			p.NarrowerScopes = true
-		}})
+		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, profile: oidcProfile(true)})
 		tok, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"profile"}})
 		if err != nil {
 			t.Fatalf("TokenFor(profile) = %v", err)

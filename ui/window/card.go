@@ -66,8 +66,8 @@ func newCard(ctx context.Context, w *Window, name string) *card {
 	c.errBox = container.NewVBox(c.errLine, c.fix,
 		container.NewBorder(nil, nil, nil, container.NewCenter(c.copyDetails), c.errAt))
 	c.message.Hide()
-	c.radarLine = newRadarLine()
-	c.scopedLine = newScopedLine()
+	c.radarLine = newOptionalLine()  // by when the account needs an interactive sign-in
+	c.scopedLine = newOptionalLine() // the per-resource tokens the keeper holds (token --scope, the adapters)
 	c.timeline = newTimeline()
 
 	c.refresh = widget.NewButton("Refresh now", func() { w.refreshOne(ctx, name) })

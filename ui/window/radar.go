@@ -10,9 +10,9 @@ import (
 	"github.com/tokentray/tokentray/ui"
 )
 
-// newRadarLine is the card's expiry-radar row: by when the account needs an
-// interactive sign-in, hidden while that is unknown.
-func newRadarLine() *widget.Label {
+// newOptionalLine is a card row that stays hidden until it has something to
+// say (the radar, the per-resource tokens).
+func newOptionalLine() *widget.Label {
 	l := widget.NewLabel("")
 	l.Wrapping = fyne.TextWrapWord
 	l.Hide()

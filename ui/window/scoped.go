@@ -4,21 +4,9 @@ import (
 	"strings"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/widget"
-
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/ui"
 )
-
-// newScopedLine is the card's row of per-resource tokens the keeper holds
-// for the account (token --scope, the adapters), hidden when there are none.
-func newScopedLine() *widget.Label {
-	l := widget.NewLabel("")
-	l.Wrapping = fyne.TextWrapWord
-	l.Hide()
-	return l
-}
 
 // scopedText is that row at now: "Tokens for other resources:
 // api://reports/.default until 13:04; …" ("" when none).
