@@ -27,21 +27,21 @@ var allowed = map[string][]string{
 	"cmd/tokentray": {"internal/...", "ui", "assets"},
 	// The window program: views, and the keeper through the control client;
 	// never the vault or the provider.
-	"cmd/tokentray-window": {"ui/...", "internal/control", "internal/config", "internal/engine", "internal/quietlocale", "assets"},
+	"cmd/tokentray-window": {"ui/...", "internal/control", "internal/config", "internal/state", "internal/quietlocale", "assets"},
 	// The front installed as `tokentray`: the socket path rule and nothing
 	// else (see TestLayoutFrontIsLight).
 	"cmd/tokentray-front": {"internal/control/sockpath"},
 
 	// The keeper's views (tray menu, icon, notifications): no Fyne (see
 	// TestLayoutKeeperHasNoFyne).
-	"ui": {"assets", "internal/engine", "internal/config", "internal/control"},
+	"ui": {"assets", "internal/state", "internal/config", "internal/control"},
 	// The Fyne window.
-	"ui/window": {"ui", "internal/engine", "internal/config", "assets"},
+	"ui/window": {"ui", "internal/state", "internal/config", "assets"},
 
-	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config"},
-	"internal/control": {"internal/engine", "internal/config", "internal/control/sockpath", "internal/accesslog"},
+	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config", "internal/state"},
+	"internal/control": {"internal/state", "internal/config", "internal/control/sockpath", "internal/accesslog"},
 	// Hooks: commands run on account events, derived from snapshots.
-	"internal/hooks": {"internal/engine", "internal/config"},
+	"internal/hooks": {"internal/engine", "internal/state", "internal/config"},
 
 	// Leaves: they import no other package of the module.
 	"internal/oauth":            {},
@@ -53,8 +53,10 @@ var allowed = map[string][]string{
 	"internal/quietlocale":      {},
 	"internal/credential":       {},
 	"internal/accesslog":        {}, // who was handed a token
-	"assets":                    {},
-	"internal":                  {}, // this test's package
+	// The values every client sees (snapshot, status, results, scopes).
+	"internal/state": {},
+	"assets":         {},
+	"internal":       {}, // this test's package
 }
 
 // goosList are the systems whose file sets the rules are checked on.
@@ -242,4 +244,24 @@ func describe(rules []string) string {
 		return "no package of the module"
 	}
 	return strings.Join(rules, ", ")
+}
+
+// TestLayoutWindowHasNoSecrets: the window program is a pure client of the
+// keeper; it never links the vault, the OAuth code, the keychain library
+// or x/oauth2 (ARCHITECTURE.md, "Layout").
+func TestLayoutWindowHasNoSecrets(t *testing.T) {
+	banned := []string{module + "/internal/vault", module + "/internal/oauth", module + "/internal/engine",
+		"github.com/zalando/go-keyring", "golang.org/x/oauth2"}
+	for _, goos := range goosList {
+		for _, p := range listModule(t, goos) {
+			if p.ImportPath != module+"/cmd/tokentray-window" {
+				continue
+			}
+			for _, d := range p.Deps {
+				if slices.ContainsFunc(banned, func(b string) bool { return under(d, b) }) {
+					t.Errorf("GOOS=%s: cmd/tokentray-window reaches %s; the window must reach the keeper only through internal/control", goos, d)
+				}
+			}
+		}
+	}
 }

@@ -3,21 +3,21 @@ package ui
 import (
 	"testing"
 
-	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/hooks"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestEpisodesMatchHooks: the keeper's notifications and its needs-sign-in
 // and failing hooks follow one episode rule: on any sequence of states both
 // announce the same account entering the same state at the same snapshot.
 func TestEpisodesMatchHooks(t *testing.T) {
-	states := []engine.State{engine.OK, engine.Refreshing, engine.BackingOff, engine.Failing, engine.NeedsSignIn, engine.SignedOut, engine.StorageDegraded}
+	states := []state.State{state.OK, state.Refreshing, state.BackingOff, state.Failing, state.NeedsSignIn, state.SignedOut, state.StorageDegraded}
 	// Every sequence of four states of one account, after each start state.
-	var seqs [][]engine.State
-	var gen func(prefix []engine.State)
-	gen = func(prefix []engine.State) {
+	var seqs [][]state.State
+	var gen func(prefix []state.State)
+	gen = func(prefix []state.State) {
 		if len(prefix) == 4 {
-			seqs = append(seqs, append([]engine.State(nil), prefix...))
+			seqs = append(seqs, append([]state.State(nil), prefix...))
 			return
 		}
 		for _, s := range states {
@@ -29,7 +29,7 @@ func TestEpisodesMatchHooks(t *testing.T) {
 		var eps Episodes
 		var w hooks.Watch
 		for i, st := range seq {
-			s := engine.Snapshot{Accounts: []engine.AccountStatus{{Name: "work", State: st}}}
+			s := state.Snapshot{Accounts: []state.AccountStatus{{Name: "work", State: st}}}
 			notes := len(eps.Update(s))
 			fired := 0
 			for _, f := range w.Update(s) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // ClockTime formats t as "15:04" when it falls on now's day, else with the
@@ -43,28 +43,28 @@ func ExpiryText(exp, now time.Time) string {
 }
 
 // StateLabel is the short human name of a state.
-func StateLabel(s engine.State) string {
+func StateLabel(s state.State) string {
 	switch s {
-	case engine.OK:
+	case state.OK:
 		return "OK"
-	case engine.Refreshing:
+	case state.Refreshing:
 		return "Refreshing…"
-	case engine.BackingOff:
+	case state.BackingOff:
 		return "Backing off"
-	case engine.Failing:
+	case state.Failing:
 		return "Failing"
-	case engine.NeedsSignIn:
+	case state.NeedsSignIn:
 		return "Needs sign-in"
-	case engine.StorageDegraded:
+	case state.StorageDegraded:
 		return "Storage degraded"
-	case engine.SignedOut:
+	case state.SignedOut:
 		return "Signed out"
 	}
 	return string(s)
 }
 
 // IdentityText is who the account is signed in as.
-func IdentityText(id engine.Identity) string {
+func IdentityText(id state.Identity) string {
 	switch {
 	case id.Name != "" && id.Username != "":
 		return fmt.Sprintf("Signed in as %s (%s)", id.Name, id.Username)
@@ -87,26 +87,26 @@ func FreshText(fresh bool) string {
 }
 
 // FixText is the action that fixes the account's last error.
-func FixText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+func FixText(a state.AccountStatus, now time.Time, loc *time.Location) string {
 	if a.LastError == nil {
 		return ""
 	}
 	switch a.LastError.Class {
-	case engine.ClassPermanent:
+	case state.ClassPermanent:
 		return "Fix: sign in again (Sign in)."
-	case engine.ClassRetryAfter:
+	case state.ClassRetryAfter:
 		if a.BackoffUntil.After(now) {
 			return "Fix: none needed — the provider asked to wait; tokentray retries at " + ClockTime(a.BackoffUntil, now, loc) + "."
 		}
 		return "Fix: none needed — the provider asked to wait; tokentray retries automatically."
-	case engine.ClassStorage:
+	case state.ClassStorage:
 		return "Fix: unlock the keychain, or choose storage \"file\" in Settings and restart."
 	}
 	return "Fix: check the network; tokentray retries automatically, or press Refresh now."
 }
 
 // StorageText says where the account's secrets live.
-func StorageText(st engine.Storage) string {
+func StorageText(st state.Storage) string {
 	kind := st.Kind
 	if kind == "" {
 		kind = "unknown"
@@ -132,7 +132,7 @@ func ProviderName(p string) string {
 
 // NextText says when the next automatic refresh runs, counting down to it,
 // or why none does: "Next refresh in 34m 00s (13:04)".
-func NextText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+func NextText(a state.AccountStatus, now time.Time, loc *time.Location) string {
 	in := func(t time.Time) string {
 		if !t.After(now) {
 			return "now"
@@ -140,13 +140,13 @@ func NextText(a engine.AccountStatus, now time.Time, loc *time.Location) string 
 		return "in " + Countdown(t.Sub(now)) + " (" + ClockTime(t, now, loc) + ")"
 	}
 	switch a.State {
-	case engine.NeedsSignIn:
+	case state.NeedsSignIn:
 		return "Next refresh: none until you sign in again"
-	case engine.SignedOut:
+	case state.SignedOut:
 		return "Next refresh: none (signed out)"
-	case engine.Refreshing:
+	case state.Refreshing:
 		return "Refreshing now…"
-	case engine.BackingOff, engine.Failing:
+	case state.BackingOff, state.Failing:
 		if r := RetryAt(a); !r.IsZero() {
 			return fmt.Sprintf("Retry %s — %d failures in a row", in(r), a.Failures)
 		}
@@ -158,7 +158,7 @@ func NextText(a engine.AccountStatus, now time.Time, loc *time.Location) string 
 }
 
 // RetryAt is when a backing-off account is tried again.
-func RetryAt(a engine.AccountStatus) time.Time {
+func RetryAt(a state.AccountStatus) time.Time {
 	if !a.NextDue.IsZero() {
 		return a.NextDue
 	}
@@ -167,13 +167,13 @@ func RetryAt(a engine.AccountStatus) time.Time {
 
 // CanRefresh reports whether Refresh now makes sense in state st (the
 // engine decides; this only greys out what cannot work).
-func CanRefresh(st engine.State) bool {
-	return st != engine.SignedOut && st != engine.NeedsSignIn
+func CanRefresh(st state.State) bool {
+	return st != state.SignedOut && st != state.NeedsSignIn
 }
 
 // RefreshOutcome is the one-line result of a Refresh now.
-func RefreshOutcome(res engine.Result, err error) string {
-	var r *engine.Refused
+func RefreshOutcome(res state.Result, err error) string {
+	var r *state.Refused
 	switch {
 	case errors.As(err, &r):
 		return r.Error()

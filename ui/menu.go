@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/assets"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // Tray menu labels the end-to-end test clicks by name: keep them exact.
@@ -53,7 +53,7 @@ type menuEntry struct {
 // account, Refresh now (all; with several accounts also a submenu per
 // account), Sign in again… when an account needs it, Open tokentray,
 // Settings… and Quit.
-func menuModel(s engine.Snapshot, now time.Time, loc *time.Location) []menuEntry {
+func menuModel(s state.Snapshot, now time.Time, loc *time.Location) []menuEntry {
 	var m []menuEntry
 	if len(s.Accounts) == 0 {
 		m = append(m, menuEntry{Label: labelNoAccounts, Disabled: true})
@@ -67,7 +67,7 @@ func menuModel(s engine.Snapshot, now time.Time, loc *time.Location) []menuEntry
 		if CanRefresh(a.State) {
 			refreshable = append(refreshable, a.Name)
 		}
-		if a.State == engine.NeedsSignIn || a.State == engine.SignedOut {
+		if a.State == state.NeedsSignIn || a.State == state.SignedOut {
 			signIn = append(signIn, a.Name)
 		}
 	}
@@ -101,18 +101,18 @@ func menuModel(s engine.Snapshot, now time.Time, loc *time.Location) []menuEntry
 }
 
 // statusLine is one account's tray line: "work — refreshed 12:04, next 13:04".
-func statusLine(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+func statusLine(a state.AccountStatus, now time.Time, loc *time.Location) string {
 	var parts []string
 	switch a.State {
-	case engine.NeedsSignIn:
+	case state.NeedsSignIn:
 		return a.Name + accountSeparator + "needs sign-in"
-	case engine.SignedOut:
+	case state.SignedOut:
 		return a.Name + accountSeparator + "signed out"
-	case engine.Refreshing:
+	case state.Refreshing:
 		return a.Name + accountSeparator + "refreshing…"
-	case engine.BackingOff, engine.Failing:
+	case state.BackingOff, state.Failing:
 		word := "retrying"
-		if a.State == engine.Failing {
+		if a.State == state.Failing {
 			word = "failing"
 		}
 		s := fmt.Sprintf("%s (%d failures in a row)", word, a.Failures)
@@ -131,7 +131,7 @@ func statusLine(a engine.AccountStatus, now time.Time, loc *time.Location) strin
 	} else {
 		parts = append(parts, "next "+ClockTime(a.NextDue, now, loc))
 	}
-	if a.State == engine.StorageDegraded || a.Storage.Degraded {
+	if a.State == state.StorageDegraded || a.Storage.Degraded {
 		parts = append(parts, "not saved")
 	}
 	return a.Name + accountSeparator + strings.Join(parts, ", ")
@@ -150,7 +150,7 @@ const (
 
 // TrayStateOf picks the most urgent state over all accounts: sign-in needed,
 // then a warning (backing off, failing, storage degraded), then refreshing.
-func TrayStateOf(s engine.Snapshot) TrayState {
+func TrayStateOf(s state.Snapshot) TrayState {
 	st := TrayOK
 	for _, a := range s.Accounts {
 		st = max(st, AccountTrayState(a))
@@ -160,14 +160,14 @@ func TrayStateOf(s engine.Snapshot) TrayState {
 
 // AccountTrayState is the tray state of one account: the badge the window
 // shows next to it.
-func AccountTrayState(a engine.AccountStatus) TrayState {
+func AccountTrayState(a state.AccountStatus) TrayState {
 	var t TrayState
 	switch a.State {
-	case engine.NeedsSignIn, engine.SignedOut:
+	case state.NeedsSignIn, state.SignedOut:
 		t = TraySignIn
-	case engine.BackingOff, engine.Failing, engine.StorageDegraded:
+	case state.BackingOff, state.Failing, state.StorageDegraded:
 		t = TrayWarning
-	case engine.Refreshing:
+	case state.Refreshing:
 		t = TrayRefreshing
 	}
 	if a.Storage.Degraded && t < TrayWarning {
@@ -191,14 +191,14 @@ func (st TrayState) Icon() []byte {
 
 // Summary is the one-line tray tooltip: "tokentray: 2 accounts OK",
 // "tokentray: work needs sign-in".
-func Summary(s engine.Snapshot) string {
+func Summary(s state.Snapshot) string {
 	if len(s.Accounts) == 0 {
 		return "tokentray: no accounts"
 	}
 	var bad []string
 	for _, a := range s.Accounts {
 		switch {
-		case a.State == engine.OK && !a.Storage.Degraded, a.State == engine.Refreshing:
+		case a.State == state.OK && !a.Storage.Degraded, a.State == state.Refreshing:
 		default:
 			bad = append(bad, a.Name+" "+strings.ToLower(StateLabel(a.State)))
 		}

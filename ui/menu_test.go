@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // tail is the fixed end of every menu.
@@ -20,7 +19,7 @@ var tail = []menuEntry{
 
 func TestMenuModel(t *testing.T) {
 	unsaved := okAccount("home")
-	unsaved.State = engine.StorageDegraded
+	unsaved.State = state.StorageDegraded
 	unsaved.Storage.Degraded = true
 	manual := okAccount("work")
 	manual.NextDue = time.Time{}
@@ -29,12 +28,12 @@ func TestMenuModel(t *testing.T) {
 	yesterday := okAccount("work")
 	yesterday.LastSuccess = clock.Add(-24 * time.Hour)
 	failing := backingOffAccount("work")
-	failing.State = engine.Failing
+	failing.State = state.Failing
 	failing.Failures = 10
 
 	for _, tc := range []struct {
 		name string
-		snap engine.Snapshot
+		snap state.Snapshot
 		want []menuEntry
 	}{
 		{"no accounts", snap(), []menuEntry{
@@ -115,7 +114,7 @@ func TestMenuModel(t *testing.T) {
 
 func TestTrayStateAndSummary(t *testing.T) {
 	for _, tc := range []struct {
-		snap    engine.Snapshot
+		snap    state.Snapshot
 		state   TrayState
 		summary string
 	}{
@@ -144,8 +143,8 @@ func TestFormatting(t *testing.T) {
 		{ExpiryText(time.Time{}, clock), "Access token: none held"},
 		{ExpiryText(clock.Add(90*time.Second), clock), "Access token expires in 1m 30s"},
 		{ExpiryText(clock.Add(-3*time.Minute), clock), "Access token expired 3m 00s ago"},
-		{IdentityText(engine.Identity{Username: "ada@contoso.test"}), "Signed in as ada@contoso.test"},
-		{IdentityText(engine.Identity{}), "Signed in as: unknown (no ID token claims)"},
+		{IdentityText(state.Identity{Username: "ada@contoso.test"}), "Signed in as ada@contoso.test"},
+		{IdentityText(state.Identity{}), "Signed in as: unknown (no ID token claims)"},
 		{ClockTime(at("09:05"), clock, time.FixedZone("CET", 3600)), "10:05"},
 		{NextText(okAccount("work"), clock, time.UTC), "Next refresh in 34m 00s (13:04)"},
 		{NextText(okAccount("work"), at("13:05"), time.UTC), "Next refresh now"},

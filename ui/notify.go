@@ -3,7 +3,7 @@ package ui
 import (
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // Note is one desktop notification.
@@ -11,13 +11,13 @@ type Note struct {
 	Title, Body string
 }
 
-// Episodes turns snapshots into notes, one per episode (engine.Episodes,
+// Episodes turns snapshots into notes, one per episode (state.Episodes,
 // the rule the hooks follow too): an account that needs sign-in or is
 // failing is announced when it enters that state and not again until it has
 // left it. The zero value is ready; it is not safe for
 // concurrent use (the keeper feeds it from its one snapshot loop).
 type Episodes struct {
-	rule engine.Episodes // when an episode starts (the keeper's one rule)
+	rule state.Episodes // when an episode starts (the keeper's one rule)
 
 	// RadarDays is radar.notify_days: an account whose radar says it needs
 	// an interactive sign-in within that many days is announced once per
@@ -30,7 +30,7 @@ type Episodes struct {
 }
 
 // Update returns the notes snapshot s starts.
-func (n *Episodes) Update(s engine.Snapshot) []Note {
+func (n *Episodes) Update(s state.Snapshot) []Note {
 	var out []Note
 	for _, c := range n.rule.Update(s) {
 		if !c.Started {
@@ -39,9 +39,9 @@ func (n *Episodes) Update(s engine.Snapshot) []Note {
 		a := c.Account
 		var msg string
 		switch a.State {
-		case engine.NeedsSignIn:
+		case state.NeedsSignIn:
 			msg = a.Name + " needs sign-in: automatic refresh has stopped. Open tokentray and choose Sign in."
-		case engine.Failing:
+		case state.Failing:
 			msg = a.Name + " keeps failing to refresh; tokentray keeps retrying. Open tokentray to see the error."
 		}
 		if a.Reason != "" {

@@ -4,19 +4,19 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // RadarSourceText names where a radar date comes from, for people.
 func RadarSourceText(source string) string {
 	switch source {
-	case engine.RadarSignInFrequency:
+	case state.RadarSignInFrequency:
 		return "sign-in frequency policy"
-	case engine.RadarSPA24h:
+	case state.RadarSPA24h:
 		return "single-page-app 24 h limit"
-	case engine.RadarRefreshTokenExpiresIn:
+	case state.RadarRefreshTokenExpiresIn:
 		return "refresh token lifetime"
-	case engine.RadarRefreshExpiresIn:
+	case state.RadarRefreshExpiresIn:
 		return "session lifetime"
 	}
 	return source
@@ -25,7 +25,7 @@ func RadarSourceText(source string) string {
 // RadarText says by when the account needs an interactive sign-in: "sign-in
 // needed by Mon 14 Dec 09:00 (in 8 days, sign-in frequency policy)"; "" when
 // r is nil.
-func RadarText(r *engine.Radar, now time.Time, loc *time.Location) string {
+func RadarText(r *state.Radar, now time.Time, loc *time.Location) string {
 	if r == nil {
 		return ""
 	}
@@ -57,8 +57,8 @@ func span(d time.Duration) string {
 }
 
 // soonestRadar is the account whose radar date comes first, if any.
-func soonestRadar(s engine.Snapshot) (engine.AccountStatus, bool) {
-	var best engine.AccountStatus
+func soonestRadar(s state.Snapshot) (state.AccountStatus, bool) {
+	var best state.AccountStatus
 	found := false
 	for _, a := range s.Accounts {
 		if a.Radar != nil && (!found || a.Radar.SignInBy.Before(best.Radar.SignInBy)) {
@@ -70,7 +70,7 @@ func soonestRadar(s engine.Snapshot) (engine.AccountStatus, bool) {
 
 // radarTip is the tooltip's radar part: "; work: sign in by Mon 14 Dec
 // 09:00" for the account whose sign-in comes first, "" if none is known.
-func radarTip(s engine.Snapshot, loc *time.Location) string {
+func radarTip(s state.Snapshot, loc *time.Location) string {
 	a, ok := soonestRadar(s)
 	if !ok {
 		return ""
@@ -80,7 +80,7 @@ func radarTip(s engine.Snapshot, loc *time.Location) string {
 
 // radarNote is the reminder for a's coming sign-in at now, or ok false when
 // it is further away than days (or days is 0).
-func radarNote(a engine.AccountStatus, days int, now time.Time, loc *time.Location) (Note, bool) {
+func radarNote(a state.AccountStatus, days int, now time.Time, loc *time.Location) (Note, bool) {
 	if a.Radar == nil || days <= 0 || a.Radar.SignInBy.Sub(now) > time.Duration(days)*24*time.Hour {
 		return Note{}, false
 	}
@@ -99,7 +99,7 @@ const radarSameDate = time.Hour
 // accounts in s). A date within radarSameDate of the announced one is the
 // same date. The time is the snapshot's, i.e. the engine's clock. The
 // record is in memory: a restarted keeper reminds once more.
-func (n *Episodes) radarNotes(s engine.Snapshot, seen map[string]bool) []Note {
+func (n *Episodes) radarNotes(s state.Snapshot, seen map[string]bool) []Note {
 	if n.radarSent == nil {
 		n.radarSent = map[string]time.Time{}
 	}

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // withRadar is a with a radar saying sign in by by (source sign-in frequency).
-func withRadar(a engine.AccountStatus, by time.Time) engine.AccountStatus {
-	a.Radar = &engine.Radar{SignInBy: by, Source: engine.RadarSignInFrequency, Since: by.Add(-14 * 24 * time.Hour)}
+func withRadar(a state.AccountStatus, by time.Time) state.AccountStatus {
+	a.Radar = &state.Radar{SignInBy: by, Source: state.RadarSignInFrequency, Since: by.Add(-14 * 24 * time.Hour)}
 	return a
 }
 
@@ -19,20 +19,20 @@ func TestRadarText(t *testing.T) {
 	by := time.Date(2026, 12, 14, 9, 0, 0, 0, time.UTC) // a Monday
 	tests := []struct {
 		name string
-		r    *engine.Radar
+		r    *state.Radar
 		now  time.Time
 		want string
 	}{
 		{"none", nil, by, ""},
-		{"days", &engine.Radar{SignInBy: by, Source: engine.RadarSignInFrequency}, by.Add(-8*24*time.Hour - 3*time.Hour),
+		{"days", &state.Radar{SignInBy: by, Source: state.RadarSignInFrequency}, by.Add(-8*24*time.Hour - 3*time.Hour),
 			"sign-in needed by Mon 14 Dec 09:00 (in 8 days, sign-in frequency policy)"},
-		{"one day", &engine.Radar{SignInBy: by, Source: engine.RadarSPA24h}, by.Add(-25 * time.Hour),
+		{"one day", &state.Radar{SignInBy: by, Source: state.RadarSPA24h}, by.Add(-25 * time.Hour),
 			"sign-in needed by Mon 14 Dec 09:00 (in 1 day, single-page-app 24 h limit)"},
-		{"hours", &engine.Radar{SignInBy: by, Source: engine.RadarRefreshTokenExpiresIn}, by.Add(-5*time.Hour - time.Minute),
+		{"hours", &state.Radar{SignInBy: by, Source: state.RadarRefreshTokenExpiresIn}, by.Add(-5*time.Hour - time.Minute),
 			"sign-in needed by Mon 14 Dec 09:00 (in 5 hours, refresh token lifetime)"},
-		{"minutes", &engine.Radar{SignInBy: by, Source: engine.RadarRefreshExpiresIn}, by.Add(-time.Minute),
+		{"minutes", &state.Radar{SignInBy: by, Source: state.RadarRefreshExpiresIn}, by.Add(-time.Minute),
 			"sign-in needed by Mon 14 Dec 09:00 (in 1 minute, session lifetime)"},
-		{"past", &engine.Radar{SignInBy: by, Source: engine.RadarSignInFrequency}, by.Add(2 * time.Hour),
+		{"past", &state.Radar{SignInBy: by, Source: state.RadarSignInFrequency}, by.Add(2 * time.Hour),
 			"sign-in was needed by Mon 14 Dec 09:00 (2 hours ago, sign-in frequency policy)"},
 	}
 	for _, tt := range tests {
@@ -49,14 +49,14 @@ func TestRadarText(t *testing.T) {
 func TestEpisodesRadar(t *testing.T) {
 	days := 3
 	by := clock.Add(10 * 24 * time.Hour)
-	at := func(now time.Time, as ...engine.AccountStatus) engine.Snapshot {
-		return engine.Snapshot{At: now, Accounts: as}
+	at := func(now time.Time, as ...state.AccountStatus) state.Snapshot {
+		return state.Snapshot{At: now, Accounts: as}
 	}
 	n := Episodes{RadarDays: days, Loc: time.UTC}
 	windowOpens := by.Add(-time.Duration(days) * 24 * time.Hour)
 	steps := []struct {
 		name string
-		snap engine.Snapshot
+		snap state.Snapshot
 		want int
 	}{
 		{"no radar", at(clock, okAccount("work")), 0},

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"fyne.io/systray"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TrayActions are what the tray menu does. Each is called on its own
@@ -37,7 +36,7 @@ type Tray struct {
 	mu       sync.Mutex
 	ready    bool
 	closed   bool
-	snap     engine.Snapshot
+	snap     state.Snapshot
 	menu     []menuEntry // the plan on screen
 	built    bool        // menu was built at least once
 	icon     TrayState
@@ -73,7 +72,7 @@ func (t *Tray) OnReady() {
 
 // Render shows snapshot s. It may be called from any goroutine, also before
 // OnReady (the latest snapshot is shown when the tray is ready).
-func (t *Tray) Render(s engine.Snapshot) {
+func (t *Tray) Render(s state.Snapshot) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.snap = s

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokentray/tokentray/assets"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // recordingHost is a tray host that keeps everything the Tray hands it and
@@ -137,7 +137,7 @@ func TestPlan(t *testing.T) {
 	two := snap(needsSignInAccount("work"), needsSignInAccount("home"), okAccount("lab"))
 	for _, tc := range []struct {
 		name string
-		snap engine.Snapshot
+		snap state.Snapshot
 		a    TrayActions
 		want []string
 	}{
@@ -196,7 +196,7 @@ func TestTrayChangeDetection(t *testing.T) {
 	moreHistory := okAccount("work")
 	moreHistory.History = moreHistory.History[:2]
 	steps := []struct {
-		snap               engine.Snapshot
+		snap               state.Snapshot
 		icons, tips, menus int
 	}{
 		{snap(okAccount("work")), 1, 2, 2}, // icon stays OK; tooltip and menu change
@@ -287,9 +287,9 @@ func TestIconBytes(t *testing.T) {
 
 func TestEpisodesOncePerEpisode(t *testing.T) {
 	var n Episodes
-	failing := func() engine.AccountStatus { a := backingOffAccount("work"); a.State = engine.Failing; return a }
+	failing := func() state.AccountStatus { a := backingOffAccount("work"); a.State = state.Failing; return a }
 	steps := []struct {
-		snap engine.Snapshot
+		snap state.Snapshot
 		want int
 	}{
 		{snap(okAccount("work")), 0},

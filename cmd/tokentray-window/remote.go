@@ -8,7 +8,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui/window"
 )
 
@@ -60,12 +60,12 @@ func (r *remote) do(fn func(c *control.Client) error) error {
 // Subscribe streams the keeper's snapshots; the channel closes when the
 // connection ends. It holds the window's subscription, so show requests
 // from the keeper arrive here too.
-func (r *remote) Subscribe(ctx context.Context) <-chan engine.Snapshot {
-	ch := make(chan engine.Snapshot, 1)
+func (r *remote) Subscribe(ctx context.Context) <-chan state.Snapshot {
+	ch := make(chan state.Snapshot, 1)
 	go func() {
 		defer close(ch)
 		r.do(func(c *control.Client) error {
-			return c.Subscribe(ctx, true, func(s engine.Snapshot) {
+			return c.Subscribe(ctx, true, func(s state.Snapshot) {
 				select { // keep only the newest
 				case <-ch:
 				default:
@@ -80,8 +80,8 @@ func (r *remote) Subscribe(ctx context.Context) <-chan engine.Snapshot {
 	return ch
 }
 
-func (r *remote) RefreshNow(ctx context.Context, account string) (engine.Result, error) {
-	var res engine.Result
+func (r *remote) RefreshNow(ctx context.Context, account string) (state.Result, error) {
+	var res state.Result
 	err := r.do(func(c *control.Client) error {
 		rs, err := c.RefreshAccounts(ctx, account, false)
 		if len(rs) > 0 {

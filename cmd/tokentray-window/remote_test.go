@@ -18,8 +18,8 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui/window"
 )
 
@@ -214,7 +214,7 @@ func TestWindowIsAClientOfTheKeeper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap := func() engine.Snapshot {
+	snap := func() state.Snapshot {
 		s, err := c.Snapshot(ctx)
 		if err != nil {
 			t.Fatalf("Snapshot = %v", err)

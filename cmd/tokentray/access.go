@@ -7,7 +7,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/accesslog"
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // accessLogPath is the access log's file in the state directory.
@@ -66,7 +66,7 @@ func (k *keeper) accessLog(req control.Request) control.Response {
 // no duplicates); nil for the account's own scopes (and for a set the
 // engine refused, which never reaches the log).
 func askedScopes(scopes []string) []string {
-	n, err := engine.NormalizeScopes(scopes)
+	n, err := state.NormalizeScopes(scopes)
 	if err != nil || len(n) == 0 {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 func newAccountCmd(g *globals) *cobra.Command {
@@ -109,7 +110,7 @@ func newAccountListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var snap engine.Snapshot
+			var snap state.Snapshot
 			if kc, err := keeperClient(); kc != nil || err != nil {
 				if err != nil {
 					return err

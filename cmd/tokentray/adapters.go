@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // adapterCommands are the commands other tools run to get a token
@@ -23,7 +23,7 @@ var adapterCommands = map[string]bool{"kubectl-credential": true, "git-credentia
 // one refresh at a time per account.
 func adapterToken(cmd *cobra.Command, g *globals, account string, scopes []string, minValid time.Duration) (control.Token, error) {
 	if len(scopes) > 0 {
-		if _, err := engine.NormalizeScopes(scopes); err != nil {
+		if _, err := state.NormalizeScopes(scopes); err != nil {
 			return control.Token{}, usageErr("--scope: %v", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestDemoNeedsSignInRecovery: the demo signs in by itself; when its
@@ -21,20 +22,20 @@ func TestDemoNeedsSignInRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != engine.OK {
+	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != state.OK {
 		t.Fatalf("demo account after start: %s; want ok", st.State)
 	}
 	d.sim.RevokeGrant(demoSubject)
 	if _, err := d.core.engine.RefreshNow(ctx, demoAccount); err == nil {
 		t.Fatal("RefreshNow after the grant ended = nil; want an error")
 	}
-	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != engine.NeedsSignIn {
+	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != state.NeedsSignIn {
 		t.Fatalf("state after the grant ended: %s; want needs_signin", st.State)
 	}
 	if _, err := d.core.engine.SignIn(ctx, demoAccount, engine.SignInMethod{Browser: oauth.BrowserOptions{Open: demoBrowser}}); err != nil {
 		t.Fatalf("demo sign-in: %v", err)
 	}
-	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != engine.OK {
+	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != state.OK {
 		t.Errorf("state after sign-in: %s; want ok", st.State)
 	}
 	if _, err := d.core.engine.RefreshNow(ctx, demoAccount); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -81,7 +82,7 @@ func (k *keeper) Handle(ctx context.Context, req control.Request) control.Respon
 			if !ok {
 				return failure(unknownAccount(s, req.Account))
 			}
-			s.Accounts = []engine.AccountStatus{a}
+			s.Accounts = []state.AccountStatus{a}
 		}
 		return control.Result(s)
 	case control.OpToken:
@@ -298,7 +299,7 @@ func failure(err error) control.Response { return control.Failure(codeOf(err), e
 
 // pickLive returns the account named name among the keeper's accounts, or
 // its only account when name is "".
-func pickLive(s engine.Snapshot, name string) (string, error) {
+func pickLive(s state.Snapshot, name string) (string, error) {
 	if name != "" {
 		if _, ok := s.Account(name); !ok {
 			return "", unknownAccount(s, name)
@@ -314,11 +315,11 @@ func pickLive(s engine.Snapshot, name string) (string, error) {
 	return "", usageErr("several accounts are configured (%s); name one", snapshotNames(s))
 }
 
-func unknownAccount(s engine.Snapshot, name string) error {
+func unknownAccount(s state.Snapshot, name string) error {
 	return usageErr("no account named %q; configured accounts: %s", name, snapshotNames(s))
 }
 
-func snapshotNames(s engine.Snapshot) string {
+func snapshotNames(s state.Snapshot) string {
 	var n []string
 	for _, a := range s.Accounts {
 		n = append(n, a.Name)
@@ -332,13 +333,13 @@ func snapshotNames(s engine.Snapshot) string {
 // refreshMany forces a refresh of names (nil: every account) and returns
 // the results of those that did not fail, and the failures joined with the
 // most specific exit code. onResult, if set, sees each outcome in order.
-func refreshMany(ctx context.Context, c *core, names []string, onResult func(name string, res engine.Result, err error)) ([]engine.Result, error) {
+func refreshMany(ctx context.Context, c *core, names []string, onResult func(name string, res state.Result, err error)) ([]state.Result, error) {
 	if names == nil {
 		for _, a := range c.engine.Snapshot().Accounts {
 			names = append(names, a.Name)
 		}
 	}
-	var results []engine.Result
+	var results []state.Result
 	var errs []error
 	for _, n := range names {
 		res, err := c.engine.RefreshNow(ctx, n)

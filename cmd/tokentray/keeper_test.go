@@ -12,8 +12,8 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // keeperFixture is a keeper served in this process on a private socket,
@@ -23,7 +23,7 @@ type keeperFixture struct {
 	path   string // settings file
 	client *control.Client
 	mu     sync.Mutex
-	snaps  []engine.Snapshot
+	snaps  []state.Snapshot
 }
 
 func startKeeper(t *testing.T, base string) *keeperFixture {
@@ -75,7 +75,7 @@ func startKeeper(t *testing.T, base string) *keeperFixture {
 	f := &keeperFixture{core: c, path: path, client: cl}
 	subscribed := make(chan struct{})
 	var once sync.Once
-	go cl.Subscribe(ctx, true, func(s engine.Snapshot) {
+	go cl.Subscribe(ctx, true, func(s state.Snapshot) {
 		f.mu.Lock()
 		f.snaps = append(f.snaps, s)
 		f.mu.Unlock()
@@ -86,7 +86,7 @@ func startKeeper(t *testing.T, base string) *keeperFixture {
 }
 
 // latest is the newest snapshot the subscription delivered.
-func (f *keeperFixture) latest() engine.Snapshot {
+func (f *keeperFixture) latest() state.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.snaps[len(f.snaps)-1]
@@ -106,7 +106,7 @@ func TestKeeperAccountsChangeLive(t *testing.T) {
 	}
 	waitFor(t, time.Second, "the new account in the snapshot stream", func() bool {
 		a, ok := f.latest().Account("fresh")
-		return ok && a.State == engine.SignedOut
+		return ok && a.State == state.SignedOut
 	})
 	if s, err := config.ReadFile(f.path); err != nil || len(s.Accounts) != 1 || s.Accounts[0].Tenant != "common" {
 		t.Errorf("settings file after add: %+v, %v; want the account with tenant common", s.Accounts, err)
@@ -127,7 +127,7 @@ func TestKeeperAccountsChangeLive(t *testing.T) {
 	}
 	waitFor(t, time.Second, "the account signed in in the snapshot stream", func() bool {
 		a, _ := f.latest().Account("fresh")
-		return a.State == engine.OK
+		return a.State == state.OK
 	})
 	tok, err := f.client.Token(ctx, "fresh", 0)
 	if err != nil || tok.AccessToken == "" {

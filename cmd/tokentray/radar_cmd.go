@@ -5,14 +5,14 @@ import (
 	"io"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui"
 )
 
 // printRadar prints one line per account whose next interactive sign-in
 // date is known (the expiry radar): "work: sign-in needed by Mon 14 Dec
 // 09:00 (in 8 days, sign-in frequency policy)".
-func printRadar(out io.Writer, s engine.Snapshot) {
+func printRadar(out io.Writer, s state.Snapshot) {
 	now := s.At
 	if now.IsZero() {
 		now = time.Now()

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // shiftedClock is the simulator's clock: real time plus an offset the test
@@ -19,10 +19,10 @@ func (c *shiftedClock) now() time.Time      { return time.Now().Add(time.Duratio
 func (c *shiftedClock) set(d time.Duration) { c.off.Store(int64(d)) }
 
 // statusRadar runs `status --json` and returns account's radar.
-func statusRadar(t *testing.T, c *cli, account string) *engine.Radar {
+func statusRadar(t *testing.T, c *cli, account string) *state.Radar {
 	t.Helper()
 	r := c.must("", "status", "--json")
-	var s engine.Snapshot
+	var s state.Snapshot
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, r.stdout)
 	}
@@ -66,7 +66,7 @@ func TestCLIRadarSignInFrequency(t *testing.T) {
 	rt = sim.Grant("cli-1", "fay@contoso.test", []string{"openid", "profile", "offline_access"})
 	c.must(rt+"\n", "import", "work", "--refresh-token-stdin")
 	got := statusRadar(t, c, "work")
-	if got == nil || got.Source != engine.RadarSignInFrequency || got.Since.Sub(signIn).Abs() > time.Second || !got.SignInBy.Equal(got.Since.Add(8*time.Hour)) {
+	if got == nil || got.Source != state.RadarSignInFrequency || got.Since.Sub(signIn).Abs() > time.Second || !got.SignInBy.Equal(got.Since.Add(8*time.Hour)) {
 		t.Fatalf("radar after the new sign-in = %+v; want sign_in_frequency, by auth_time %v + 8h", got, signIn)
 	}
 	c.must("", "refresh", "work")
@@ -101,7 +101,7 @@ func TestCLIRadarSPA(t *testing.T) {
 	clk.set(0)
 	c.must(rt+"\n", "import", "spa", "--refresh-token-stdin")
 	got := statusRadar(t, c, "spa")
-	if got == nil || got.Source != engine.RadarRefreshTokenExpiresIn || got.SignInBy.Sub(signIn.Add(24*time.Hour)).Abs() > 2*time.Second {
+	if got == nil || got.Source != state.RadarRefreshTokenExpiresIn || got.SignInBy.Sub(signIn.Add(24*time.Hour)).Abs() > 2*time.Second {
 		t.Fatalf("radar of the SPA account = %+v; want refresh_token_expires_in, by %v", got, signIn.Add(24*time.Hour))
 	}
 	if text := c.must("", "status").stdout; !strings.Contains(text, "spa: sign-in needed by ") || !strings.Contains(text, "(in 22 hours, refresh token lifetime)") && !strings.Contains(text, "(in 23 hours, refresh token lifetime)") {

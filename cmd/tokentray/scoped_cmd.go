@@ -14,6 +14,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // tokenFlags are the flags token and env share.
@@ -41,13 +42,13 @@ func (f *tokenFlags) options() (control.TokenOptions, error) {
 	}
 	scopes := append([]string(nil), f.scopes...)
 	if f.resource != "" {
-		s, err := engine.ResourceScope(f.resource)
+		s, err := state.ResourceScope(f.resource)
 		if err != nil {
 			return control.TokenOptions{}, usageErr("--resource: %v", err)
 		}
 		scopes = append(scopes, s)
 	}
-	if _, err := engine.NormalizeScopes(scopes); err != nil {
+	if _, err := state.NormalizeScopes(scopes); err != nil {
 		return control.TokenOptions{}, usageErr("--scope: %v", err)
 	}
 	if f.claims != "" {
@@ -222,7 +223,7 @@ func psQuote(s string) string {
 
 // printScoped lists the cached per-resource scope sets of every account
 // (status, text form).
-func printScoped(w io.Writer, s engine.Snapshot) {
+func printScoped(w io.Writer, s state.Snapshot) {
 	for _, a := range s.Accounts {
 		for _, sc := range a.Scoped {
 			fmt.Fprintf(w, "%s: cached token for %s until %s\n", a.Name, strings.Join(sc.Scopes, " "), clock(sc.Expiry))

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"golang.org/x/oauth2"
 )
 
@@ -43,7 +43,7 @@ func TestCLINarrowerScopeOIDC(t *testing.T) {
 	if got := o.tokenPosts.Load() - posts0; got != 0 {
 		t.Errorf("token requests for a refused narrower scope = %d; want 0", got)
 	}
-	if a, _ := statusJSON(t, c).Account("plain"); a.State != engine.OK {
+	if a, _ := statusJSON(t, c).Account("plain"); a.State != state.OK {
 		t.Errorf("account without the opt-in after a refused scope: %s; want ok", a.State)
 	}
 
@@ -51,7 +51,7 @@ func TestCLINarrowerScopeOIDC(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "invalid_scope") || !strings.Contains(r.stderr, "not affected") {
 		t.Errorf("token --scope phone (not granted): exit %d, stderr %q; want 1 with the provider's invalid_scope", r.code, r.stderr)
 	}
-	if a, _ := statusJSON(t, c).Account("idp"); a.State != engine.OK {
+	if a, _ := statusJSON(t, c).Account("idp"); a.State != state.OK {
 		t.Errorf("account after a refused scope: %s; want ok", a.State)
 	}
 	posts := o.tokenPosts.Load()
@@ -70,7 +70,7 @@ func TestCLINarrowerScopeOIDC(t *testing.T) {
 		t.Errorf("second token --scope email is not the cached token")
 	}
 	a, _ := statusJSON(t, c).Account("idp")
-	if a.State != engine.NeedsSignIn || !strings.Contains(a.Reason, "narrowed") || !strings.Contains(a.Reason, "RFC 6749") {
+	if a.State != state.NeedsSignIn || !strings.Contains(a.Reason, "narrowed") || !strings.Contains(a.Reason, "RFC 6749") {
 		t.Errorf("account after the provider narrowed its grant: %s, reason %q; want needs sign-in saying the provider narrowed it", a.State, a.Reason)
 	}
 	if r := c.run("", "token", "idp", "--scope", "profile"); r.code == 0 || !strings.Contains(r.stderr, "narrowed") && !strings.Contains(r.stderr, "sign in") {

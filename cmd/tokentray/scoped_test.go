@@ -15,8 +15,8 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // scopeRequests counts the simulator's token requests whose scope names scope.
@@ -30,9 +30,9 @@ func scopeRequests(sim *idpsim.Server, scope string) int {
 	return n
 }
 
-func statusJSON(t *testing.T, c *cli) engine.Snapshot {
+func statusJSON(t *testing.T, c *cli) state.Snapshot {
 	t.Helper()
-	var s engine.Snapshot
+	var s state.Snapshot
 	if err := json.Unmarshal([]byte(c.must("", "status", "--json").stdout), &s); err != nil {
 		t.Fatalf("status --json: %v", err)
 	}
@@ -132,7 +132,7 @@ func TestCLIPerResourceTokenThroughKeeper(t *testing.T) {
 	if st.code != 1 || !strings.Contains(st.stderr, "AADSTS65001") || !strings.Contains(st.stderr, "api://locked/.default") {
 		t.Errorf("token --resource api://locked: exit %d, stderr %q; want 1 with AADSTS65001 naming the scope", st.code, st.stderr)
 	}
-	if a, _ := statusJSON(t, c).Account("work"); a.State != engine.OK || a.LastError != nil {
+	if a, _ := statusJSON(t, c).Account("work"); a.State != state.OK || a.LastError != nil {
 		t.Errorf("account after a refused resource: state %s, last error %+v; want ok, none", a.State, a.LastError)
 	}
 	for _, bad := range [][]string{{"--scope", "a b"}, {"--resource", "not-a-uri"}, {"--claims", "!!"}} {

@@ -19,6 +19,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -227,7 +228,7 @@ func newRefreshCmd(g *globals) *cobra.Command {
 					}
 					names = []string{n}
 				}
-				results, err := refreshMany(ctx, c, names, func(n string, res engine.Result, err error) {
+				results, err := refreshMany(ctx, c, names, func(n string, res state.Result, err error) {
 					switch {
 					case jsonOut:
 					case err != nil:
@@ -264,7 +265,7 @@ func firstCoded(errs []error) error {
 	return errors.Join(errs...)
 }
 
-func describeResult(r engine.Result) string {
+func describeResult(r state.Result) string {
 	what := "provider returned the same access token"
 	if r.Fresh {
 		what = "new access token from provider"
@@ -307,7 +308,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printStatus(cmd *cobra.Command, s engine.Snapshot, jsonOut bool, from string) error {
+func printStatus(cmd *cobra.Command, s state.Snapshot, jsonOut bool, from string) error {
 	if jsonOut {
 		return writeJSON(cmd, s)
 	}
@@ -336,9 +337,9 @@ func printStatus(cmd *cobra.Command, s engine.Snapshot, jsonOut bool, from strin
 	return nil
 }
 
-func stateText(a engine.AccountStatus) string {
+func stateText(a state.AccountStatus) string {
 	s := string(a.State)
-	if a.State == engine.BackingOff && !a.BackoffUntil.IsZero() {
+	if a.State == state.BackingOff && !a.BackoffUntil.IsZero() {
 		s += " until " + a.BackoffUntil.Local().Format("15:04:05")
 	}
 	if a.Storage.Degraded {

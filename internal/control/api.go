@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // Info is the keeper's answer to OpInfo: what a window shows besides the
@@ -78,8 +78,8 @@ func (c *Client) KeeperInfo(ctx context.Context) (Info, error) {
 }
 
 // Snapshot returns the keeper's snapshot.
-func (c *Client) Snapshot(ctx context.Context) (engine.Snapshot, error) {
-	var s engine.Snapshot
+func (c *Client) Snapshot(ctx context.Context) (state.Snapshot, error) {
+	var s state.Snapshot
 	return s, c.decode(ctx, Request{Op: OpStatus}, &s)
 }
 
@@ -96,9 +96,9 @@ func (c *Client) Token(ctx context.Context, account string, minValid time.Durati
 
 // RefreshAccounts forces a refresh of account ("" and all: every account)
 // and returns the results of those that did not fail, also when others did.
-func (c *Client) RefreshAccounts(ctx context.Context, account string, all bool) ([]engine.Result, error) {
+func (c *Client) RefreshAccounts(ctx context.Context, account string, all bool) ([]state.Result, error) {
 	data, err := c.Refresh(ctx, account, all)
-	var rs []engine.Result
+	var rs []state.Result
 	if len(data) > 0 {
 		if jerr := json.Unmarshal(data, &rs); jerr != nil {
 			return nil, errors.Join(err, fmt.Errorf("control: refresh: malformed data: %s", jsonProblem(jerr)))
@@ -118,7 +118,7 @@ type LoginOptions struct {
 }
 
 // Login signs account in through the keeper and returns the result.
-func (c *Client) Login(ctx context.Context, account string, o LoginOptions) (engine.Result, error) {
+func (c *Client) Login(ctx context.Context, account string, o LoginOptions) (state.Result, error) {
 	req := Request{Op: OpLogin, Account: account, Device: o.Device, NoBrowser: o.NoBrowser, Secret: o.ClientSecret}
 	if _, ok := ctx.Deadline(); !ok {
 		req.Timeout = MaxLoginTimeout
@@ -144,7 +144,7 @@ func (c *Client) Login(ctx context.Context, account string, o LoginOptions) (eng
 		}
 		return nil
 	})
-	var res engine.Result
+	var res state.Result
 	if err != nil {
 		return res, err
 	}
@@ -166,8 +166,8 @@ func (c *Client) Logout(ctx context.Context, account string) error {
 }
 
 // Import adopts refreshToken as account's refresh token.
-func (c *Client) Import(ctx context.Context, account, refreshToken string) (engine.Result, error) {
-	var res engine.Result
+func (c *Client) Import(ctx context.Context, account, refreshToken string) (state.Result, error) {
+	var res state.Result
 	return res, c.decode(ctx, Request{Op: OpImport, Account: account, Secret: refreshToken, Timeout: MaxTimeout}, &res)
 }
 
@@ -207,11 +207,11 @@ func (c *Client) Restart(ctx context.Context, demo bool) error {
 // Subscribe streams the keeper's snapshots to onSnapshot (the current one
 // first) and, for a window, show requests to onShow, until ctx ends (nil)
 // or the connection does (an error: the keeper quit, restarted or died).
-func (c *Client) Subscribe(ctx context.Context, window bool, onSnapshot func(engine.Snapshot), onShow func(Show)) error {
+func (c *Client) Subscribe(ctx context.Context, window bool, onSnapshot func(state.Snapshot), onShow func(Show)) error {
 	resp, err := c.Stream(ctx, Request{Op: OpSubscribe, Window: window}, func(ev string, data json.RawMessage) error {
 		switch ev {
 		case EventSnapshot:
-			var s engine.Snapshot
+			var s state.Snapshot
 			if err := json.Unmarshal(data, &s); err != nil {
 				return fmt.Errorf("control: subscribe: malformed snapshot: %s", jsonProblem(err))
 			}

@@ -62,7 +62,7 @@ func streaming(op string) bool { return op == OpSubscribe || op == OpLogin }
 
 // Events sent on streams.
 const (
-	EventSnapshot = "snapshot" // Data: engine.Snapshot
+	EventSnapshot = "snapshot" // Data: state.Snapshot
 	EventShow     = "show"     // Data: Show (only to a subscriber with Request.Window)
 	EventDevice   = "device"   // Data: DeviceCode (login --device)
 	EventPrint    = "print"    // Data: a JSON string the client prints on stderr (login --no-browser)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // MaxClaims bounds Request.Claims (base64 characters); the keeper decodes
@@ -13,13 +13,13 @@ import (
 const MaxClaims = 12 << 10
 
 // validateToken checks the per-resource fields: only op token takes them,
-// scopes as engine.NormalizeScopes allows, claims bounded.
+// scopes as state.NormalizeScopes allows, claims bounded.
 func (r Request) validateToken() error {
 	if r.Op != OpToken && (len(r.Scopes) > 0 || r.Claims != "") {
 		return fmt.Errorf("scopes and claims are for op %s only, not %s", OpToken, r.Op)
 	}
 	if len(r.Scopes) > 0 {
-		if _, err := engine.NormalizeScopes(r.Scopes); err != nil {
+		if _, err := state.NormalizeScopes(r.Scopes); err != nil {
 			return err
 		}
 	}

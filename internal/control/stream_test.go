@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // streamingHandler answers subscribe with n snapshots then waits for the
@@ -33,7 +32,7 @@ func (h *streamingHandler) HandleStream(ctx context.Context, req Request, s *Str
 	switch req.Op {
 	case OpSubscribe:
 		for i := range h.n {
-			if err := s.Send(EventSnapshot, engine.Snapshot{Accounts: []engine.AccountStatus{{Name: fmt.Sprint("a", i)}}}); err != nil {
+			if err := s.Send(EventSnapshot, state.Snapshot{Accounts: []state.AccountStatus{{Name: fmt.Sprint("a", i)}}}); err != nil {
 				h.ended <- err
 				return Failure(CodeFailure, err)
 			}
@@ -51,7 +50,7 @@ func (h *streamingHandler) HandleStream(ctx context.Context, req Request, s *Str
 	case OpLogin:
 		s.Send(EventPrint, "open http://127.0.0.1/x")
 		s.Send(EventDevice, DeviceCode{UserCode: "ABCD", VerificationURI: "https://example.com/device"})
-		return Result(engine.Result{Account: req.Account, Fresh: true, Saved: true})
+		return Result(state.Result{Account: req.Account, Fresh: true, Saved: true})
 	}
 	return Failure(CodeUsage, errors.New("not a stream"))
 }
@@ -65,7 +64,7 @@ func TestSubscribeStreamsSnapshotsAndShow(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var got []string
 	var shows []Show
-	err := c.Subscribe(ctx, true, func(s engine.Snapshot) {
+	err := c.Subscribe(ctx, true, func(s state.Snapshot) {
 		got = append(got, s.Accounts[0].Name)
 	}, func(sh Show) {
 		shows = append(shows, sh)
@@ -97,7 +96,7 @@ func TestSubscribeEndsWhenKeeperEndsIt(t *testing.T) {
 	c := dial(t, path)
 	n := 0
 	close(h.release)
-	err := c.Subscribe(t.Context(), false, func(engine.Snapshot) { n++ }, nil)
+	err := c.Subscribe(t.Context(), false, func(state.Snapshot) { n++ }, nil)
 	if err == nil || n != 1 {
 		t.Errorf("Subscribe() = %v after %d snapshots; want an error after 1 (the keeper ended it)", err, n)
 	}
@@ -162,7 +161,7 @@ func TestStreamLimit(t *testing.T) {
 	started := make(chan struct{}, MaxStreams)
 	for range MaxStreams {
 		wg.Go(func() {
-			c.Subscribe(ctx, false, func(engine.Snapshot) { started <- struct{}{} }, nil)
+			c.Subscribe(ctx, false, func(state.Snapshot) { started <- struct{}{} }, nil)
 		})
 	}
 	for range MaxStreams {

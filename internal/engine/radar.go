@@ -15,36 +15,9 @@ import (
 // and shows it in AccountStatus.Radar. It never invents a date: with
 // nothing learned there is no radar.
 
-// Radar sources (Radar.Source).
-const (
-	// RadarRefreshTokenExpiresIn: Microsoft's refresh_token_expires_in
-	// (single-page-app redemptions). Taken afresh from every response.
-	RadarRefreshTokenExpiresIn = oauth.RefreshTokenExpiresIn
-	// RadarRefreshExpiresIn: Keycloak's refresh_expires_in. It slides: every
-	// refresh moves it.
-	RadarRefreshExpiresIn = oauth.RefreshExpiresIn
-	// RadarSPA24h: the account's refresh tokens are a single-page app's
-	// (learned from AADSTS700084), which live a fixed 24 h from the sign-in
-	// through tokentray.
-	RadarSPA24h = "spa_24h"
-	// RadarSignInFrequency: a Conditional Access sign-in frequency limit
-	// (learned from AADSTS70043/70044) counted from the sign-in's auth_time.
-	// It does not slide.
-	RadarSignInFrequency = "sign_in_frequency"
-)
-
 // spaLifetime is Microsoft's fixed lifetime of a single-page app's refresh
 // tokens, counted from the sign-in.
 const spaLifetime = 24 * time.Hour
-
-// Radar says by when the account needs an interactive sign-in.
-type Radar struct {
-	SignInBy time.Time `json:"sign_in_by"`
-	Source   string    `json:"source"` // RadarRefreshTokenExpiresIn | RadarRefreshExpiresIn | RadarSPA24h | RadarSignInFrequency
-	// Since is what SignInBy counts from: the response that gave the
-	// refresh token's lifetime, or the sign-in a limit applies to.
-	Since time.Time `json:"since"`
-}
 
 // radarRecord is what the engine knows about an account's next sign-in.
 // It is kept in the account's state-file entry ("radar"); it holds no

@@ -4,21 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
-// Bounds of a per-resource token request.
-const (
-	MaxScopes     = 32  // scopes in one request
-	MaxScopeLen   = 512 // bytes of one scope
-	ScopedPerUser = 16  // cached scope sets per account (least recently used dropped)
-)
+// ScopedPerUser is how many per-resource scope sets are cached per account
+// (least recently used dropped).
+const ScopedPerUser = 16
 
 // ErrResource is matched by a TokenFor error that is about the requested
 // resource (resourceError), not about the account.
@@ -38,13 +35,6 @@ type TokenRequest struct {
 	// half-lifetime rule; the refresh still takes the flight, the lock and
 	// a budget request.
 	Claims string
-}
-
-// ScopedStatus is one cached per-resource token in a snapshot: its scope
-// set and expiry, never the token.
-type ScopedStatus struct {
-	Scopes []string  `json:"scopes"`
-	Expiry time.Time `json:"expiry"`
 }
 
 // scopedEntry is one cached per-resource access token. Guarded by Engine.mu.
@@ -80,83 +70,10 @@ func baseScopes(p oauth.Profile) []string {
 	return []string{"offline_access", "openid"}
 }
 
-// NormalizeScopes validates a scope set and returns it sorted without
-// duplicates. Each element is one scope (RFC 6749 §3.3 scope-token: printable
-// ASCII except space, " and \), at most MaxScopeLen bytes, at most
-// MaxScopes of them. The error names the bad value and what is allowed.
-func NormalizeScopes(in []string) ([]string, error) {
-	if len(in) > MaxScopes {
-		return nil, fmt.Errorf("%d scopes requested; at most %d allowed", len(in), MaxScopes)
-	}
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		if err := checkScope(s); err != nil {
-			return nil, err
-		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-func checkScope(s string) error {
-	switch {
-	case s == "":
-		return errors.New(`scope "" is empty: give one scope per --scope`)
-	case len(s) > MaxScopeLen:
-		return fmt.Errorf("scope %.40q… is %d bytes; at most %d allowed", s, len(s), MaxScopeLen)
-	}
-	for _, c := range s {
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			return fmt.Errorf("scope %.60q contains whitespace: give one scope per --scope", s)
-		}
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return fmt.Errorf("scope %.60q contains %q: a scope is printable ASCII without space, \" or \\ (RFC 6749 §3.3)", s, c)
-		}
-	}
-	return nil
-}
-
-// ResourceScope returns the scope that asks for every permission the user
-// consented to on resource: resource + "/.default" (a resource URI with a
-// trailing slash keeps it, https://management.azure.com/ →
-// https://management.azure.com//.default, as Azure CLI does). resource is an
-// absolute URI (https://…, api://…) or an application ID (GUID).
-func ResourceScope(resource string) (string, error) {
-	u, err := url.Parse(resource)
-	isURI := err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "")
-	if !isURI && !isGUID(resource) || strings.ContainsAny(resource, " \t\r\n") {
-		return "", fmt.Errorf("resource %q: want an absolute URI (https://graph.microsoft.com, api://my-api) or an application ID (GUID)", resource)
-	}
-	s := resource + "/.default"
-	if err := checkScope(s); err != nil {
-		return "", fmt.Errorf("resource %q: %w", resource, err)
-	}
-	return s, nil
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
-}
-
 // ownScopes reports whether scopes (normalised) are the account's own: they
 // name the same resource scopes as the profile's.
 func ownScopes(p oauth.Profile, scopes []string) bool {
-	own, _ := NormalizeScopes(p.Scopes)
+	own, _ := state.NormalizeScopes(p.Scopes)
 	for _, b := range baseScopes(p) {
 		if !slices.Contains(own, b) {
 			own = append(own, b)
@@ -235,7 +152,7 @@ func (e *Engine) TokenFor(ctx context.Context, name string, r TokenRequest) (Acc
 	if err != nil {
 		return AccessToken{}, err
 	}
-	scopes, err := NormalizeScopes(r.Scopes)
+	scopes, err := state.NormalizeScopes(r.Scopes)
 	if err != nil {
 		return AccessToken{}, fmt.Errorf("token for account %q: %w", name, err)
 	}

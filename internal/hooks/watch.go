@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // Event is what happened to an account.
@@ -33,7 +34,7 @@ type Fired struct {
 }
 
 // Watch turns successive snapshots into events. Its episodes are
-// engine.Episodes, the rule of the keeper's desktop notifications too:
+// state.Episodes, the rule of the keeper's desktop notifications too:
 // needing sign-in or failing is announced when an account enters that state
 // and not again until it has left it; a refresh in flight does not end an
 // episode. On top of it, leaving an episode for OK is Recovered, and every
@@ -42,7 +43,7 @@ type Fired struct {
 //
 // The zero value is ready. It is not safe for concurrent use.
 type Watch struct {
-	rule    engine.Episodes
+	rule    state.Episodes
 	lastOK  map[string]time.Time // account → newest successful refresh announced (or seen at the baseline)
 	started bool
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokentray/tokentray/internal/config"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // startWindow runs Start with k; stop cancels it and waits for every
@@ -69,7 +69,7 @@ func eventually(t *testing.T, w *Window, what string, cond func() bool) {
 // Start shows the window, follows the stream, shows "not running" when it
 // ends and reconnects by itself when the keeper is back.
 func TestStartFollowsAndReconnects(t *testing.T) {
-	k := &fakeKeeper{streams: make(chan chan engine.Snapshot)}
+	k := &fakeKeeper{streams: make(chan chan state.Snapshot)}
 	var started atomic.Int32
 	w, stop := startWindow(t, Options{Keeper: k, StartKeeper: func() error { started.Add(1); return nil }})
 	w.do(func() {
@@ -78,7 +78,7 @@ func TestStartFollowsAndReconnects(t *testing.T) {
 		}
 	})
 
-	first := make(chan engine.Snapshot)
+	first := make(chan state.Snapshot)
 	k.streams <- first
 	first <- snap(okAccount("work"))
 	eventually(t, w, "the first snapshot", func() bool { _, ok := w.cards["work"]; return ok && !w.notRunning.box.Visible() })
@@ -90,11 +90,11 @@ func TestStartFollowsAndReconnects(t *testing.T) {
 	w.do(func() { test.Tap(w.notRunning.start) })
 	eventually(t, w, "StartKeeper", func() bool { return started.Load() == 1 })
 
-	second := make(chan engine.Snapshot)
+	second := make(chan state.Snapshot)
 	k.streams <- second // the re-subscription after a restart
 	second <- snap(needsSignInAccount("work"))
 	eventually(t, w, "the reconnected snapshot", func() bool {
-		return !w.notRunning.box.Visible() && w.snap.Accounts[0].State == engine.NeedsSignIn
+		return !w.notRunning.box.Visible() && w.snap.Accounts[0].State == state.NeedsSignIn
 	})
 	stop()
 	if n := strings.Count(strings.Join(k.called(), ","), "subscribe"); n < 2 {
@@ -106,24 +106,24 @@ func TestStartFollowsAndReconnects(t *testing.T) {
 // snapshots flowed.
 func TestFollowBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := &fakeKeeper{streams: make(chan chan engine.Snapshot)}
+		k := &fakeKeeper{streams: make(chan chan state.Snapshot)}
 		ctx, cancel := context.WithCancel(t.Context())
 		var lost []time.Duration
 		start := time.Now()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			follow(ctx, k, 500*time.Millisecond, 2*time.Second, func(engine.Snapshot) {}, func() { lost = append(lost, time.Since(start)) })
+			follow(ctx, k, 500*time.Millisecond, 2*time.Second, func(state.Snapshot) {}, func() { lost = append(lost, time.Since(start)) })
 		}()
 		empty := func() {
-			ch := make(chan engine.Snapshot)
+			ch := make(chan state.Snapshot)
 			close(ch)
 			k.streams <- ch
 		}
 		for range 5 {
 			empty()
 		}
-		ch := make(chan engine.Snapshot, 1)
+		ch := make(chan state.Snapshot, 1)
 		ch <- snap()
 		close(ch)
 		k.streams <- ch
@@ -153,20 +153,20 @@ func TestCloseQuitsWindowOnly(t *testing.T) {
 }
 
 func TestRefreshButtonOutcome(t *testing.T) {
-	refused := &engine.Refused{Reason: engine.RefusedRetryAfter, Until: at("12:45")}
+	refused := &state.Refused{Reason: state.RefusedRetryAfter, Until: at("12:45")}
 	for _, tc := range []struct {
 		name string
-		res  engine.Result
+		res  state.Result
 		err  error
 		want string
 		bad  bool
 	}{
-		{"fresh", engine.Result{Fresh: true, Saved: true}, nil, "Refreshed: new token from provider.", false},
-		{"same", engine.Result{Saved: true}, nil, "Refreshed: provider returned the same token.", false},
-		{"skipped", engine.Result{Skipped: true, Saved: true}, nil, "No request needed: another tokentray process had just refreshed.", false},
-		{"not saved", engine.Result{Fresh: true}, nil, "Refreshed (new token from provider), but saving failed; the token is kept in memory.", false},
-		{"refused", engine.Result{}, fmt.Errorf("refresh account %q: %w", "work", refused), refused.Error(), true},
-		{"failed", engine.Result{}, errProviderDown, "Refresh failed: provider down", true},
+		{"fresh", state.Result{Fresh: true, Saved: true}, nil, "Refreshed: new token from provider.", false},
+		{"same", state.Result{Saved: true}, nil, "Refreshed: provider returned the same token.", false},
+		{"skipped", state.Result{Skipped: true, Saved: true}, nil, "No request needed: another tokentray process had just refreshed.", false},
+		{"not saved", state.Result{Fresh: true}, nil, "Refreshed (new token from provider), but saving failed; the token is kept in memory.", false},
+		{"refused", state.Result{}, fmt.Errorf("refresh account %q: %w", "work", refused), refused.Error(), true},
+		{"failed", state.Result{}, errProviderDown, "Refresh failed: provider down", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := &fakeKeeper{result: tc.res, err: tc.err}
@@ -264,9 +264,9 @@ func TestButtonsOpenWindows(t *testing.T) {
 // demo account" its settings are read-only (Save disabled) and after
 // "Restart now" the saved settings are the running ones (nothing pending).
 func TestReconnectTakesTheNewKeepersInfo(t *testing.T) {
-	k := &fakeKeeper{streams: make(chan chan engine.Snapshot)}
+	k := &fakeKeeper{streams: make(chan chan state.Snapshot)}
 	w, _ := startWindow(t, Options{Keeper: k, Info: Info{ConfigPath: "/home/u/.config/tokentray/config.yaml"}})
-	first := make(chan engine.Snapshot)
+	first := make(chan state.Snapshot)
 	k.streams <- first
 	first <- snap(okAccount("work"))
 	eventually(t, w, "the first snapshot", func() bool { _, ok := w.cards["work"]; return ok })
@@ -280,7 +280,7 @@ func TestReconnectTakesTheNewKeepersInfo(t *testing.T) {
 	k.info = Info{Demo: true, Settings: config.Defaults(), FileSettings: config.Defaults()} // the demo: no file
 	k.mu.Unlock()
 	close(first) // the keeper restarts into the demo
-	second := make(chan engine.Snapshot)
+	second := make(chan state.Snapshot)
 	k.streams <- second
 	second <- snap(okAccount("demo"))
 	eventually(t, w, "the demo keeper's facts", func() bool { return w.o.Info.Demo && w.settings.save.Disabled() })

@@ -14,7 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -37,9 +37,9 @@ type card struct {
 	refresh, signIn, signOut, remove *widget.Button
 	buttons                          *fyne.Container
 	badgeState                       ui.TrayState
-	status                           engine.AccountStatus // shown now
-	radarLine                        *widget.Label        // the expiry radar (radar.go)
-	scopedLine                       *widget.Label        // per-resource tokens held (scoped.go)
+	status                           state.AccountStatus // shown now
+	radarLine                        *widget.Label       // the expiry radar (radar.go)
+	scopedLine                       *widget.Label       // per-resource tokens held (scoped.go)
 }
 
 // badgeSize is the side of the state badge.
@@ -105,7 +105,7 @@ func stateImportance(st ui.TrayState) widget.Importance {
 }
 
 // update shows a at now.
-func (c *card) update(a engine.AccountStatus, now time.Time) {
+func (c *card) update(a state.AccountStatus, now time.Time) {
 	shown := c.rows()
 	defer func() {
 		if !slices.Equal(shown, c.rows()) { // a row came or went: close the gap
@@ -125,7 +125,7 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 	}
 
 	who := ui.ProviderName(a.Provider)
-	if a.State != engine.SignedOut {
+	if a.State != state.SignedOut {
 		who = ui.IdentityText(a.SignedInAs) + " · " + who
 	}
 	showText(c.who, who, true)
@@ -136,13 +136,13 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 	} else {
 		showText(c.last, "Last refresh "+ui.ClockTime(a.LastSuccess, now, loc)+" — "+ui.FreshText(a.Fresh), true)
 	}
-	showText(c.expiry, ui.ExpiryText(a.AccessExpiry, now), a.State != engine.SignedOut)
+	showText(c.expiry, ui.ExpiryText(a.AccessExpiry, now), a.State != state.SignedOut)
 	c.updateScoped(a, now)
 
-	if e := a.LastError; e != nil && a.State != engine.OK {
+	if e := a.LastError; e != nil && a.State != state.OK {
 		txt, known := errorText(a, now, loc)
 		imp := widget.WarningImportance // tokentray retries by itself
-		if e.Class == engine.ClassPermanent || e.Class == engine.ClassStorage {
+		if e.Class == state.ClassPermanent || e.Class == state.ClassStorage {
 			imp = widget.DangerImportance // the user has to act
 		}
 		setImportance(c.errLine, imp)
@@ -151,7 +151,7 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 		showText(c.errAt, fmt.Sprintf("Last error at %s (%s)", ui.ClockTime(e.At, now, loc), e.Class), true)
 		c.copyDetails.Show()
 		c.errBox.Show()
-	} else if a.State == engine.NeedsSignIn && a.Reason != "" {
+	} else if a.State == state.NeedsSignIn && a.Reason != "" {
 		setImportance(c.errLine, widget.DangerImportance)
 		showText(c.errLine, "Needs sign-in: "+a.Reason, true)
 		showText(c.fix, "Fix: sign in again (Sign in).", true)
@@ -165,12 +165,12 @@ func (c *card) update(a engine.AccountStatus, now time.Time) {
 	showText(c.storage, ui.StorageText(a.Storage), true)
 	c.timeline.update(a, now)
 
-	setEnabled(c.refresh, c.w.connected && ui.CanRefresh(a.State) && a.State != engine.Refreshing)
-	setEnabled(c.signOut, c.w.connected && a.State != engine.SignedOut)
+	setEnabled(c.refresh, c.w.connected && ui.CanRefresh(a.State) && a.State != state.Refreshing)
+	setEnabled(c.signOut, c.w.connected && a.State != state.SignedOut)
 	setEnabled(c.signIn, c.w.connected)
 	setEnabled(c.remove, c.w.connected)
 	text, imp := "Sign in", widget.MediumImportance
-	if a.State == engine.NeedsSignIn || a.State == engine.SignedOut {
+	if a.State == state.NeedsSignIn || a.State == state.SignedOut {
 		text, imp = "Sign in again", widget.HighImportance
 	}
 	if c.signIn.Importance != imp {
@@ -321,7 +321,7 @@ func setEnabled(b *widget.Button, on bool) {
 
 // renderAccounts shows one card per account, or the empty
 // first-run state.
-func (w *Window) renderAccounts(ctx context.Context, s engine.Snapshot, now time.Time) {
+func (w *Window) renderAccounts(ctx context.Context, s state.Snapshot, now time.Time) {
 	if w.list == nil {
 		return
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -53,7 +53,7 @@ var statusHelp = map[int]errorHelp{
 
 // errorCode names e as the provider did: "invalid_grant (AADSTS70043)",
 // "AADSTS53003", "HTTP 429"; "" if it gave no code.
-func errorCode(e *engine.ErrorInfo) string {
+func errorCode(e *state.ErrorInfo) string {
 	aad := make([]string, len(e.AADSTS))
 	for i, c := range e.AADSTS {
 		aad[i] = "AADSTS" + strconv.Itoa(c)
@@ -74,7 +74,7 @@ func errorCode(e *engine.ErrorInfo) string {
 
 // helpFor finds the help of e: its first known AADSTS code (the most
 // specific), else its OAuth code, else its HTTP status.
-func helpFor(e *engine.ErrorInfo) (errorHelp, bool) {
+func helpFor(e *state.ErrorInfo) (errorHelp, bool) {
 	for _, c := range e.AADSTS {
 		if h, ok := aadstsHelp[c]; ok {
 			return h, true
@@ -92,7 +92,7 @@ func helpFor(e *engine.ErrorInfo) (errorHelp, bool) {
 // sign-in session expired under a sign-in frequency policy — Sign in
 // again"), else the plain message. known says which it is (an unknown one
 // gets the generic fix line under it).
-func errorText(a engine.AccountStatus, now time.Time, loc *time.Location) (text string, known bool) {
+func errorText(a state.AccountStatus, now time.Time, loc *time.Location) (text string, known bool) {
 	e := a.LastError
 	h, ok := helpFor(e)
 	if !ok {
@@ -115,7 +115,7 @@ func errorText(a engine.AccountStatus, now time.Time, loc *time.Location) (text 
 // errorDetails is what Copy details puts on the clipboard: what a support
 // ticket needs about a's last error, and never a token (the ErrorInfo holds
 // none; free text is scrubbed of anything token-like all the same).
-func errorDetails(a engine.AccountStatus, version string) string {
+func errorDetails(a state.AccountStatus, version string) string {
 	e := a.LastError
 	var b strings.Builder
 	line := func(k, v string) {

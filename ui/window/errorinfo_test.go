@@ -7,71 +7,70 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 func TestErrorText(t *testing.T) {
 	backingOff := backingOffAccount("work")
 	for _, tc := range []struct {
 		name      string
-		a         engine.AccountStatus
-		e         engine.ErrorInfo
+		a         state.AccountStatus
+		e         state.ErrorInfo
 		want      string
 		wantKnown bool
 	}{
 		{
 			name:      "AADSTS code with its OAuth code",
-			e:         engine.ErrorInfo{Code: "invalid_grant", AADSTS: []int{70043}},
+			e:         state.ErrorInfo{Code: "invalid_grant", AADSTS: []int{70043}},
 			want:      "invalid_grant (AADSTS70043): the sign-in session expired under a sign-in frequency policy — Sign in again",
 			wantKnown: true,
 		},
 		{
 			name:      "the first known AADSTS code explains",
-			e:         engine.ErrorInfo{Code: "interaction_required", AADSTS: []int{12345, 53003}},
+			e:         state.ErrorInfo{Code: "interaction_required", AADSTS: []int{12345, 53003}},
 			want:      "interaction_required (AADSTS12345, AADSTS53003): a Conditional Access policy blocked the sign-in — Ask your IT administrator (Copy details gives them the ids); signing in again will not help until the policy allows it",
 			wantKnown: true,
 		},
 		{
 			name:      "AADSTS code alone",
-			e:         engine.ErrorInfo{AADSTS: []int{700082}},
+			e:         state.ErrorInfo{AADSTS: []int{700082}},
 			want:      "AADSTS700082: the refresh token expired after 90 days without use — Sign in again",
 			wantKnown: true,
 		},
 		{
 			name:      "unknown AADSTS, known OAuth code",
-			e:         engine.ErrorInfo{Code: "consent_required", AADSTS: []int{12345}},
+			e:         state.ErrorInfo{Code: "consent_required", AADSTS: []int{12345}},
 			want:      "consent_required (AADSTS12345): consent for the requested scopes is missing — Sign in again and consent",
 			wantKnown: true,
 		},
 		{
 			name:      "OAuth code",
-			e:         engine.ErrorInfo{Code: "invalid_client", HTTPStatus: 401},
+			e:         state.ErrorInfo{Code: "invalid_client", HTTPStatus: 401},
 			want:      "invalid_client: the provider does not accept the client ID — Check the account's client ID and its app registration",
 			wantKnown: true,
 		},
 		{
 			name:      "throttled, with the retry time",
 			a:         backingOff,
-			e:         engine.ErrorInfo{HTTPStatus: 429},
+			e:         state.ErrorInfo{HTTPStatus: 429},
 			want:      "HTTP 429: the provider is throttling requests — None needed: tokentray retries at 12:40",
 			wantKnown: true,
 		},
 		{
 			name:      "temporarily unavailable, no retry time",
-			e:         engine.ErrorInfo{Code: "temporarily_unavailable", HTTPStatus: 503},
+			e:         state.ErrorInfo{Code: "temporarily_unavailable", HTTPStatus: 503},
 			want:      "temporarily_unavailable: the provider is temporarily unavailable — None needed: tokentray retries automatically",
 			wantKnown: true,
 		},
 		{
 			name: "unknown: the plain message",
-			e:    engine.ErrorInfo{Code: "server_error", AADSTS: []int{12345}, HTTPStatus: 500, Message: "temporary provider problem, will retry: the provider is temporarily unavailable"},
+			e:    state.ErrorInfo{Code: "server_error", AADSTS: []int{12345}, HTTPStatus: 500, Message: "temporary provider problem, will retry: the provider is temporarily unavailable"},
 			want: "temporary provider problem, will retry: the provider is temporarily unavailable",
 		},
 		{
 			name: "no code at all",
-			a:    engine.AccountStatus{Reason: "the keychain is locked: unlock it"},
-			e:    engine.ErrorInfo{Class: engine.ClassStorage, Message: "saving the new tokens failed"},
+			a:    state.AccountStatus{Reason: "the keychain is locked: unlock it"},
+			e:    state.ErrorInfo{Class: state.ClassStorage, Message: "saving the new tokens failed"},
 			want: "saving the new tokens failed — the keychain is locked: unlock it",
 		},
 	} {

@@ -16,7 +16,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokentray/tokentray/internal/config"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ instead of comparing")
@@ -35,21 +35,21 @@ func at(hhmm string) time.Time {
 // history is a working day of hourly refreshes: from 13:04 yesterday until
 // the laptop slept at 22:30, then from 07:04 today, twice answered with the
 // token it already had, once failed (at 09:04, retried at 09:10).
-func history() []engine.Event {
-	var h []engine.Event
+func history() []state.Event {
+	var h []state.Event
 	var expiry time.Time
 	ok := func(t time.Time, fresh bool) {
 		if fresh {
 			expiry = t.Add(65 * time.Minute)
 		}
-		h = append(h, engine.Event{At: t, Kind: engine.EventOK, Fresh: fresh, Expiry: expiry})
+		h = append(h, state.Event{At: t, Kind: state.EventOK, Fresh: fresh, Expiry: expiry})
 	}
 	for hh := 13; hh <= 22; hh++ {
 		ok(at(fmt.Sprintf("%02d:04", hh)).Add(-24*time.Hour), true)
 	}
 	ok(at("07:04"), true)
 	ok(at("08:04"), false)
-	h = append(h, engine.Event{At: at("09:04"), Kind: engine.EventFailed})
+	h = append(h, state.Event{At: at("09:04"), Kind: state.EventFailed})
 	ok(at("09:10"), true)
 	ok(at("10:04"), true)
 	ok(at("11:04"), false)
@@ -63,60 +63,60 @@ const (
 	fixtureCorrelationID = "b7e0c9d4-2f61-4a8b-8c3e-5d9f1a6b2e11"
 )
 
-func okAccount(name string) engine.AccountStatus {
-	return engine.AccountStatus{
-		Name: name, Provider: "microsoft", State: engine.OK,
-		SignedInAs:  engine.Identity{Name: "Ada Lovelace", Username: "ada@contoso.test"},
+func okAccount(name string) state.AccountStatus {
+	return state.AccountStatus{
+		Name: name, Provider: "microsoft", State: state.OK,
+		SignedInAs:  state.Identity{Name: "Ada Lovelace", Username: "ada@contoso.test"},
 		LastAttempt: at("12:04"), LastSuccess: at("12:04"), Fresh: true,
 		NextDue: at("13:04"), AccessExpiry: at("13:09"),
-		Storage: engine.Storage{Kind: "keychain"},
+		Storage: state.Storage{Kind: "keychain"},
 		History: history(),
 	}
 }
 
-func refreshingAccount(name string) engine.AccountStatus {
+func refreshingAccount(name string) state.AccountStatus {
 	a := okAccount(name)
-	a.State = engine.Refreshing
+	a.State = state.Refreshing
 	return a
 }
 
-func backingOffAccount(name string) engine.AccountStatus {
+func backingOffAccount(name string) state.AccountStatus {
 	a := okAccount(name)
-	a.State = engine.BackingOff
+	a.State = state.BackingOff
 	a.Failures = 3
 	a.NextDue = at("12:40")
 	a.BackoffUntil = at("12:40")
 	a.LastAttempt = at("12:25")
-	a.LastError = &engine.ErrorInfo{Class: engine.ClassTransient, Message: "temporary provider problem, will retry: http 503 Service Unavailable", At: at("12:25"), HTTPStatus: 503}
-	a.History = append(a.History, engine.Event{At: at("12:25"), Kind: engine.EventFailed})
+	a.LastError = &state.ErrorInfo{Class: state.ClassTransient, Message: "temporary provider problem, will retry: http 503 Service Unavailable", At: at("12:25"), HTTPStatus: 503}
+	a.History = append(a.History, state.Event{At: at("12:25"), Kind: state.EventFailed})
 	return a
 }
 
-func needsSignInAccount(name string) engine.AccountStatus {
+func needsSignInAccount(name string) state.AccountStatus {
 	a := okAccount(name)
-	a.State = engine.NeedsSignIn
+	a.State = state.NeedsSignIn
 	a.NextDue = time.Time{}
 	a.Reason = "sign in again: the provider ended this sign-in (AADSTS70043: refresh token expired under a conditional access sign-in frequency policy)"
 	a.LastAttempt = at("12:20")
-	a.LastError = &engine.ErrorInfo{
-		Class: engine.ClassPermanent, Message: a.Reason, At: at("12:20"),
+	a.LastError = &state.ErrorInfo{
+		Class: state.ClassPermanent, Message: a.Reason, At: at("12:20"),
 		Code: "invalid_grant", AADSTS: []int{70043}, HTTPStatus: 400,
 		TraceID: fixtureTraceID, CorrelationID: fixtureCorrelationID,
 	}
-	a.History = append(a.History, engine.Event{At: at("12:20"), Kind: engine.EventFailed})
+	a.History = append(a.History, state.Event{At: at("12:20"), Kind: state.EventFailed})
 	return a
 }
 
-func degradedAccount(name string) engine.AccountStatus {
+func degradedAccount(name string) state.AccountStatus {
 	a := okAccount(name)
-	a.State = engine.StorageDegraded
-	a.Storage = engine.Storage{Kind: "keychain", Degraded: true}
-	a.LastError = &engine.ErrorInfo{Class: engine.ClassStorage, Message: "the keychain is locked", At: at("12:04")}
+	a.State = state.StorageDegraded
+	a.Storage = state.Storage{Kind: "keychain", Degraded: true}
+	a.LastError = &state.ErrorInfo{Class: state.ClassStorage, Message: "the keychain is locked", At: at("12:04")}
 	return a
 }
 
-func snap(as ...engine.AccountStatus) engine.Snapshot {
-	return engine.Snapshot{At: clock, Accounts: as}
+func snap(as ...state.AccountStatus) state.Snapshot {
+	return state.Snapshot{At: clock, Accounts: as}
 }
 
 // fakeKeeper answers every action with what the test set and records the
@@ -126,10 +126,10 @@ type fakeKeeper struct {
 	mu      sync.Mutex
 	calls   []string
 	saved   []config.Settings
-	result  engine.Result
+	result  state.Result
 	err     error
 	signIn  func(ctx context.Context, account string, device bool, show func(code, url string)) error
-	streams chan chan engine.Snapshot
+	streams chan chan state.Snapshot
 	info    Info  // what Info answers (a keeper after a reconnect)
 	uses    []Use // what RecentUse answers
 }
@@ -147,15 +147,15 @@ func (k *fakeKeeper) called() []string {
 	return slices.Clone(k.calls)
 }
 
-func (k *fakeKeeper) Subscribe(ctx context.Context) <-chan engine.Snapshot {
+func (k *fakeKeeper) Subscribe(ctx context.Context) <-chan state.Snapshot {
 	k.record("subscribe")
 	if k.streams == nil {
-		ch := make(chan engine.Snapshot)
+		ch := make(chan state.Snapshot)
 		close(ch)
 		return ch
 	}
-	out := make(chan engine.Snapshot)
-	var in chan engine.Snapshot
+	out := make(chan state.Snapshot)
+	var in chan state.Snapshot
 	select {
 	case in = <-k.streams:
 	case <-ctx.Done():
@@ -183,7 +183,7 @@ func (k *fakeKeeper) Subscribe(ctx context.Context) <-chan engine.Snapshot {
 	return out
 }
 
-func (k *fakeKeeper) RefreshNow(_ context.Context, name string) (engine.Result, error) {
+func (k *fakeKeeper) RefreshNow(_ context.Context, name string) (state.Result, error) {
 	err := k.record("refresh " + name)
 	return k.result, err
 }

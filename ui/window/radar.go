@@ -6,7 +6,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -22,7 +22,7 @@ func newOptionalLine() *widget.Label {
 // updateRadar shows a's radar at now: "Sign-in needed by Mon 14 Dec 09:00
 // (in 8 days, sign-in frequency policy)", in the warning colour once the
 // date is radar.notify_days away or nearer.
-func (c *card) updateRadar(a engine.AccountStatus, now time.Time) {
+func (c *card) updateRadar(a state.AccountStatus, now time.Time) {
 	txt := ui.RadarText(a.Radar, now, c.w.loc)
 	if txt != "" {
 		txt = "S" + txt[1:] // a row of its own: a sentence

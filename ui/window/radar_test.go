@@ -6,8 +6,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestCardRadar: the card shows the radar under the next refresh, in the
@@ -15,7 +14,7 @@ import (
 // row when the radar goes.
 func TestCardRadar(t *testing.T) {
 	a := okAccount("work")
-	a.Radar = &engine.Radar{SignInBy: clock.Add(8*24*time.Hour + 30*time.Minute), Source: engine.RadarSignInFrequency, Since: clock.Add(-6 * 24 * time.Hour)}
+	a.Radar = &state.Radar{SignInBy: clock.Add(8*24*time.Hour + 30*time.Minute), Source: state.RadarSignInFrequency, Since: clock.Add(-6 * 24 * time.Hour)}
 	w, win := newTestWindow(t, Options{})
 	w.render(t.Context(), snap(a))
 	assertGolden(t, "window_radar.xml", win.Canvas())

@@ -4,13 +4,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui"
 )
 
 // scopedText is that row at now: "Tokens for other resources:
 // api://reports/.default until 13:04; …" ("" when none).
-func scopedText(a engine.AccountStatus, now time.Time, loc *time.Location) string {
+func scopedText(a state.AccountStatus, now time.Time, loc *time.Location) string {
 	if len(a.Scoped) == 0 {
 		return ""
 	}
@@ -22,7 +22,7 @@ func scopedText(a engine.AccountStatus, now time.Time, loc *time.Location) strin
 }
 
 // updateScoped shows a's per-resource tokens at now.
-func (c *card) updateScoped(a engine.AccountStatus, now time.Time) {
+func (c *card) updateScoped(a state.AccountStatus, now time.Time) {
 	txt := scopedText(a, now, c.w.loc)
 	showText(c.scopedLine, txt, txt != "")
 }

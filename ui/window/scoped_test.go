@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestCardScoped: the card lists the per-resource tokens the keeper holds
@@ -18,7 +18,7 @@ func TestCardScoped(t *testing.T) {
 	if l.Visible() {
 		t.Fatalf("scoped row without per-resource tokens is shown: %q", l.Text)
 	}
-	a.Scoped = []engine.ScopedStatus{
+	a.Scoped = []state.ScopedStatus{
 		{Scopes: []string{"api://reports/.default"}, Expiry: clock.Add(40 * time.Minute)},
 		{Scopes: []string{"https://vault.azure.net/.default"}, Expiry: clock.Add(55 * time.Minute)},
 	}

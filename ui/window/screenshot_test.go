@@ -11,8 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 var screenshot = flag.String("screenshot", "", "write the window screenshot to this PNG file (relative to ui/window: the README's is ../../docs/img/window.png)")
@@ -37,9 +36,9 @@ func TestScreenshot(t *testing.T) {
 	fyne.CurrentApp().Settings().SetTheme(darkTheme{theme.DefaultTheme()})
 	win.Resize(windowSize)
 	school := needsSignInAccount("school")
-	school.SignedInAs = engine.Identity{Name: "Ada Lovelace", Username: "ada.lovelace@fabrikam.test"}
+	school.SignedInAs = state.Identity{Name: "Ada Lovelace", Username: "ada.lovelace@fabrikam.test"}
 	work := okAccount("work")
-	work.Radar = &engine.Radar{SignInBy: clock.Add(8*24*time.Hour + 30*time.Minute), Source: engine.RadarSignInFrequency, Since: clock.Add(-6 * 24 * time.Hour)}
+	work.Radar = &state.Radar{SignInBy: clock.Add(8*24*time.Hour + 30*time.Minute), Source: state.RadarSignInFrequency, Since: clock.Add(-6 * 24 * time.Hour)}
 	w.render(t.Context(), snap(work, school))
 	img := win.Canvas().Capture()
 	if got := img.Bounds().Size(); got != image.Pt(int(windowSize.Width), int(windowSize.Height)) {

@@ -12,8 +12,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // timelineSpan is how far back an account's timeline reaches.
@@ -48,7 +47,7 @@ type timelineModel struct {
 // brought counts as valid from the refresh until its expiry (or now), and so
 // does the token held now; attempts older than 24 h are left out and the
 // rest are clipped to the timeline.
-func timelineOf(a engine.AccountStatus, now time.Time) timelineModel {
+func timelineOf(a state.AccountStatus, now time.Time) timelineModel {
 	start := now.Add(-timelineSpan)
 	off := func(t time.Time) time.Duration { return min(max(t.Sub(start), 0), timelineSpan) }
 	var m timelineModel
@@ -63,7 +62,7 @@ func timelineOf(a engine.AccountStatus, now time.Time) timelineModel {
 	}
 	for _, e := range a.History {
 		k := markFailed
-		if e.Kind == engine.EventOK {
+		if e.Kind == state.EventOK {
 			addValid(e.At, e.Expiry)
 			k = markSameToken
 			if e.Fresh {
@@ -75,7 +74,7 @@ func timelineOf(a engine.AccountStatus, now time.Time) timelineModel {
 		}
 		m.marks = append(m.marks, mark{off(e.At), k})
 	}
-	if a.State != engine.SignedOut {
+	if a.State != state.SignedOut {
 		addValid(a.LastSuccess, a.AccessExpiry)
 	}
 	slices.SortStableFunc(m.marks, func(x, y mark) int { return cmp.Compare(x.at, y.at) })
@@ -236,7 +235,7 @@ func newTimeline() *timeline {
 func (t *timeline) object() fyne.CanvasObject { return t.box }
 
 // update redraws the timeline for a at now.
-func (t *timeline) update(a engine.AccountStatus, now time.Time) {
+func (t *timeline) update(a state.AccountStatus, now time.Time) {
 	m := timelineOf(a, now)
 	if s := m.summary(); t.summary.Text != s {
 		t.summary.Text = s

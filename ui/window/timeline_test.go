@@ -6,31 +6,30 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 func TestTimelineOf(t *testing.T) {
 
 	ago := func(d time.Duration) time.Time { return clock.Add(-d) }
-	ok := func(at, expiry time.Time, fresh bool) engine.Event {
-		return engine.Event{At: at, Kind: engine.EventOK, Fresh: fresh, Expiry: expiry}
+	ok := func(at, expiry time.Time, fresh bool) state.Event {
+		return state.Event{At: at, Kind: state.EventOK, Fresh: fresh, Expiry: expiry}
 	}
-	failed := func(at time.Time) engine.Event { return engine.Event{At: at, Kind: engine.EventFailed} }
+	failed := func(at time.Time) state.Event { return state.Event{At: at, Kind: state.EventFailed} }
 	for _, tc := range []struct {
 		name    string
-		a       engine.AccountStatus
+		a       state.AccountStatus
 		want    timelineModel
 		summary string
 	}{
 		{
 			name:    "no history",
-			a:       engine.AccountStatus{State: engine.SignedOut},
+			a:       state.AccountStatus{State: state.SignedOut},
 			summary: "no refreshes in the last 24 h",
 		},
 		{
 			name: "older than 24 h left out, its validity clipped",
-			a: engine.AccountStatus{State: engine.NeedsSignIn, History: []engine.Event{
+			a: state.AccountStatus{State: state.NeedsSignIn, History: []state.Event{
 				ok(ago(30*time.Hour), ago(29*time.Hour), true),
 				ok(ago(24*time.Hour+30*time.Minute), ago(23*time.Hour), true),
 				failed(ago(12 * time.Hour)),
@@ -43,7 +42,7 @@ func TestTimelineOf(t *testing.T) {
 		},
 		{
 			name: "overlapping tokens merge; a gap stays; the same token is its own kind",
-			a: engine.AccountStatus{State: engine.OK, History: []engine.Event{
+			a: state.AccountStatus{State: state.OK, History: []state.Event{
 				ok(ago(10*time.Hour), ago(9*time.Hour), true),
 				ok(ago(9*time.Hour+30*time.Minute), ago(8*time.Hour), true),
 				ok(ago(8*time.Hour+30*time.Minute), ago(8*time.Hour), false),
@@ -62,8 +61,8 @@ func TestTimelineOf(t *testing.T) {
 		},
 		{
 			name: "the token held now is valid up to now, not beyond",
-			a: engine.AccountStatus{State: engine.OK, LastSuccess: ago(20 * time.Minute), AccessExpiry: clock.Add(45 * time.Minute),
-				History: []engine.Event{ok(ago(20*time.Minute), clock.Add(45*time.Minute), true)}},
+			a: state.AccountStatus{State: state.OK, LastSuccess: ago(20 * time.Minute), AccessExpiry: clock.Add(45 * time.Minute),
+				History: []state.Event{ok(ago(20*time.Minute), clock.Add(45*time.Minute), true)}},
 			want: timelineModel{
 				valid: []band{{24*time.Hour - 20*time.Minute, 24 * time.Hour}},
 				marks: []mark{{24*time.Hour - 20*time.Minute, markNewToken}},
@@ -72,7 +71,7 @@ func TestTimelineOf(t *testing.T) {
 		},
 		{
 			name: "signed in without a refresh: the held token shows, no mark",
-			a:    engine.AccountStatus{State: engine.OK, LastSuccess: ago(2 * time.Hour), AccessExpiry: ago(time.Hour)},
+			a:    state.AccountStatus{State: state.OK, LastSuccess: ago(2 * time.Hour), AccessExpiry: ago(time.Hour)},
 			want: timelineModel{
 				valid: []band{{22 * time.Hour, 23 * time.Hour}},
 			},
@@ -80,12 +79,12 @@ func TestTimelineOf(t *testing.T) {
 		},
 		{
 			name:    "signed out: the old token is not held",
-			a:       engine.AccountStatus{State: engine.SignedOut, LastSuccess: ago(2 * time.Hour), AccessExpiry: ago(time.Hour)},
+			a:       state.AccountStatus{State: state.SignedOut, LastSuccess: ago(2 * time.Hour), AccessExpiry: ago(time.Hour)},
 			summary: "no refreshes in the last 24 h",
 		},
 		{
 			name: "unsorted history, an event after now at the right edge",
-			a: engine.AccountStatus{State: engine.BackingOff, History: []engine.Event{
+			a: state.AccountStatus{State: state.BackingOff, History: []state.Event{
 				failed(clock.Add(time.Minute)),
 				ok(ago(2*time.Hour), ago(time.Hour), true),
 			}},

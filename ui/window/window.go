@@ -17,7 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/internal/config"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -25,8 +25,8 @@ import (
 type Keeper interface {
 	// Subscribe streams snapshots, the current one first; the channel closes
 	// when the connection to the keeper ends (keeper quit, restarted or died).
-	Subscribe(ctx context.Context) <-chan engine.Snapshot
-	RefreshNow(ctx context.Context, account string) (engine.Result, error)
+	Subscribe(ctx context.Context) <-chan state.Snapshot
+	RefreshNow(ctx context.Context, account string) (state.Result, error)
 	RefreshAll(ctx context.Context) error
 	// SignIn signs account in interactively: in the browser, or with a
 	// device code it hands to show (at most once, from any goroutine). It
@@ -107,7 +107,7 @@ type Window struct {
 	addDialog  *accountForm    // the add-account dialog last opened (tests)
 	top        *fyne.Container // the banners
 
-	snap      engine.Snapshot
+	snap      state.Snapshot
 	connected bool
 
 	do                 func(func())   // runs on the Fyne goroutine: fyne.Do (tests serialise it)
@@ -144,14 +144,14 @@ func (w *Window) Start(ctx context.Context) {
 	w.win.Resize(windowSize)
 	w.win.SetCloseIntercept(w.app.Quit)
 	w.win.SetMaster()
-	w.render(ctx, engine.Snapshot{At: w.now()})
+	w.render(ctx, state.Snapshot{At: w.now()})
 	w.setConnected(false, "Connecting to tokentray…")
 	w.win.Show()
 
 	lost := false // touched by follow's goroutine only
 	w.wg.Go(func() {
 		follow(ctx, w.o.Keeper, w.retryMin, w.retryMax,
-			func(s engine.Snapshot) {
+			func(s state.Snapshot) {
 				if lost { // reconnected: maybe to another keeper
 					lost = false
 					if in, err := w.o.Keeper.Info(ctx); err == nil {
@@ -183,7 +183,7 @@ func (w *Window) Start(ctx context.Context) {
 // onLost each time a connection ends (or a subscription brought nothing).
 // Between attempts it waits min, doubling up to max while the keeper stays
 // away, and back to min once snapshots flowed.
-func follow(ctx context.Context, k Keeper, minWait, maxWait time.Duration, onSnap func(engine.Snapshot), onLost func()) {
+func follow(ctx context.Context, k Keeper, minWait, maxWait time.Duration, onSnap func(state.Snapshot), onLost func()) {
 	wait := minWait
 	for {
 		got := false
@@ -384,7 +384,7 @@ func (b *notRunningBanner) show(on bool, msg string) {
 }
 
 // render shows snapshot s; it runs on the Fyne main goroutine.
-func (w *Window) render(ctx context.Context, s engine.Snapshot) {
+func (w *Window) render(ctx context.Context, s state.Snapshot) {
 	w.snap = s
 	w.renderAccounts(ctx, s, w.now())
 }

@@ -10,13 +10,13 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokentray/tokentray/internal/config"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 func TestWindowStates(t *testing.T) {
 	for _, tc := range []struct {
 		golden string
-		snap   engine.Snapshot
+		snap   state.Snapshot
 		o      Options
 	}{
 		{"window_ok.xml", snap(okAccount("work")), Options{}},
@@ -81,12 +81,12 @@ func TestTickCountsDown(t *testing.T) {
 func TestCardHasNoGaps(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		snaps []engine.AccountStatus
+		snaps []state.AccountStatus
 	}{
-		{"ok", []engine.AccountStatus{okAccount("work")}},
-		{"needs sign-in", []engine.AccountStatus{needsSignInAccount("work")}},
-		{"error went", []engine.AccountStatus{needsSignInAccount("work"), okAccount("work")}},
-		{"error came", []engine.AccountStatus{okAccount("work"), backingOffAccount("work")}},
+		{"ok", []state.AccountStatus{okAccount("work")}},
+		{"needs sign-in", []state.AccountStatus{needsSignInAccount("work")}},
+		{"error went", []state.AccountStatus{needsSignInAccount("work"), okAccount("work")}},
+		{"error came", []state.AccountStatus{okAccount("work"), backingOffAccount("work")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, _ := newTestWindow(t, Options{})

@@ -1,4 +1,4 @@
-package engine
+package state
 
 // Episodes is the keeper's one rule for trouble worth telling the user
 // about, read from successive snapshots: an account entering NeedsSignIn or
