@@ -6,12 +6,24 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 )
 
 var secretFields = map[string]bool{"client_secret": true, "refresh_token": true, "access_token": true, "password": true, "secret": true, "token": true}
 
-var accountFields = map[string]bool{"name": true, "provider": true, "tenant": true, "issuer": true, "client_id": true, "scopes": true, "redirect_uri": true, "headers": true, "client_capabilities": true, "narrower_scopes": true}
+// accountFields lists the fields an account may have in the file: the yaml
+// names of Account's fields, in their order.
+var accountFields = func() []string {
+	t := reflect.TypeFor[Account]()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		names = append(names, name)
+	}
+	return names
+}()
 
 func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 	if raw == nil {
@@ -39,8 +51,8 @@ func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 				ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: "secrets never belong in the config file; remove it and use `tokentray account add --client-secret-stdin` or `tokentray login`"})
 				continue
 			}
-			if !accountFields[f] {
-				ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: "unknown account field; allowed: name, provider, tenant, issuer, client_id, scopes, redirect_uri, headers, client_capabilities, narrower_scopes"})
+			if !slices.Contains(accountFields, f) {
+				ps = append(ps, Problem{Key: at(f), Origin: origin, Reason: "unknown account field; allowed: " + strings.Join(accountFields, ", ")})
 				continue
 			}
 			switch f {
