@@ -17,6 +17,8 @@ step() { printf '\n=== %s\n' "$*"; }
 
 export GO ART
 
+step "no built program or file over 5 MB tracked in git (.ci/no-binaries.sh, tested by .ci/no-binaries_test.sh)"; bash .ci/no-binaries_test.sh; bash .ci/no-binaries.sh
+
 step "Debian's kubectl for the kubectl adapter test (.ci/kubectl.sh, outside dpkg)"
 TOKENTRAY_KUBECTL=$(bash .ci/kubectl.sh)
 export TOKENTRAY_KUBECTL

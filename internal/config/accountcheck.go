@@ -1,0 +1,130 @@
+// The rules an account must meet: its name, provider, tenant or issuer,
+// client ID, scopes, redirect URI and headers; and whether a host is this
+// machine (IsLoopback, which git mappings use too).
+
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidName reports whether name can name an account: 1–64 letters, digits,
+// dot, dash or underscore, starting with a letter or digit.
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("account name %q is not allowed; use 1–64 letters, digits, '.', '-' or '_', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// Validate checks one account's fields; field names in the problems are
+// relative (name, provider, ...).
+func (a Account) Validate() error {
+	var ps []Problem
+	if err := ValidName(a.Name); err != nil {
+		ps = append(ps, Problem{Key: "name", Value: a.Name, Allowed: "1–64 of A-Z a-z 0-9 . - _", Reason: "invalid account name"})
+	}
+	switch a.Provider {
+	case "microsoft":
+		if a.Tenant != "" && !validTenant(a.Tenant) {
+			ps = append(ps, Problem{Key: "tenant", Value: a.Tenant, Allowed: "common, organizations, consumers, a tenant GUID or a domain like contoso.onmicrosoft.com", Reason: "invalid tenant"})
+		}
+		if a.Issuer != "" {
+			ps = append(ps, Problem{Key: "issuer", Value: a.Issuer, Reason: "issuer is for provider oidc; microsoft accounts take a tenant"})
+		}
+	case "oidc":
+		if err := checkURL(a.Issuer, false); err != nil {
+			ps = append(ps, Problem{Key: "issuer", Value: a.Issuer, Allowed: "an https URL (http only for loopback hosts)", Reason: err.Error()})
+		}
+	default:
+		ps = append(ps, Problem{Key: "provider", Value: a.Provider, Allowed: "microsoft or oidc", Reason: "unknown provider"})
+	}
+	if strings.TrimSpace(a.ClientID) == "" {
+		ps = append(ps, Problem{Key: "client_id", Allowed: "the application (client) ID of your app registration", Reason: "missing"})
+	} else if len(a.ClientID) > 256 || strings.ContainsAny(a.ClientID, " \t\r\n") {
+		ps = append(ps, Problem{Key: "client_id", Value: a.ClientID, Reason: "must be a single word of at most 256 characters"})
+	}
+	for _, sc := range a.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\r\n\"") {
+			ps = append(ps, Problem{Key: "scopes", Value: sc, Reason: "each scope is one word without spaces or quotes"})
+		}
+	}
+	if a.RedirectURI != "" {
+		if err := checkRedirect(a.RedirectURI); err != nil {
+			ps = append(ps, Problem{Key: "redirect_uri", Value: a.RedirectURI, Allowed: "http://127.0.0.1[:port]/path, http://localhost[:port]/path or http://[::1][:port]/path", Reason: err.Error()})
+		}
+	}
+	for h, v := range a.Headers {
+		if h == "" || strings.ContainsAny(h, " :\r\n") || strings.ContainsAny(v, "\r\n") {
+			ps = append(ps, Problem{Key: "headers", Value: h, Reason: "header names are single words; values are one line"})
+		}
+		if strings.EqualFold(h, "Authorization") || strings.EqualFold(h, "Cookie") {
+			ps = append(ps, Problem{Key: "headers", Value: h, Reason: "credential headers never belong in the config file"})
+		}
+	}
+	ps = append(ps, a.capabilityProblems()...)
+	if len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var domainRE = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
+
+func validTenant(t string) bool {
+	switch t {
+	case "common", "organizations", "consumers":
+		return true
+	}
+	return guidRE.MatchString(t) || (len(t) <= 253 && domainRE.MatchString(t))
+}
+
+// IsLoopback reports whether host names this machine.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkURL(raw string, allowPath bool) error {
+	if raw == "" {
+		return fmt.Errorf("missing")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("not an absolute URL")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			return fmt.Errorf("must use https (plain http is allowed only for loopback hosts)")
+		}
+	default:
+		return fmt.Errorf("scheme %q is not allowed", u.Scheme)
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not contain credentials")
+	}
+	return nil
+}
+
+func checkRedirect(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("not an absolute URL")
+	}
+	if u.Scheme != "http" || !IsLoopback(u.Hostname()) {
+		return fmt.Errorf("must be a plain-http loopback address")
+	}
+	return nil
+}
