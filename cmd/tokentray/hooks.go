@@ -19,7 +19,7 @@ func startHooks(ctx context.Context, c *core, socket string) (stop func()) {
 	}
 	o.Socket = socket
 	o.Log = c.log
-	o.Redact = c.engine.Redact // a hook may print the token it asked for
+	o.Redact = c.engine // a hook may print the token it asked for
 	r := hooks.New(o)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -20,8 +20,16 @@ import (
 const (
 	DefaultQueue       = 4        // events waiting per account and event
 	DefaultOutputLimit = 64 << 10 // bytes of a hook's output that reach the log
-	maxLine            = 64 << 10 // longer lines are logged in pieces (a token fits in one: Redact sees it whole)
+	maxLine            = 64 << 10 // longer lines are logged in pieces (see lineRedactor)
 )
+
+// Redactor removes the secrets it holds from text; *engine.Engine is one.
+type Redactor interface {
+	Redact(s string) string
+	// LongestSecret is the length of the longest secret Redact replaces
+	// (0: none).
+	LongestSecret() int
+}
 
 // Options configure a Runner.
 type Options struct {
@@ -35,10 +43,10 @@ type Options struct {
 	Queue       int          // events that may wait per account and event; more are dropped and logged; 0: DefaultQueue
 	OutputLimit int          // bytes of output logged per run; the rest is counted and dropped; 0: DefaultOutputLimit
 	Env         []string     // the hooks' base environment; nil: this process's
-	// Redact filters each line of hook output before it is logged (the
-	// keeper passes its engine's Redact: a hook may print a token it asked
-	// for); nil logs the lines as they are.
-	Redact func(string) string
+	// Redact filters hook output before it is logged (the keeper passes
+	// its engine: a hook may print a token it asked for); a secret is
+	// redacted also in a line logged in pieces. Nil logs the lines as they are.
+	Redact Redactor
 }
 
 // FromSettings returns the commands and timeout of the settings' hooks.
@@ -221,29 +229,84 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 }
 
 // logOutput logs rd line by line up to the output limit and returns how
-// many bytes it dropped past the limit.
+// many bytes it dropped past the limit. A line longer than maxLine is
+// logged in pieces, redacted across them (see lineRedactor).
 func (r *Runner) logOutput(rd io.Reader, log *slog.Logger) int64 {
 	br := bufio.NewReaderSize(rd, maxLine)
+	lr := lineRedactor{r: r.o.Redact}
 	var logged, dropped int64
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if logged+int64(len(line)) <= int64(r.o.OutputLimit) {
-				logged += int64(len(line))
-				text := trimNewline(line)
-				if r.o.Redact != nil {
-					text = r.o.Redact(text)
+		piece, err := br.ReadSlice('\n')
+		more := errors.Is(err, bufio.ErrBufferFull) // the line goes on
+		if len(piece) > 0 {
+			if logged+int64(len(piece)) <= int64(r.o.OutputLimit) {
+				logged += int64(len(piece))
+				text := string(piece)
+				if !more {
+					text = trimNewline(piece)
 				}
-				log.Info("hook output", "line", text)
+				if out := lr.next(text, more); out != "" || !more {
+					log.Info("hook output", "line", out)
+				}
 			} else {
 				logged = int64(r.o.OutputLimit) // nothing more is logged
-				dropped += int64(len(line))
+				// The held end of the line may begin a secret: it is
+				// dropped with the rest.
+				dropped += int64(len(piece)) + int64(lr.drop())
 			}
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil && !more {
+			if len(piece) == 0 && lr.held != "" { // the output ended in a long line's held end
+				log.Info("hook output", "line", lr.next("", false))
+			}
 			return dropped
 		}
 	}
+}
+
+// lineRedactor redacts a line that comes in pieces. Of each piece it
+// holds back as many bytes as the longest secret, less one — the start of
+// a secret the next piece may complete — unless a replacement ends there
+// (only what follows it can start a secret) or the line ends.
+type lineRedactor struct {
+	r    Redactor
+	held string // the unlogged end of the line, not yet redacted
+}
+
+// next returns what of the line so far can be logged, with piece added;
+// more says the line goes on.
+func (l *lineRedactor) next(piece string, more bool) string {
+	if l.r == nil {
+		return piece
+	}
+	raw := l.held + piece
+	l.held = ""
+	red := l.r.Redact(raw)
+	if !more {
+		return red
+	}
+	hold := min(commonSuffix(raw, red), l.r.LongestSecret()-1, len(raw))
+	if hold <= 0 {
+		return red
+	}
+	l.held = raw[len(raw)-hold:]
+	return red[:len(red)-hold]
+}
+
+// drop forgets the held end of the line and returns its length.
+func (l *lineRedactor) drop() int {
+	n := len(l.held)
+	l.held = ""
+	return n
+}
+
+// commonSuffix returns the length of the longest common suffix of a and b.
+func commonSuffix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[len(a)-1-n] == b[len(b)-1-n] {
+		n++
+	}
+	return n
 }
 
 func trimNewline(b []byte) string {
