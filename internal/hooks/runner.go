@@ -34,7 +34,7 @@ type Redactor interface {
 // Options configure a Runner.
 type Options struct {
 	Commands map[Event][]string // argv per event; an event without one runs nothing
-	Timeout  time.Duration      // a hook running longer is killed with its process group; 0: 30 s
+	Timeout  time.Duration      // a hook running longer is killed with its process group, as is what it left running in the background; 0: 30 s
 	// Socket is the keeper's control socket, given to hooks as
 	// TOKENTRAY_SOCKET (and TOKENTRAY_CONTROL_SOCKET, which `tokentray`
 	// reads), so `tokentray token` in a hook asks the keeper.
@@ -60,9 +60,10 @@ func FromSettings(h config.Hooks) Options {
 	return Options{Commands: cmds, Timeout: h.Timeout}
 }
 
-// Runner runs hooks for fired events: at most one process per account and
-// event at a time, later events of the same kind queued (bounded), each run
-// bounded by the timeout. Fire never blocks.
+// Runner runs hooks for fired events: at most one run per account and
+// event at a time (a run lasts while the hook or anything it left in the
+// background runs), later events of the same kind queued (bounded), each
+// run bounded by the timeout. Fire never blocks.
 type Runner struct {
 	o   Options
 	log *slog.Logger
@@ -168,7 +169,9 @@ func (r *Runner) serve(ctx context.Context, ch chan Fired) {
 }
 
 // run runs f's hook to its end, its timeout or ctx's end, and logs its
-// output and outcome.
+// output and outcome. It returns once the hook's process group is empty:
+// processes the hook left running are killed at the timeout or ctx's end,
+// whether or not they hold its output.
 func (r *Runner) run(ctx context.Context, f Fired) {
 	argv := r.o.Commands[f.Event]
 	log := r.log.With("hook", string(f.Event), "account", f.Account.Name)
@@ -199,13 +202,16 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 	go func() { out <- r.logOutput(pr, log) }()
 	werr := cmd.Wait()
 	took := time.Since(start)
+	ended := ctx.Err() == nil // the hook ended by itself
 	// The output ends when every process holding the pipe is gone; one
 	// left running in the background ends with the timeout.
 	var dropped int64
+	killed := false
 	select {
 	case dropped = <-out:
 	case <-ctx.Done():
 		g.kill()
+		killed = true
 		pr.Close()
 		dropped = <-out
 	}
@@ -213,6 +219,25 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 	if dropped > 0 {
 		log.Warn("hook output truncated", "dropped_bytes", dropped, "limit_bytes", r.o.OutputLimit)
 	}
+	r.logOutcome(ctx, log, werr, took)
+	// What the hook left in the background with its output elsewhere runs
+	// until the timeout or until the keeper stops, as the hook could have.
+	if ended && !killed && !g.wait(ctx) {
+		g.kill()
+		killed = true
+	}
+	switch {
+	case !ended || !killed:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		log.Warn("hook's background processes killed: they ran longer than hooks.timeout", "timeout", r.o.Timeout)
+	default:
+		log.Info("hook's background processes stopped: the keeper is stopping")
+	}
+}
+
+// logOutcome logs how the hook process itself ended: werr is what Wait
+// returned, ctx the run's.
+func (r *Runner) logOutcome(ctx context.Context, log *slog.Logger, werr error, took time.Duration) {
 	var ee *exec.ExitError
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) && werr != nil:
