@@ -42,6 +42,8 @@ var allowed = map[string][]string{
 	"internal/control": {"internal/state", "internal/config", "internal/control/sockpath", "internal/accesslog"},
 	// Hooks: commands run on account events, derived from snapshots.
 	"internal/hooks": {"internal/engine", "internal/state", "internal/config"},
+	// Who was handed a token, in a rotated file.
+	"internal/accesslog": {"internal/logfile"},
 
 	// Leaves: they import no other package of the module.
 	"internal/oauth":            {},
@@ -52,7 +54,7 @@ var allowed = map[string][]string{
 	"internal/autostart":        {},
 	"internal/quietlocale":      {},
 	"internal/credential":       {},
-	"internal/accesslog":        {}, // who was handed a token
+	"internal/logfile":          {}, // size-rotated files shared by processes
 	// The values every client sees (snapshot, status, results, scopes).
 	"internal/state": {},
 	"assets":         {},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/logfile"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/vault"
 )
@@ -58,8 +59,9 @@ func stateDir() (string, error) {
 	return config.StateDir()
 }
 
-// newLogger writes JSON lines to the state dir's tokentray.log (and w, if
-// set). Tokens never reach it: every type that holds one logs redacted.
+// newLogger writes text records to the state dir's tokentray.log (and w, if
+// set), rotated by size (logfile.MaxSize, logfile.KeptLog old files).
+// Tokens never reach it: every type that holds one logs redacted.
 func newLogger(dir string, level string, w io.Writer) (*slog.Logger, func(), error) {
 	var lv slog.Level
 	switch level {
@@ -75,15 +77,15 @@ func newLogger(dir string, level string, w io.Writer) (*slog.Logger, func(), err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create state directory %s: %w", dir, err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "tokentray.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
+	f := logfile.Writer{Path: filepath.Join(dir, "tokentray.log"), Policy: logfile.Policy{MaxSize: logfile.MaxSize, Keep: logfile.KeptLog}}
+	if _, err := f.Write(nil); err != nil { // the file can be written
 		return nil, nil, fmt.Errorf("open log: %w", err)
 	}
 	var out io.Writer = f
 	if w != nil {
 		out = io.MultiWriter(f, w)
 	}
-	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv})), func() { f.Close() }, nil
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv})), func() {}, nil
 }
 
 // openStore returns the configured secret store. It never falls back to the

@@ -19,7 +19,7 @@ func startHooks(ctx context.Context, c *core, socket string) (stop func()) {
 	}
 	o.Socket = socket
 	o.Log = c.log
-	o.Redact = c.engine.Redact // a hook may print the token it asked for
+	o.Redact = c.engine // a hook may print the token it asked for
 	r := hooks.New(o)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -44,7 +44,8 @@ on account events. Settings, read when the keeper starts:
   hooks.needs_sign_in   once when an account comes to need sign-in
   hooks.failing         once when an account starts failing (backoff.max_failures in a row)
   hooks.recovered       when an account is OK again after needing sign-in or failing
-  hooks.timeout         a hook running longer is killed with its children (1s–10m, default 30s)
+  hooks.timeout         a hook running longer is killed with its children, as are
+                        children it leaves in the background (1s–10m, default 30s)
 
 A hook is an argument list, run without a shell (also on Windows); for a
 shell, name it: [sh, -c, "..."]. In the settings file:

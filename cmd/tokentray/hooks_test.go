@@ -17,26 +17,48 @@ import (
 
 // hookFIFO makes a named pipe the test reads a hook's report from: the
 // hook's write blocks until the test reads, and the read ends when the hook
-// closes it, so nothing is polled.
-func hookFIFO(t *testing.T, dir, name string) (path string, next func() string) {
+// closes it, so nothing is polled. next starts one read and returns where
+// its report arrives; the read runs in a goroutine of its own but reports
+// only through the channel, so the test goroutine decides what fails. A
+// read still waiting for a hook when the test ends is released (it sees
+// end of file) before the directory is removed.
+func hookFIFO(t *testing.T, dir, name string) (path string, next func() <-chan hookReport) {
 	t.Helper()
 	path = filepath.Join(dir, name)
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path, func() string {
-		t.Helper()
-		f, err := os.Open(path) // blocks until a hook opens it for writing
-		if err != nil {
-			t.Fatal(err)
+	t.Cleanup(func() {
+		// Opening the write end without blocking succeeds only while a
+		// reader waits; closing it gives that reader end of file.
+		for {
+			w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				return // no reader left
+			}
+			w.Close()
 		}
-		defer f.Close()
-		b, err := io.ReadAll(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+	})
+	return path, func() <-chan hookReport {
+		ch := make(chan hookReport, 1)
+		go func() {
+			f, err := os.Open(path) // blocks until a hook opens it for writing
+			if err != nil {
+				ch <- hookReport{err: err}
+				return
+			}
+			defer f.Close()
+			b, err := io.ReadAll(f)
+			ch <- hookReport{text: string(b), err: err}
+		}()
+		return ch
 	}
+}
+
+// hookReport is what a hook wrote to its FIFO.
+type hookReport struct {
+	text string
+	err  error
 }
 
 func envMap(dump string) map[string]string {
@@ -55,7 +77,8 @@ func envMap(dump string) map[string]string {
 // no second refresh, and the token it prints reaches the keeper's log
 // redacted; the hook exits 1 and the next refresh still works and
 // runs it again. A revoked grant runs needs_sign_in once with the
-// provider's error; signing in again runs recovered.
+// provider's error; signing in again runs recovered and refreshed. Every
+// hook run the test causes is awaited before the keeper stops.
 func TestE2EHooksThroughKeeper(t *testing.T) {
 	if os.Getenv("OS") == "Windows_NT" {
 		t.Skip("POSIX hooks")
@@ -84,14 +107,16 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 
 	h := startHeadless(t, c)
 	before := sim.Refreshes(user)
-	dumps := make(chan string, 1)
-	// await returns the next hook report; a hook that never runs fails the
-	// test (the bound only turns a hang into a message).
-	await := func(what string) string {
+	// await returns the report a hook wrote; a hook that never runs fails
+	// the test (the bound only turns a hang into a message).
+	await := func(report <-chan hookReport, what string) string {
 		t.Helper()
 		select {
-		case d := <-dumps:
-			return d
+		case r := <-report:
+			if r.err != nil {
+				t.Fatalf("reading the %s hook's report: %v", what, r.err)
+			}
+			return r.text
 		case <-h.exited:
 			t.Fatalf("the keeper exited before the %s hook ran:\n%s", what, h.logs.String())
 		case <-time.After(time.Minute):
@@ -99,9 +124,9 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 		}
 		return ""
 	}
-	go func() { dumps <- nextRefreshed() }()
+	report := nextRefreshed()
 	c.must("", "refresh", "work")
-	env := envMap(await("refreshed"))
+	env := envMap(await(report, "refreshed"))
 	for k, want := range map[string]string{"TOKENTRAY_EVENT": "refreshed", "TOKENTRAY_ACCOUNT": "work", "TOKENTRAY_STATE": "ok", "TOKENTRAY_ERROR": "", "token_exit": "0"} {
 		if got, ok := env[k]; !ok || got != want {
 			t.Errorf("refreshed hook: %s = %q (set %v); want %q", k, got, ok, want)
@@ -118,19 +143,19 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 		t.Error("refreshed hook: TOKENTRAY_SOCKET is empty")
 	}
 	// A second refresh: the hook failed the first time, it runs again.
-	go func() { dumps <- nextRefreshed() }()
+	report = nextRefreshed()
 	c.must("", "refresh", "work")
-	second := await("second refreshed")
+	second := await(report, "second refreshed")
 	if got := sim.Refreshes(user) - before; got != 2 {
 		t.Errorf("two refreshes whose hooks each asked tokentray token made %d provider requests; want 2", got)
 	}
 
 	sim.RevokeGrant(user)
-	go func() { dumps <- nextNeeds() }()
+	report = nextNeeds()
 	if r := c.run("", "refresh", "work"); r.code != 3 {
 		t.Fatalf("refresh with a revoked grant: exit %d, stderr %q; want 3", r.code, r.stderr)
 	}
-	needs := await("needs_sign_in")
+	needs := await(report, "needs_sign_in")
 	nenv := envMap(needs)
 	if nenv["TOKENTRAY_EVENT"] != "needs_sign_in" || nenv["TOKENTRAY_STATE"] != "needs_signin" || !strings.Contains(nenv["TOKENTRAY_ERROR"], "invalid_grant") {
 		t.Errorf("needs_sign_in hook: event %q, state %q, error %q; want needs_sign_in, needs_signin and the provider's invalid_grant",
@@ -139,10 +164,17 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	if r := c.run("", "refresh", "work"); r.code != 3 { // the same episode: no second needs_sign_in
 		t.Fatalf("second refresh with a revoked grant: exit %d; want 3", r.code)
 	}
-	go func() { dumps <- nextRecovered() }()
-	go nextRefreshed() // the sign-in is a new token too
+	// The new grant runs both recovered and refreshed (an import is a new
+	// token too). Both are awaited: a refreshed hook left writing to its
+	// FIFO while the test ends made the test fail one run in twenty, its
+	// reader reporting after the test's directory was gone.
+	report = nextRecovered()
+	third := nextRefreshed()
 	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
-	recovered := envMap(await("recovered"))
+	recovered := envMap(await(report, "recovered"))
+	if renv := envMap(await(third, "refreshed after the new grant")); renv["TOKENTRAY_EVENT"] != "refreshed" || renv["TOKENTRAY_STATE"] != "ok" {
+		t.Errorf("refreshed hook after the new grant: event %q, state %q; want refreshed, ok", renv["TOKENTRAY_EVENT"], renv["TOKENTRAY_STATE"])
+	}
 	if recovered["TOKENTRAY_EVENT"] != "recovered" || recovered["TOKENTRAY_STATE"] != "ok" {
 		t.Errorf("recovered hook: event %q, state %q; want recovered, ok", recovered["TOKENTRAY_EVENT"], recovered["TOKENTRAY_STATE"])
 	}
@@ -155,8 +187,8 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	if n := strings.Count(logs, "hook=needs_sign_in account=work exit="); n != 1 {
 		t.Errorf("needs_sign_in ran %d times in one episode; want 1\n%s", n, logs)
 	}
-	if n := strings.Count(logs, `line="hook saw [redacted token]"`); n < 2 {
-		t.Errorf("the keeper logged the token a hook printed redacted %d times; want at least 2 (one per refresh)\n%s", n, logs)
+	if n := strings.Count(logs, `line="hook saw [redacted token]"`); n != 3 {
+		t.Errorf("the keeper logged the token a hook printed redacted %d times; want 3 (one per refreshed hook)\n%s", n, logs)
 	}
 	if n := strings.Count(logs, `msg="hook failed" hook=refreshed account=work exit=1`); n < 2 {
 		t.Errorf("the keeper logged %d failed refreshed hooks; want the exit status of both\n%s", n, logs)

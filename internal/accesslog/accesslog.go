@@ -14,10 +14,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/logfile"
 )
 
 // Sizes.
@@ -27,7 +28,7 @@ const (
 	RingSize = 500
 	// MaxFileSize is the size past which the file is rotated to path+".1"
 	// (replacing the older one) before the next entry is appended.
-	MaxFileSize = 1 << 20
+	MaxFileSize = logfile.MaxSize
 	maxLine     = 16 << 10 // longer lines in the file are skipped
 )
 
@@ -115,10 +116,10 @@ func pick(es []Entry, account string, n int) []Entry {
 	return out
 }
 
-// Append appends e (At zero: now) as one line to the file at path (created 0600, its
-// directory 0700), first rotating a file larger than MaxFileSize. Lines are
-// written with one write to a file opened for appending, so processes
-// appending at once do not mix their lines.
+// Append appends e (At zero: now) as one line to the file at path (created
+// 0600, its directory 0700), first rotating a file larger than MaxFileSize
+// (logfile.Append: processes appending at once do not mix their lines, and
+// rotate a full file once).
 func Append(path string, e Entry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
@@ -127,24 +128,10 @@ func Append(path string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("access log: encode: %w", err)
 	}
-	b = append(b, '\n')
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := logfile.Append(path, append(b, '\n'), logfile.Policy{MaxSize: MaxFileSize, Keep: 1}); err != nil {
 		return fmt.Errorf("access log: %w", err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Size() > MaxFileSize {
-		if err := os.Rename(path, path+".1"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("access log: rotate: %w", err)
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("access log: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("access log: write: %w", err)
-	}
-	return f.Close()
+	return nil
 }
 
 // Read returns up to n entries (see Recent for n) of account ("" for all)

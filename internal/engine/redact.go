@@ -38,3 +38,28 @@ func redactOne(s, secret string) string {
 	}
 	return strings.ReplaceAll(s, secret, Redacted)
 }
+
+// LongestSecret returns the length of the longest secret Redact replaces
+// (0: none). A caller redacting a stream piece by piece holds back that many
+// bytes less one, so a secret split between pieces is still seen whole.
+func (e *Engine) LongestSecret() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, a := range e.accts {
+		for _, secret := range []string{a.env.RefreshToken, a.env.AccessToken, a.env.ClientSecret} {
+			n = longer(n, secret)
+		}
+		for _, se := range a.scoped {
+			n = longer(n, se.token)
+		}
+	}
+	return n
+}
+
+func longer(n int, secret string) int {
+	if len(secret) < minRedact {
+		return n
+	}
+	return max(n, len(secret))
+}

@@ -32,3 +32,18 @@ func TestRedact(t *testing.T) {
 		}
 	})
 }
+
+// TestLongestSecret: LongestSecret is the length of the longest secret
+// Redact replaces.
+func TestLongestSecret(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, worldOpts{noRun: true, stored: storedNow})
+		tok, err := w.eng.Token(t.Context(), "acct0", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := w.eng.LongestSecret(), max(len(tok.Token), len(w.storedRT("acct0"))); got != want {
+			t.Errorf("LongestSecret() = %d; want %d (the longer of the access and the refresh token)", got, want)
+		}
+	})
+}

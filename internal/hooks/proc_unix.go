@@ -3,6 +3,7 @@
 package hooks
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -29,6 +30,16 @@ func (g *group) kill() error {
 		return nil
 	}
 	return syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// empty reports whether no process is left in the group. A group whose
+// processes are all gone cannot get new ones: its id is not handed out
+// again while any of them lives.
+func (g *group) empty() bool {
+	if g.cmd.Process == nil {
+		return true
+	}
+	return errors.Is(syscall.Kill(-g.cmd.Process.Pid, 0), syscall.ESRCH)
 }
 
 // close releases the group.

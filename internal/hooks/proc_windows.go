@@ -67,6 +67,29 @@ func (g *group) kill() error {
 	return g.cmd.Process.Kill()
 }
 
+// jobAccounting is JOBOBJECT_BASIC_ACCOUNTING_INFORMATION.
+type jobAccounting struct {
+	TotalUserTime, TotalKernelTime                       int64
+	ThisPeriodTotalUserTime, ThisPeriodTotalKernelTime   int64
+	TotalPageFaultCount, TotalProcesses, ActiveProcesses uint32
+	TotalTerminatedProcesses                             uint32
+}
+
+// empty reports whether no process is left in the Job object (without
+// one, whether the process has ended: Wait has returned by then).
+func (g *group) empty() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.job == 0 {
+		return true
+	}
+	info, err := accounting(g.job)
+	if err != nil {
+		return true // nothing to wait for that can be seen
+	}
+	return info.ActiveProcesses == 0
+}
+
 // close releases the Job object; what still runs in it is killed
 // (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE), as on Unix a hook's group is.
 func (g *group) close() {

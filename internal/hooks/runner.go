@@ -20,13 +20,21 @@ import (
 const (
 	DefaultQueue       = 4        // events waiting per account and event
 	DefaultOutputLimit = 64 << 10 // bytes of a hook's output that reach the log
-	maxLine            = 64 << 10 // longer lines are logged in pieces (a token fits in one: Redact sees it whole)
+	maxLine            = 64 << 10 // longer lines are logged in pieces (see lineRedactor)
 )
+
+// Redactor removes the secrets it holds from text; *engine.Engine is one.
+type Redactor interface {
+	Redact(s string) string
+	// LongestSecret is the length of the longest secret Redact replaces
+	// (0: none).
+	LongestSecret() int
+}
 
 // Options configure a Runner.
 type Options struct {
 	Commands map[Event][]string // argv per event; an event without one runs nothing
-	Timeout  time.Duration      // a hook running longer is killed with its process group; 0: 30 s
+	Timeout  time.Duration      // a hook running longer is killed with its process group, as is what it left running in the background; 0: 30 s
 	// Socket is the keeper's control socket, given to hooks as
 	// TOKENTRAY_SOCKET (and TOKENTRAY_CONTROL_SOCKET, which `tokentray`
 	// reads), so `tokentray token` in a hook asks the keeper.
@@ -35,10 +43,10 @@ type Options struct {
 	Queue       int          // events that may wait per account and event; more are dropped and logged; 0: DefaultQueue
 	OutputLimit int          // bytes of output logged per run; the rest is counted and dropped; 0: DefaultOutputLimit
 	Env         []string     // the hooks' base environment; nil: this process's
-	// Redact filters each line of hook output before it is logged (the
-	// keeper passes its engine's Redact: a hook may print a token it asked
-	// for); nil logs the lines as they are.
-	Redact func(string) string
+	// Redact filters hook output before it is logged (the keeper passes
+	// its engine: a hook may print a token it asked for); a secret is
+	// redacted also in a line logged in pieces. Nil logs the lines as they are.
+	Redact Redactor
 }
 
 // FromSettings returns the commands and timeout of the settings' hooks.
@@ -52,9 +60,10 @@ func FromSettings(h config.Hooks) Options {
 	return Options{Commands: cmds, Timeout: h.Timeout}
 }
 
-// Runner runs hooks for fired events: at most one process per account and
-// event at a time, later events of the same kind queued (bounded), each run
-// bounded by the timeout. Fire never blocks.
+// Runner runs hooks for fired events: at most one run per account and
+// event at a time (a run lasts while the hook or anything it left in the
+// background runs), later events of the same kind queued (bounded), each
+// run bounded by the timeout. Fire never blocks.
 type Runner struct {
 	o   Options
 	log *slog.Logger
@@ -160,7 +169,9 @@ func (r *Runner) serve(ctx context.Context, ch chan Fired) {
 }
 
 // run runs f's hook to its end, its timeout or ctx's end, and logs its
-// output and outcome.
+// output and outcome. It returns once the hook's process group is empty:
+// processes the hook left running are killed at the timeout or ctx's end,
+// whether or not they hold its output.
 func (r *Runner) run(ctx context.Context, f Fired) {
 	argv := r.o.Commands[f.Event]
 	log := r.log.With("hook", string(f.Event), "account", f.Account.Name)
@@ -191,13 +202,16 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 	go func() { out <- r.logOutput(pr, log) }()
 	werr := cmd.Wait()
 	took := time.Since(start)
+	ended := ctx.Err() == nil // the hook ended by itself
 	// The output ends when every process holding the pipe is gone; one
 	// left running in the background ends with the timeout.
 	var dropped int64
+	killed := false
 	select {
 	case dropped = <-out:
 	case <-ctx.Done():
 		g.kill()
+		killed = true
 		pr.Close()
 		dropped = <-out
 	}
@@ -205,6 +219,25 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 	if dropped > 0 {
 		log.Warn("hook output truncated", "dropped_bytes", dropped, "limit_bytes", r.o.OutputLimit)
 	}
+	r.logOutcome(ctx, log, werr, took)
+	// What the hook left in the background with its output elsewhere runs
+	// until the timeout or until the keeper stops, as the hook could have.
+	if ended && !killed && !g.wait(ctx) {
+		g.kill()
+		killed = true
+	}
+	switch {
+	case !ended || !killed:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		log.Warn("hook's background processes killed: they ran longer than hooks.timeout", "timeout", r.o.Timeout)
+	default:
+		log.Info("hook's background processes stopped: the keeper is stopping")
+	}
+}
+
+// logOutcome logs how the hook process itself ended: werr is what Wait
+// returned, ctx the run's.
+func (r *Runner) logOutcome(ctx context.Context, log *slog.Logger, werr error, took time.Duration) {
 	var ee *exec.ExitError
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) && werr != nil:
@@ -221,29 +254,84 @@ func (r *Runner) run(ctx context.Context, f Fired) {
 }
 
 // logOutput logs rd line by line up to the output limit and returns how
-// many bytes it dropped past the limit.
+// many bytes it dropped past the limit. A line longer than maxLine is
+// logged in pieces, redacted across them (see lineRedactor).
 func (r *Runner) logOutput(rd io.Reader, log *slog.Logger) int64 {
 	br := bufio.NewReaderSize(rd, maxLine)
+	lr := lineRedactor{r: r.o.Redact}
 	var logged, dropped int64
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if logged+int64(len(line)) <= int64(r.o.OutputLimit) {
-				logged += int64(len(line))
-				text := trimNewline(line)
-				if r.o.Redact != nil {
-					text = r.o.Redact(text)
+		piece, err := br.ReadSlice('\n')
+		more := errors.Is(err, bufio.ErrBufferFull) // the line goes on
+		if len(piece) > 0 {
+			if logged+int64(len(piece)) <= int64(r.o.OutputLimit) {
+				logged += int64(len(piece))
+				text := string(piece)
+				if !more {
+					text = trimNewline(piece)
 				}
-				log.Info("hook output", "line", text)
+				if out := lr.next(text, more); out != "" || !more {
+					log.Info("hook output", "line", out)
+				}
 			} else {
 				logged = int64(r.o.OutputLimit) // nothing more is logged
-				dropped += int64(len(line))
+				// The held end of the line may begin a secret: it is
+				// dropped with the rest.
+				dropped += int64(len(piece)) + int64(lr.drop())
 			}
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil && !more {
+			if len(piece) == 0 && lr.held != "" { // the output ended in a long line's held end
+				log.Info("hook output", "line", lr.next("", false))
+			}
 			return dropped
 		}
 	}
+}
+
+// lineRedactor redacts a line that comes in pieces. Of each piece it
+// holds back as many bytes as the longest secret, less one — the start of
+// a secret the next piece may complete — unless a replacement ends there
+// (only what follows it can start a secret) or the line ends.
+type lineRedactor struct {
+	r    Redactor
+	held string // the unlogged end of the line, not yet redacted
+}
+
+// next returns what of the line so far can be logged, with piece added;
+// more says the line goes on.
+func (l *lineRedactor) next(piece string, more bool) string {
+	if l.r == nil {
+		return piece
+	}
+	raw := l.held + piece
+	l.held = ""
+	red := l.r.Redact(raw)
+	if !more {
+		return red
+	}
+	hold := min(commonSuffix(raw, red), l.r.LongestSecret()-1, len(raw))
+	if hold <= 0 {
+		return red
+	}
+	l.held = raw[len(raw)-hold:]
+	return red[:len(red)-hold]
+}
+
+// drop forgets the held end of the line and returns its length.
+func (l *lineRedactor) drop() int {
+	n := len(l.held)
+	l.held = ""
+	return n
+}
+
+// commonSuffix returns the length of the longest common suffix of a and b.
+func commonSuffix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[len(a)-1-n] == b[len(b)-1-n] {
+		n++
+	}
+	return n
 }
 
 func trimNewline(b []byte) string {

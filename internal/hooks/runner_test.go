@@ -195,7 +195,7 @@ func TestRunnerRedactsOutput(t *testing.T) {
 	rec, _, r := startRunner(t, Options{
 		Commands: map[Event][]string{Refreshed: {"sh", "-c", `printf 'got %s from tokentray\n' "$SECRET"`}},
 		Env:      []string{"PATH=" + os.Getenv("PATH"), "SECRET=" + secret},
-		Redact:   func(s string) string { return strings.ReplaceAll(s, secret, "[redacted token]") },
+		Redact:   secrets{secret},
 	})
 	r.Fire(Fired{Event: Refreshed, Account: okAccount("work", expiry)})
 	rec.wait(t, 1, msgIs("hook ran"))

@@ -3,6 +3,7 @@
 package hooks
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,64 @@ func TestRunnerKillsProcessGroupOnTimeout(t *testing.T) {
 	if !gone(pid) {
 		t.Errorf("the hook's background child %d still runs after the hook was killed", pid)
 	}
+}
+
+// backgroundHook is a hook that starts a child in the background with its
+// output elsewhere, so the hook's output ends when the hook exits, and
+// prints the child's pid.
+var backgroundHook = []string{"sh", "-c", `sleep 600 >/dev/null 2>&1 & echo "child $!"`}
+
+// childPid returns the pid the backgroundHook printed.
+func childPid(t *testing.T, rec *recorder) int {
+	t.Helper()
+	lines := rec.wait(t, 1, msgIs("hook output"))
+	pid, err := strconv.Atoi(strings.TrimPrefix(lines[0].attrs["line"], "child "))
+	if err != nil {
+		t.Fatalf("hook output %q: no child pid", lines[0].attrs["line"])
+	}
+	return pid
+}
+
+// TestRunnerKillsBackgroundChildAtTimeout: a child the hook left in the
+// background, its output redirected, is killed at the hook's timeout
+// although the hook itself exited at once and the output ended.
+func TestRunnerKillsBackgroundChildAtTimeout(t *testing.T) {
+	requireSh(t)
+	rec, _, r := startRunner(t, Options{
+		Commands: map[Event][]string{Refreshed: backgroundHook},
+		Timeout:  300 * time.Millisecond,
+	})
+	r.Fire(Fired{Event: Refreshed, Account: okAccount("work", expiry)})
+	rec.wait(t, 1, msgIs("hook ran")) // the hook exited 0
+	pid := childPid(t, rec)
+	if !gone(pid) {
+		t.Fatalf("the hook's background child %d still runs 30 s after the hook's timeout", pid)
+	}
+	rec.wait(t, 1, msgIs("hook's background processes killed: they ran longer than hooks.timeout"))
+}
+
+// TestRunnerKillsBackgroundChildOnStop: a child the hook left in the
+// background is killed when the runner stops (the keeper quits), long
+// before the hook's timeout.
+func TestRunnerKillsBackgroundChildOnStop(t *testing.T) {
+	requireSh(t)
+	rec := newRecorder()
+	r := New(Options{Commands: map[Event][]string{Refreshed: backgroundHook}, Timeout: 10 * time.Minute, Log: slogLogger(rec)})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan struct{})
+	snaps := make(chan engine.Snapshot)
+	go func() { r.Run(ctx, snaps); close(done) }()
+	snaps <- engine.Snapshot{}
+	r.Fire(Fired{Event: Refreshed, Account: okAccount("work", expiry)})
+	rec.wait(t, 1, msgIs("hook ran"))
+	pid := childPid(t, rec)
+	cancel()
+	<-done
+	if !gone(pid) {
+		t.Fatalf("the hook's background child %d still runs 30 s after the runner stopped", pid)
+	}
+	rec.wait(t, 1, msgIs("hook's background processes stopped: the keeper is stopping"))
 }
 
 // TestRunnerOneAtATimeBoundedQueue: while an account's hook runs, later
