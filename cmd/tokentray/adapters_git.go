@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -82,6 +83,14 @@ refused the token. Other operations are ignored, as git's protocol asks.
 				fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: %s://%s refused the access token of account %q; tokentray keeps the account signed in (check its access, or run: tokentray refresh %s)\n", req.Protocol, req.Host, m.Account, m.Account)
 				return nil
 			}
+			// git hands a password to every helper in its list on store:
+			// with another helper configured for this remote, the token
+			// would land in it (~/.git-credentials for store). quit=1 makes
+			// git stop instead of asking that helper.
+			if err := gitHelpersOnlyOurs(cmd.Context(), req, m.Account); err != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), "quit=1")
+				return &exitError{code: exitFailure, err: err}
+			}
 			tok, err := adapterToken(cmd, g, m.Account, m.Scopes, minValid)
 			if err != nil {
 				return err
@@ -115,4 +124,30 @@ func showGitCredentials(w io.Writer, s config.Settings) {
 		}
 		fmt.Fprintf(w, "  %s://%s/%s\taccount %s\t%s\n", m.EffectiveProtocol(), m.Host, strings.TrimPrefix(m.Path, "/"), m.Account, scope)
 	}
+}
+
+// gitHelpersOnlyOurs checks, with the git that runs this helper (its
+// environment and working directory), that tokentray's helper is the only
+// one git consults for the remote of req; otherwise it names the others
+// and what to do.
+func gitHelpersOnlyOurs(ctx context.Context, req credential.GitRequest, account string) error {
+	hs, err := credential.GitConfig{}.Helpers(ctx, req.Protocol, req.Host, req.Username, req.Path, req.Path != "")
+	if err != nil {
+		return fmt.Errorf("cannot tell which credential helpers git hands the access token of account %q to, so tokentray gives it none: %w", account, err)
+	}
+	return foreignHelpersError(req.Protocol+"://"+req.Host, account, credential.ForeignGitHelpers(hs))
+}
+
+// foreignHelpersError says which helpers besides tokentray's git would
+// hand the token to; nil when there are none.
+func foreignHelpersError(remote, account string, foreign []credential.GitHelper) error {
+	if len(foreign) == 0 {
+		return nil
+	}
+	names := make([]string, len(foreign))
+	for i, h := range foreign {
+		names[i] = h.String()
+	}
+	return fmt.Errorf("git would also hand the access token of account %q for %s to %s, which may store it; tokentray gives git no token while another helper is configured for that remote: run tokentray git-credential setup (it resets the list for the remote at the end of ~/.gitconfig), or remove the helper",
+		account, remote, strings.Join(names, ", "))
 }

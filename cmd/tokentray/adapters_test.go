@@ -374,8 +374,10 @@ func TestAdapterGitRealClone(t *testing.T) {
 	g := &tokenGate{current: func() (string, error) { return currentToken(c, "work") }}
 	mapped := gitServer(t, g, root)
 	unmapped := gitServer(t, g, root)
+	scoped := gitServer(t, g, root) // mapped under contoso/ only
 	host := strings.TrimPrefix(mapped.URL, "http://")
-	appendConfig(t, c, fmt.Sprintf("git:\n  credentials:\n  - host: %q\n    protocol: http\n    account: work\n", host))
+	appendConfig(t, c, fmt.Sprintf("git:\n  credentials:\n  - host: %q\n    protocol: http\n    account: work\n  - host: %q\n    protocol: http\n    path: contoso/\n    account: work\n",
+		host, strings.TrimPrefix(scoped.URL, "http://")))
 
 	clone := func(url string) (result, string) {
 		dst := filepath.Join(t.TempDir(), "clone")
@@ -418,7 +420,56 @@ func TestAdapterGitRealClone(t *testing.T) {
 		t.Errorf("the git server accepted %d distinct tokens over a refresh; want 2 (git must get the current one)", n)
 	}
 
+	// The same setup first, then a storage helper added with git config
+	// --global: git appends it to the end of the file, after the reset, and
+	// would hand it every token tokentray gives. The helper gives none, git
+	// stops with tokentray's message naming the helper, and
+	// ~/.git-credentials never holds a token.
+	later := gitEnv(t)
+	for _, args := range [][]string{
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", ""},
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", "!" + binPath + " git-credential"},
+	} {
+		if r := c.runTool(later, "", "git", args...); r.code != 0 {
+			t.Fatalf("git %v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"config", "--global", "credential.helper", "store"},
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", "cache --timeout=60"},
+	} {
+		if r := c.runTool(later, "", "git", args...); r.code != 0 {
+			t.Fatalf("git %v: exit %d: %s", args, r.code, r.stderr)
+		}
+		before := g.accepted.Load()
+		r := c.runTool(later, "", "git", "clone", "-q", mapped.URL+"/repo.git", filepath.Join(t.TempDir(), "clone"))
+		if r.code == 0 || !strings.Contains(r.stderr, `"`+args[len(args)-1]+`"`) || !strings.Contains(r.stderr, "told us to quit") {
+			t.Errorf("clone with %q configured after tokentray's helper: exit %d, stderr %q; want a failure naming that helper", args[len(args)-1], r.code, r.stderr)
+		}
+		if g.accepted.Load() != before {
+			t.Errorf("the git server accepted a token with %q configured after tokentray's helper", args[len(args)-1])
+		}
+		if b, err := os.ReadFile(filepath.Join(c.dir, ".git-credentials")); err == nil {
+			t.Errorf("git stored a credential in ~/.git-credentials (%d bytes) from a helper added after the reset", len(b))
+		}
+	}
+	// git credential-cache may have started its daemon: stop it.
+	c.runTool(later, "", "git", "credential-cache", "exit")
+
+	// A remote under contoso/ whose path climbs out of it (%2e%2e, which git
+	// hands the helper as "..") gets no token: git finds no credential.
 	before := g.accepted.Load()
+	for _, p := range []string{"/contoso/%2e%2e/repo.git", "/contoso/./%2e%2e/repo.git", "/contoso//%2e%2e/repo.git"} {
+		r := c.runTool(genv, "", "git", "-c", "credential.helper=", "-c", "credential.helper=!"+binPath+" git-credential", "-c", "credential.useHttpPath=true",
+			"clone", "-q", scoped.URL+p, filepath.Join(t.TempDir(), "clone"))
+		if r.code == 0 || !strings.Contains(r.stderr, "terminal prompts disabled") {
+			t.Errorf("clone of %s under a contoso/ mapping: exit %d, stderr %q; want a failure for want of credentials", p, r.code, r.stderr)
+		}
+	}
+	if g.accepted.Load() != before {
+		t.Error("the git server accepted the token for a path with dot segments")
+	}
+
 	if r, _ := clone(unmapped.URL); r.code == 0 || !strings.Contains(r.stderr, "terminal prompts disabled") {
 		t.Errorf("clone from an unmapped host: exit %d, stderr %q; want a failure for want of credentials", r.code, r.stderr)
 	}
