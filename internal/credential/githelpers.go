@@ -243,3 +243,53 @@ func ForeignGitHelpers(list []GitHelper) []GitHelper {
 	}
 	return out
 }
+
+// SetupGitHelper makes helper the only credential helper git consults for
+// remote (scheme://host) in the global configuration (~/.gitconfig or
+// $GIT_CONFIG_GLOBAL): it removes the remote's [credential "remote"]
+// sections and writes one at the end of the file with an empty helper (which
+// drops every helper read before it: system, XDG and the file's earlier
+// lines), then helper, then useHttpPath when asked. The section's other
+// keys (username, ...) are kept. A helper added to the file later still
+// comes after it; git-credential refuses to give a token then, and doctor
+// says so.
+func (g GitConfig) SetupGitHelper(ctx context.Context, remote, helper string, useHTTPPath bool) error {
+	if !strings.Contains(remote, "://") || strings.ContainsAny(remote, "\n\x00") {
+		return fmt.Errorf("git remote %q is not scheme://host", remote)
+	}
+	section := "credential." + remote
+	out, err := g.run(ctx, "config", "--global", "--null", "--get-regexp", `^credential\.`)
+	if err != nil && !errors.Is(err, errNotFound) {
+		return fmt.Errorf("read the global git configuration: %w", err)
+	}
+	type kv struct{ key, value string }
+	var keep []kv
+	found := false
+	for _, f := range strings.Split(string(out), "\x00") {
+		key, value, hasValue := strings.Cut(f, "\n")
+		name, ok := strings.CutPrefix(key, section+".")
+		if !ok || strings.Contains(name, ".") {
+			continue
+		}
+		found = true
+		if name == "helper" || name == "usehttppath" || !hasValue {
+			continue
+		}
+		keep = append(keep, kv{section + "." + name, value})
+	}
+	if found {
+		if _, err := g.run(ctx, "config", "--global", "--remove-section", section); err != nil {
+			return fmt.Errorf("remove the old [credential %q] section: %w", remote, err)
+		}
+	}
+	add := []kv{{section + ".helper", ""}, {section + ".helper", helper}}
+	if useHTTPPath {
+		add = append(add, kv{section + ".useHttpPath", "true"})
+	}
+	for _, e := range append(add, keep...) {
+		if _, err := g.run(ctx, "config", "--global", "--add", e.key, e.value); err != nil {
+			return fmt.Errorf("write %s: %w", e.key, err)
+		}
+	}
+	return nil
+}
