@@ -132,3 +132,41 @@ func TestIsTokentrayHelper(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupGitHelper: the remote's section moves to the end of the global
+// file with an empty helper, the given helper and useHttpPath, keeping its
+// other keys; git's list for the remote is then that helper alone, also
+// when run twice.
+func TestSetupGitHelper(t *testing.T) {
+	const tt = "!tokentray git-credential"
+	g := gitOnly(t, "[credential \"https://dev.azure.com\"]\n\thelper = "+tt+"\n\tusername = me@contoso.test\n[credential]\n\thelper = store\n[credential \"https://github.com\"]\n\thelper = cache\n")
+	for range 2 {
+		if err := g.SetupGitHelper(t.Context(), "https://dev.azure.com", tt, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs, err := g.Helpers(t.Context(), "https", "dev.azure.com", "", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 1 || hs[0].Value != tt || len(ForeignGitHelpers(hs)) != 0 {
+		t.Errorf("Helpers after SetupGitHelper = %v; want only %q", hs, tt)
+	}
+	var global string
+	for _, e := range g.Env {
+		if p, ok := strings.CutPrefix(e, "GIT_CONFIG_GLOBAL="); ok {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			global = string(b)
+		}
+	}
+	want := "[credential]\n\thelper = store\n[credential \"https://github.com\"]\n\thelper = cache\n[credential \"https://dev.azure.com\"]\n\thelper = \n\thelper = " + tt + "\n\tuseHttpPath = true\n\tusername = me@contoso.test\n"
+	if diff := cmp.Diff(want, global); diff != "" {
+		t.Errorf("global git configuration after SetupGitHelper (-want +got):\n%s", diff)
+	}
+	if err := g.SetupGitHelper(t.Context(), "dev.azure.com", tt, false); err == nil || !strings.Contains(err.Error(), "is not scheme://host") {
+		t.Errorf("SetupGitHelper without a scheme = %v; want an error naming the form", err)
+	}
+}
