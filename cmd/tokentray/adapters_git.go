@@ -38,8 +38,9 @@ for any other remote it prints nothing, so git asks its next helper.
   git config --global --add credential.https://dev.azure.com.helper "!tokentray git-credential"
   git config --global credential.https://dev.azure.com.useHttpPath true
 
-The empty helper first keeps git from handing the token to a storage helper
-(store, cache, a keychain) configured for all hosts.
+The empty helper first drops the helpers git read before it (store, cache,
+a keychain configured for all hosts), which would get a copy of the token.
+A remote path with . or .. or empty segments matches no mapping.
 
 Or let tokentray write these lines: git-credential setup does it for every
 mapped host, in a section at the end of ~/.gitconfig.
