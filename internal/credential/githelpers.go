@@ -128,9 +128,15 @@ func (g GitConfig) matches(ctx context.Context, pattern, url, host string, pathK
 		}
 		return h == "" || strings.Contains(h, "*") || strings.EqualFold(h, host), nil
 	}
+	h, _, _ := strings.Cut(rest, "/")
 	if !pathKnown {
-		h, _, _ := strings.Cut(rest, "/")
 		pattern = scheme + "://" + h
+	}
+	if i := strings.LastIndexByte(h, '@'); i >= 0 {
+		h = h[i+1:]
+	}
+	if !strings.Contains(h, "*") && !strings.EqualFold(hostName(h), hostName(host)) {
+		return false, nil // git matches host names exactly (or by wildcard): no need to ask it
 	}
 	const probe = "tokentraymatchprobe"
 	_, err := g.run(ctx, "-c", "credential."+pattern+"."+probe+"=1", "config", "--get-urlmatch", "credential."+probe, url)
@@ -141,6 +147,19 @@ func (g GitConfig) matches(ctx context.Context, pattern, url, host string, pathK
 		return false, fmt.Errorf("match credential.%s against %s: %w", pattern, url, err)
 	}
 	return true, nil
+}
+
+// hostName is host without its :port (git treats a default port as none).
+func hostName(host string) string {
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i > 0 {
+			return host[:i+1]
+		}
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		return host[:i]
+	}
+	return host
 }
 
 // helperPattern returns the <url> of a credential.<url>.helper key ("" for

@@ -51,6 +51,9 @@ func TestGitHelpersFollowGit(t *testing.T) {
 		{"a path's helper, path unknown", "[credential \"https://dev.azure.com\"]\n\thelper =\n\thelper = " + tt + "\n[credential \"https://dev.azure.com/fabrikam\"]\n\thelper = store\n", nil, "", false, []string{tt, "store"}},
 		{"command line after the file", "[credential \"https://dev.azure.com\"]\n\thelper =\n\thelper = " + tt + "\n", []string{"GIT_CONFIG_PARAMETERS='credential.helper'='osxkeychain'"}, "", false, []string{tt, "osxkeychain"}},
 		{"command line reset", "[credential]\n\thelper = store\n", []string{"GIT_CONFIG_PARAMETERS='credential.helper'='' 'credential.helper'='" + tt + "'"}, "", false, []string{tt}},
+		{"default port", "[credential \"https://dev.azure.com\"]\n\thelper =\n\thelper = " + tt + "\n[credential \"https://dev.azure.com:443\"]\n\thelper = store\n", nil, "", false, []string{tt, "store"}},
+		{"other port", "[credential \"https://dev.azure.com\"]\n\thelper =\n\thelper = " + tt + "\n[credential \"https://dev.azure.com:8443\"]\n\thelper = store\n", nil, "", false, []string{tt}},
+		{"user in the pattern", "[credential \"https://dev.azure.com\"]\n\thelper =\n\thelper = " + tt + "\n[credential \"https://me@dev.azure.com\"]\n\thelper = store\n", nil, "", false, []string{tt}},
 		{"nothing", "", nil, "", false, nil},
 	}
 	for _, tc := range tests {
