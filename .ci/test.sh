@@ -41,6 +41,9 @@ xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp -noreset" dbus-run-session -
   bash -c 'bash .ci/gotest.sh test-gui.log -count=1 -run "TestGUI|TestE2E" ./ui/... ./cmd/...'
 unset TOKENTRAY_GUI_TEST
 
+step "trust tests of docs/RELIABILITY.md: none skipped, none missing from the logs (.ci/trust-skips.sh)"
+bash .ci/trust-skips.sh --self-test && bash .ci/trust-skips.sh docs/RELIABILITY.md "$ART"/test-*.log
+
 step "Windows: tokentray.exe (keeper and CLI) under Wine against the simulator"
 bash .ci/wine.sh
 

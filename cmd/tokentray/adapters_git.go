@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,7 +19,7 @@ import (
 func newGitCredentialCmd(g *globals) *cobra.Command {
 	var minValid time.Duration
 	cmd := &cobra.Command{
-		Use:   "git-credential get|store|erase",
+		Use:   "git-credential get|store|erase|setup",
 		Short: "A git credential helper: the mapped account's access token as the HTTPS password",
 		Long: `A git credential helper (https://git-scm.com/docs/gitcredentials). For a
 remote whose host (and path) git.credentials in the settings maps to an
@@ -34,8 +38,20 @@ for any other remote it prints nothing, so git asks its next helper.
   git config --global --add credential.https://dev.azure.com.helper "!tokentray git-credential"
   git config --global credential.https://dev.azure.com.useHttpPath true
 
-The empty helper first keeps git from handing the token to a storage helper
-(store, cache, a keychain) configured for all hosts.
+The empty helper first drops the helpers git read before it (store, cache,
+a keychain configured for all hosts), which would get a copy of the token.
+A remote path with . or .. or empty segments matches no mapping.
+
+Or let tokentray write these lines: git-credential setup does it for every
+mapped host, in a section at the end of ~/.gitconfig.
+
+git hands a password to every helper in its list after a successful
+request, and an empty helper line drops only the helpers read before it: a
+storage helper added later (git config --global credential.helper store
+appends it to the end of the file) would still get the token. So before
+answering get, tokentray reads git's helper list for the remote as git
+does; when it names any other helper, it gives no token and makes git stop
+(quit=1), naming the helper. tokentray doctor checks every mapped host.
 
 store does nothing (tokentray owns its tokens). erase does not sign the
 account out or delete anything: it only says on stderr that the server
@@ -46,7 +62,7 @@ refused the token. Other operations are ignored, as git's protocol asks.
 ` + exitCodesHelp,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageErr("git-credential takes the operation git passes: get, store or erase")
+				return usageErr("git-credential takes the operation git passes: get, store or erase (or setup)")
 			}
 			return nil
 		},
@@ -56,6 +72,8 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			}
 			op := args[0]
 			switch op {
+			case "setup":
+				return setupGitHelpers(cmd, g)
 			case "get", "store", "erase":
 			default:
 				return nil // "If a helper receives any other operation, it should silently ignore the request."
@@ -81,6 +99,14 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			if op == "erase" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: %s://%s refused the access token of account %q; tokentray keeps the account signed in (check its access, or run: tokentray refresh %s)\n", req.Protocol, req.Host, m.Account, m.Account)
 				return nil
+			}
+			// git hands a password to every helper in its list on store:
+			// with another helper configured for this remote, the token
+			// would land in it (~/.git-credentials for store). quit=1 makes
+			// git stop instead of asking that helper.
+			if err := gitHelpersOnlyOurs(cmd.Context(), req, m.Account); err != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), "quit=1")
+				return &exitError{code: exitFailure, err: err}
 			}
 			tok, err := adapterToken(cmd, g, m.Account, m.Scopes, minValid)
 			if err != nil {
@@ -115,4 +141,146 @@ func showGitCredentials(w io.Writer, s config.Settings) {
 		}
 		fmt.Fprintf(w, "  %s://%s/%s\taccount %s\t%s\n", m.EffectiveProtocol(), m.Host, strings.TrimPrefix(m.Path, "/"), m.Account, scope)
 	}
+}
+
+// gitHelpersOnlyOurs checks, with the git that runs this helper (its
+// environment and working directory), that tokentray's helper is the only
+// one git consults for the remote of req; otherwise it names the others
+// and what to do.
+func gitHelpersOnlyOurs(ctx context.Context, req credential.GitRequest, account string) error {
+	hs, err := credential.GitConfig{}.Helpers(ctx, req.Protocol, req.Host, req.Username, req.Path, req.Path != "")
+	if err != nil {
+		return fmt.Errorf("cannot tell which credential helpers git hands the access token of account %q to, so tokentray gives it none: %w", account, err)
+	}
+	return foreignHelpersError(req.Protocol+"://"+req.Host, account, credential.ForeignGitHelpers(hs))
+}
+
+// foreignHelpersError says which helpers besides tokentray's git would
+// hand the token to; nil when there are none.
+func foreignHelpersError(remote, account string, foreign []credential.GitHelper) error {
+	if len(foreign) == 0 {
+		return nil
+	}
+	names := make([]string, len(foreign))
+	for i, h := range foreign {
+		names[i] = h.String()
+	}
+	return fmt.Errorf("git would also hand the access token of account %q for %s to %s, which may store it; tokentray gives git no token while another helper is configured for that remote: run tokentray git-credential setup (it resets the list for the remote at the end of ~/.gitconfig), or remove the helper",
+		account, remote, strings.Join(names, ", "))
+}
+
+// gitRemote is one scheme://host git.credentials maps, with whether any of
+// its mappings has a path (then git must send paths: useHttpPath).
+type gitRemote struct {
+	Protocol, Host string
+	UseHTTPPath    bool
+}
+
+func (r gitRemote) URL() string { return r.Protocol + "://" + r.Host }
+
+// gitRemotes lists the remotes of the git.credentials mappings, once each.
+func gitRemotes(s config.Settings) []gitRemote {
+	var out []gitRemote
+	at := map[string]int{}
+	for _, m := range s.Git.Credentials {
+		id := m.EffectiveProtocol() + "://" + strings.ToLower(m.Host)
+		i, ok := at[id]
+		if !ok {
+			i = len(out)
+			at[id] = i
+			out = append(out, gitRemote{Protocol: m.EffectiveProtocol(), Host: m.Host})
+		}
+		out[i].UseHTTPPath = out[i].UseHTTPPath || strings.Trim(m.Path, "/") != ""
+	}
+	return out
+}
+
+// gitHelperCheck is doctor's line for one mapped remote: tokentray's helper
+// is the only one git consults for it.
+func gitHelperCheck(ctx context.Context, gc credential.GitConfig, r gitRemote) check {
+	c := check{Name: "git " + r.URL(), Fix: "run: tokentray git-credential setup (or remove the other helper)"}
+	hs, err := gc.Helpers(ctx, r.Protocol, r.Host, "", "", false)
+	if err != nil {
+		c.Detail = err.Error()
+		c.Fix = "install git, or fix the git configuration it names"
+		return c
+	}
+	ours := len(hs) - len(credential.ForeignGitHelpers(hs))
+	if err := foreignHelpersError(r.URL(), "the mapped account", credential.ForeignGitHelpers(hs)); err != nil {
+		c.Detail = err.Error()
+		return c
+	}
+	if ours == 0 {
+		c.Detail = "git asks no tokentray helper for " + r.URL() + " (git.credentials maps it)"
+		return c
+	}
+	c.OK, c.Detail, c.Fix = true, "git asks only tokentray for "+r.URL(), ""
+	return c
+}
+
+// setupGitHelpers writes, for every mapped remote, the git configuration
+// that makes tokentray its only credential helper, then checks it.
+func setupGitHelpers(cmd *cobra.Command, g *globals) error {
+	l, err := loadSettings(g, false)
+	if err != nil {
+		return err
+	}
+	remotes := gitRemotes(l.Settings)
+	if len(remotes) == 0 {
+		return usageErr("git-credential setup: git.credentials maps no remote; add one to the settings first (see tokentray git-credential --help)")
+	}
+	helper, err := gitHelperCommand()
+	if err != nil {
+		return err
+	}
+	gc := credential.GitConfig{}
+	failed := 0
+	for _, r := range remotes {
+		if err := gc.SetupGitHelper(cmd.Context(), r.URL(), helper, r.UseHTTPPath); err != nil {
+			return fmt.Errorf("git-credential setup for %s: %w", r.URL(), err)
+		}
+		c := gitHelperCheck(cmd.Context(), gc, r)
+		if !c.OK {
+			failed++
+			fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: %s\n", c.Detail)
+			continue
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: credential.%s.helper = %s (global git configuration)\n", c.Detail, r.URL(), helper)
+	}
+	if failed > 0 {
+		return &exitError{code: exitFailure, err: fmt.Errorf("git still hands the token to other helpers for %d of %d remotes; remove them from the configuration named above", failed, len(remotes))}
+	}
+	return nil
+}
+
+const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:"
+
+// gitChecks are doctor's lines for git.credentials: one per mapped remote.
+func gitChecks(ctx context.Context, s config.Settings) []check {
+	var out []check
+	for _, r := range gitRemotes(s) {
+		out = append(out, gitHelperCheck(ctx, credential.GitConfig{}, r))
+	}
+	return out
+}
+
+// gitHelperCommand is the credential.helper value for this program:
+// "!tokentray git-credential" when tokentray is on PATH, else its absolute
+// path, quoted for the shell git runs it with.
+func gitHelperCommand() (string, error) {
+	if _, err := exec.LookPath("tokentray"); err == nil {
+		return "!tokentray git-credential", nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find this program for git's helper line: %w", err)
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	exe = filepath.ToSlash(exe)
+	if strings.ContainsFunc(exe, func(r rune) bool { return !strings.ContainsRune(shellSafe, r) }) {
+		exe = "'" + strings.ReplaceAll(exe, "'", `'\''`) + "'"
+	}
+	return "!" + exe + " git-credential", nil
 }

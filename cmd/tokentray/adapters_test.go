@@ -374,8 +374,10 @@ func TestAdapterGitRealClone(t *testing.T) {
 	g := &tokenGate{current: func() (string, error) { return currentToken(c, "work") }}
 	mapped := gitServer(t, g, root)
 	unmapped := gitServer(t, g, root)
+	scoped := gitServer(t, g, root) // mapped under contoso/ only
 	host := strings.TrimPrefix(mapped.URL, "http://")
-	appendConfig(t, c, fmt.Sprintf("git:\n  credentials:\n  - host: %q\n    protocol: http\n    account: work\n", host))
+	appendConfig(t, c, fmt.Sprintf("git:\n  credentials:\n  - host: %q\n    protocol: http\n    account: work\n  - host: %q\n    protocol: http\n    path: contoso/\n    account: work\n",
+		host, strings.TrimPrefix(scoped.URL, "http://")))
 
 	clone := func(url string) (result, string) {
 		dst := filepath.Join(t.TempDir(), "clone")
@@ -418,7 +420,88 @@ func TestAdapterGitRealClone(t *testing.T) {
 		t.Errorf("the git server accepted %d distinct tokens over a refresh; want 2 (git must get the current one)", n)
 	}
 
-	before := g.accepted.Load()
+	// The same setup first, then a storage helper added with git config
+	// --global: git appends it to the end of the file, after the reset, and
+	// would hand it every token tokentray gives. The helper gives none, git
+	// stops with tokentray's message naming the helper, and
+	// ~/.git-credentials never holds a token.
+	later := gitEnv(t)
+	var before int32
+	for _, args := range [][]string{
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", ""},
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", "!" + binPath + " git-credential"},
+	} {
+		if r := c.runTool(later, "", "git", args...); r.code != 0 {
+			t.Fatalf("git %v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"config", "--global", "credential.helper", "store"},
+		{"config", "--global", "--add", "credential." + mapped.URL + ".helper", "cache --timeout=60"},
+	} {
+		if r := c.runTool(later, "", "git", args...); r.code != 0 {
+			t.Fatalf("git %v: exit %d: %s", args, r.code, r.stderr)
+		}
+		before = g.accepted.Load()
+		r = c.runTool(later, "", "git", "clone", "-q", mapped.URL+"/repo.git", filepath.Join(t.TempDir(), "clone"))
+		if r.code == 0 || !strings.Contains(r.stderr, `"`+args[len(args)-1]+`"`) || !strings.Contains(r.stderr, "told us to quit") {
+			t.Errorf("clone with %q configured after tokentray's helper: exit %d, stderr %q; want a failure naming that helper", args[len(args)-1], r.code, r.stderr)
+		}
+		if g.accepted.Load() != before {
+			t.Errorf("the git server accepted a token with %q configured after tokentray's helper", args[len(args)-1])
+		}
+		if b, err := os.ReadFile(filepath.Join(c.dir, ".git-credentials")); err == nil {
+			t.Errorf("git stored a credential in ~/.git-credentials (%d bytes) from a helper added after the reset", len(b))
+		}
+	}
+	// git credential-cache may have started its daemon: stop it.
+	c.runTool(later, "", "git", "credential-cache", "exit")
+	if ck := gitDoctorCheck(t, c, later, mapped.URL); ck.OK || !strings.Contains(ck.Detail, `"store" (credential.helper in file:`) || !strings.Contains(ck.Detail, `"cache --timeout=60"`) {
+		t.Errorf("doctor with store and cache after tokentray's helper: %+v; want a failure naming both", ck)
+	}
+
+	// git-credential setup rewrites the remote's section at the end of the
+	// file: the clone works again, and nothing is stored.
+	r = c.runAdapter(later, "", "git-credential", "setup")
+	if r.code != 0 || !strings.Contains(r.stdout, "git asks only tokentray for "+mapped.URL) {
+		t.Fatalf("git-credential setup: exit %d, stdout %q, stderr %q; want it to report tokentray as the only helper", r.code, r.stdout, r.stderr)
+	}
+	if ck := gitDoctorCheck(t, c, later, mapped.URL); !ck.OK {
+		t.Errorf("doctor after git-credential setup: %+v; want ok", ck)
+	}
+	if r := c.runTool(later, "", "git", "clone", "-q", mapped.URL+"/repo.git", filepath.Join(t.TempDir(), "clone")); r.code != 0 {
+		t.Errorf("clone after git-credential setup: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// A helper for a narrower URL written afterwards lands after the reset
+	// again: refused again.
+	if r := c.runTool(later, "", "git", "config", "--global", "credential."+mapped.URL+"/repo.git.helper", "store"); r.code != 0 {
+		t.Fatalf("git config: exit %d: %s", r.code, r.stderr)
+	}
+	before = g.accepted.Load()
+	if r := c.runTool(later, "", "git", "-c", "credential.useHttpPath=true", "clone", "-q", mapped.URL+"/repo.git", filepath.Join(t.TempDir(), "clone")); r.code == 0 || !strings.Contains(r.stderr, `"store"`) {
+		t.Errorf("clone with store for the repository after setup: exit %d, stderr %q; want a failure naming store", r.code, r.stderr)
+	}
+	if g.accepted.Load() != before {
+		t.Error("the git server accepted a token with store configured for the repository after setup")
+	}
+	if b, err := os.ReadFile(filepath.Join(c.dir, ".git-credentials")); err == nil {
+		t.Errorf("git stored a credential in ~/.git-credentials (%d bytes) after setup", len(b))
+	}
+
+	// A remote under contoso/ whose path climbs out of it (%2e%2e, which git
+	// hands the helper as "..") gets no token: git finds no credential.
+	before = g.accepted.Load()
+	for _, p := range []string{"/contoso/%2e%2e/repo.git", "/contoso/./%2e%2e/repo.git", "/contoso//%2e%2e/repo.git"} {
+		r := c.runTool(genv, "", "git", "-c", "credential.helper=", "-c", "credential.helper=!"+binPath+" git-credential", "-c", "credential.useHttpPath=true",
+			"clone", "-q", scoped.URL+p, filepath.Join(t.TempDir(), "clone"))
+		if r.code == 0 || !strings.Contains(r.stderr, "terminal prompts disabled") {
+			t.Errorf("clone of %s under a contoso/ mapping: exit %d, stderr %q; want a failure for want of credentials", p, r.code, r.stderr)
+		}
+	}
+	if g.accepted.Load() != before {
+		t.Error("the git server accepted the token for a path with dot segments")
+	}
+
 	if r, _ := clone(unmapped.URL); r.code == 0 || !strings.Contains(r.stderr, "terminal prompts disabled") {
 		t.Errorf("clone from an unmapped host: exit %d, stderr %q; want a failure for want of credentials", r.code, r.stderr)
 	}
@@ -431,6 +514,27 @@ func TestAdapterGitRealClone(t *testing.T) {
 		t.Error("the git server accepted a request after the account was signed out or from an unmapped host")
 	}
 	c.assertNoSecrets(sim, "tokens.json")
+}
+
+// gitDoctorCheck is the line of `tokentray doctor --json` for a mapped git
+// remote, run with git's environment env.
+func gitDoctorCheck(t *testing.T, c *cli, env []string, remote string) check {
+	t.Helper()
+	r := c.exec(binPath, env, "", "", true, "doctor", "--json")
+	var out struct{ Checks []check }
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("doctor --json: exit %d, %v: %q", r.code, err, r.stdout)
+	}
+	for _, ck := range out.Checks {
+		if ck.Name == "git "+remote {
+			if !ck.OK && r.code == 0 {
+				t.Errorf("doctor exited 0 with a failed check %+v", ck)
+			}
+			return ck
+		}
+	}
+	t.Fatalf("doctor --json has no check for git %s: %s", remote, r.stdout)
+	return check{}
 }
 
 // appendConfig adds YAML text to the end of c's settings file.

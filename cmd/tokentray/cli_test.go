@@ -652,37 +652,38 @@ func expireSoon(t *testing.T, c *cli, account string) {
 // says which account's rotated refresh token is held only in memory and
 // what to do — instead of exiting 0 with the only copy of the new refresh
 // token gone with the process. (Before: token printed the access token and
-// exited 0; refresh said "NOT saved … retrying" and exited 0.) The save is
-// made to fail by making the vault's directory immutable (chattr +i), so
-// the vault can still be read.
+// exited 0; refresh said "NOT saved … retrying" and exited 0.) The save
+// fails the way a full disk or quota makes it fail: the command runs with a
+// file-size limit of 0 (ulimit -f 0, RLIMIT_FSIZE, which binds root too and
+// needs no special file system), so every write returns "file too large"
+// while the vault can still be read.
 func TestCLIUnsavedRotationIsAFailure(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{Rotation: idpsim.Strict})
 	c := newFileAccountCLI(t, base, "work")
 	c.must(sim.Grant("cli-1", "gina@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
-	dir := filepath.Join(c.dir, "state", "tokentray")
-	freeze := func() {
-		t.Helper()
-		if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
-			t.Skipf("chattr +i %s: %v %s (needs root and a file system with attributes)", dir, err, out)
-		}
-	}
-	thaw := func() { exec.Command("chattr", "-i", dir).Run() }
-	t.Cleanup(thaw)
+	vaultFile := filepath.Join(c.dir, "state", "tokentray", "tokens.json")
 
 	for _, args := range [][]string{{"token", "work"}, {"refresh", "work"}} {
 		t.Run(args[0], func(t *testing.T) {
 			expireSoon(t, c, "work")
-			freeze()
-			r := c.run("", args...)
-			thaw()
+			stored, err := os.ReadFile(vaultFile)
+			if err != nil {
+				t.Fatalf("the file vault is not where this test makes saves fail: %v", err)
+			}
+			// sh runs the command with no file-size allowance; the output goes
+			// to pipes, which the limit does not bind.
+			r := c.exec("/bin/sh", nil, "", "", args[0] != "token", append([]string{"-c", `ulimit -f 0 && exec "$0" "$@"`, binPath}, args...)...)
 			if r.code != 1 {
-				t.Errorf("%s with a failing save: exit %d; want 1", args[0], r.code)
+				t.Errorf("%s with a failing save: exit %d; want 1 (stderr %q)", args[0], r.code, r.stderr)
 			}
 			if args[0] == "token" && strings.TrimSpace(r.stdout) != "" {
 				t.Errorf("token printed %q although its rotated refresh token was not saved; want nothing on stdout", r.stdout)
 			}
 			if !strings.Contains(r.stderr, `account "work"`) || !strings.Contains(r.stderr, "rotated") || !strings.Contains(r.stderr, "run the command again") {
 				t.Errorf("stderr %q; want it to name the account, the rotated token and what to do", r.stderr)
+			}
+			if now, err := os.ReadFile(vaultFile); err != nil || string(now) != string(stored) {
+				t.Errorf("the vault changed under the file-size limit (%v); the save was meant to fail", err)
 			}
 			// The grant is lost to this process's exit (strict rotation): sign
 			// in again, as the message said, for the next round.

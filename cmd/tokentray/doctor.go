@@ -115,6 +115,8 @@ func runDoctor(ctx context.Context, g *globals) []check {
 		out = append(out, check{Name: "start at login", OK: true, Detail: d})
 	}
 
+	out = append(out, gitChecks(ctx, l.Settings)...)
+
 	hc := &http.Client{Timeout: 10 * time.Second}
 	seen := map[string]bool{}
 	for _, a := range l.Settings.Accounts {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -48,8 +49,17 @@ func (g GitCredential) EffectiveUsername() string {
 // a request path equal to it or below it. The mapping with the longest path
 // wins. pathMissing reports that a mapping with a path exists for the host
 // but git sent no path (credential.useHttpPath is off).
+//
+// A path with a "." or ".." segment, an empty segment (a//b) or a backslash
+// matches no mapping, not even a host-wide one: git decodes %2e%2e in a
+// remote URL into "..", and a server or proxy that normalises the path reads
+// org/../other as other. The same holds for a segment that decodes once
+// more into one of those, or into a slash or backslash.
 func (s Settings) MatchGit(protocol, host, path string) (m GitCredential, ok, pathMissing bool) {
 	path = strings.Trim(path, "/")
+	if !plainGitPath(path) {
+		return GitCredential{}, false, false
+	}
 	best := -1
 	for _, g := range s.Git.Credentials {
 		if g.EffectiveProtocol() != protocol || !strings.EqualFold(g.Host, host) {
@@ -70,6 +80,31 @@ func (s Settings) MatchGit(protocol, host, path string) (m GitCredential, ok, pa
 		}
 	}
 	return m, best >= 0, pathMissing && best < 0
+}
+
+// plainGitPath reports whether p (without leading or trailing slashes) is
+// empty or names one location however a server or proxy normalises it: no
+// ".", ".." or empty segment and no backslash, also after one more round of
+// percent-decoding.
+func plainGitPath(p string) bool {
+	if p == "" {
+		return true
+	}
+	if strings.Contains(p, `\`) {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		if strings.Contains(seg, "%") {
+			d, err := url.PathUnescape(seg)
+			if err != nil || d == "." || d == ".." || strings.ContainsAny(d, `/\`) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 var gitHostRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
@@ -97,6 +132,8 @@ func (g GitCredential) validate() []Problem {
 	}
 	if len(g.Path) > 1024 || strings.ContainsAny(g.Path, " \t\r\n\x00?#") {
 		ps = append(ps, Problem{Key: "path", Value: g.Path, Allowed: "a repository path prefix such as org/ or org/project/_git/repo", Reason: "not a path prefix"})
+	} else if !plainGitPath(strings.Trim(g.Path, "/")) {
+		ps = append(ps, Problem{Key: "path", Value: g.Path, Allowed: "a repository path prefix such as org/ or org/project/_git/repo", Reason: "a path prefix has no . or .. or empty segments and no backslash"})
 	}
 	if err := ValidName(g.Account); err != nil {
 		ps = append(ps, Problem{Key: "account", Value: g.Account, Allowed: "the name of a configured account (1–64 of A-Z a-z 0-9 . - _)", Reason: "invalid account name"})

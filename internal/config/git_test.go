@@ -99,6 +99,10 @@ func TestParseGitCredentialsRefuses(t *testing.T) {
 		{"git: {credentials: [{host: dev.azure.com, account: work, password: x}]}", "git.credentials[0].password", "secrets never belong"},
 		{"git: {credentials: [{host: dev.azure.com, account: work, acount: x}]}", "git.credentials[0].acount", "unknown field; allowed: host, protocol, path, account, scope, username"},
 		{"git: {credentials: [{host: dev.azure.com, account: work, path: 'a b'}]}", "git.credentials[0].path", "not a path prefix"},
+		{"git: {credentials: [{host: dev.azure.com, account: work, path: 'contoso/../evil'}]}", "git.credentials[0].path", "no . or .. or empty segments"},
+		{"git: {credentials: [{host: dev.azure.com, account: work, path: 'contoso//x'}]}", "git.credentials[0].path", "no . or .. or empty segments"},
+		{"git: {credentials: [{host: dev.azure.com, account: work, path: './contoso'}]}", "git.credentials[0].path", "no . or .. or empty segments"},
+		{"git: {credentials: [{host: dev.azure.com, account: work, path: 'contoso\\x'}]}", "git.credentials[0].path", "no . or .. or empty segments"},
 		{"git: {credentials: [{host: dev.azure.com, account: a}, {host: DEV.azure.com, account: b}]}", "git.credentials[1]", "same protocol, host and path"},
 	}
 	for _, tc := range tests {
@@ -150,6 +154,46 @@ func TestMatchGit(t *testing.T) {
 	}
 	if _, ok, missing := only.MatchGit("https", "dev.azure.com", ""); ok || !missing {
 		t.Errorf("MatchGit without a path for a path-only mapping = ok %v, pathMissing %v; want false, true", ok, missing)
+	}
+}
+
+// TestMatchGitDotSegments: a path git sends with a "." or ".." segment, an
+// empty segment or a backslash (git decodes %2e%2e in the remote URL into
+// "..", and a server or proxy that normalises reads contoso/../evil as evil)
+// matches no mapping at all, not even the host-wide one: the helper stays
+// silent and git asks its next helper. Before the fix the mapping for
+// contoso/ matched every one of them.
+func TestMatchGitDotSegments(t *testing.T) {
+	s, err := Parse([]byte(gitYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		"contoso/../evil/_git/repo",
+		"contoso/./../evil/_git/repo",
+		"contoso//../evil/_git/repo",
+		"contoso/proj/..",
+		"contoso/.",
+		"contoso//evil",
+		"./contoso/repo",
+		"../contoso/repo",
+		`contoso/..\evil/_git/repo`,
+		`contoso\..\evil`,
+		"contoso/%2e%2e/evil/_git/repo", // decoded once more by a server
+		"contoso/%2E./evil",
+		"contoso/.%2e",
+		"contoso/x%2f..%2f..%2fevil",
+		"contoso/x%5c..%5cevil",
+	} {
+		if m, ok, missing := s.MatchGit("https", "dev.azure.com", path); ok || missing {
+			t.Errorf("MatchGit(https, dev.azure.com, %q) = (%+v, %v, %v); want no mapping", path, m, ok, missing)
+		}
+	}
+	// Names that only contain dots are ordinary segments.
+	for _, path := range []string{"contoso/..proj/_git/r", "contoso/proj.../_git/r", "contoso/.well/_git/r", "contoso/proj/_git/r.git/"} {
+		if m, ok, _ := s.MatchGit("https", "dev.azure.com", path); !ok || m.Path != "contoso/" {
+			t.Errorf("MatchGit(https, dev.azure.com, %q) = (%+v, %v); want the contoso/ mapping", path, m, ok)
+		}
 	}
 }
 
