@@ -83,7 +83,7 @@ func (r *remote) Subscribe(ctx context.Context) <-chan state.Snapshot {
 func (r *remote) RefreshNow(ctx context.Context, account string) (state.Result, error) {
 	var res state.Result
 	err := r.do(func(c *control.Client) error {
-		rs, err := c.RefreshAccounts(ctx, account, false)
+		rs, err := c.Refresh(ctx, account, false)
 		if len(rs) > 0 {
 			res = rs[0]
 		}
@@ -94,7 +94,7 @@ func (r *remote) RefreshNow(ctx context.Context, account string) (state.Result, 
 
 func (r *remote) RefreshAll(ctx context.Context) error {
 	return r.do(func(c *control.Client) error {
-		_, err := c.RefreshAccounts(ctx, "", true)
+		_, err := c.Refresh(ctx, "", true)
 		return err
 	})
 }
@@ -140,7 +140,7 @@ func (r *remote) Info(ctx context.Context) (window.Info, error) {
 	var in control.Info
 	err := r.do(func(c *control.Client) error {
 		var err error
-		in, err = c.KeeperInfo(ctx)
+		in, err = c.Info(ctx)
 		return err
 	})
 	return windowInfo(in, err == nil), err
@@ -169,7 +169,7 @@ func (r *remote) info(ctx context.Context, wait time.Duration) (control.Info, er
 		var in control.Info
 		err := r.do(func(c *control.Client) error {
 			var err error
-			in, err = c.KeeperInfo(ctx)
+			in, err = c.Info(ctx)
 			return err
 		})
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {

@@ -215,7 +215,7 @@ func TestWindowIsAClientOfTheKeeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := func() state.Snapshot {
-		s, err := c.Snapshot(ctx)
+		s, err := c.Status(ctx, "")
 		if err != nil {
 			t.Fatalf("Snapshot = %v", err)
 		}
@@ -272,7 +272,7 @@ func TestAccountAddedThroughTheWindowRestartsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := c.Info.PID
+	pid := c.Keeper.PID
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -307,7 +307,7 @@ func TestAccountAddedThroughTheWindowRestartsNothing(t *testing.T) {
 	}
 	waitFor(t, time.Second, "the signed-in account in the open window", func() bool { return has("Signed in as") })
 	after, err := control.Dial(socket)
-	if err != nil || after.Info.PID != pid {
+	if err != nil || after.Keeper.PID != pid {
 		t.Errorf("keeper pid after adding and signing in: %v (err %v); want the same keeper, pid %d", after, err, pid)
 	}
 }

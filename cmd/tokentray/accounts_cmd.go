@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -10,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/config"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/state"
 )
 
@@ -39,7 +39,7 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 			for _, h := range headers {
 				k, v, ok := strings.Cut(h, ":")
 				if !ok || strings.TrimSpace(k) == "" {
-					return usageErr("--header %q: want Name: value, for example --header 'Origin: http://localhost'", h)
+					return control.Usagef("--header %q: want Name: value, for example --header 'Origin: http://localhost'", h)
 				}
 				if a.Headers == nil {
 					a.Headers = map[string]string{}
@@ -60,16 +60,8 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if kc, err := keeperClient(); kc != nil || err != nil {
-				if err != nil {
-					return err
-				}
-				if err := kc.AddAccount(cmd.Context(), a, secret); err != nil {
-					return keeperErr(err)
-				}
-			} else if err := withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
-				c.path = p
-				return addAccount(ctx, c, a, secret)
+			if err := withService(cmd, g, func(ctx context.Context, svc control.Service) error {
+				return svc.AddAccount(ctx, a, secret)
 			}); err != nil {
 				return err
 			}
@@ -111,17 +103,9 @@ func newAccountListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var snap state.Snapshot
-			if kc, err := keeperClient(); kc != nil || err != nil {
-				if err != nil {
-					return err
-				}
-				if snap, err = kc.Snapshot(cmd.Context()); err != nil {
-					return keeperErr(err)
-				}
-			} else if err := withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
-				c.engine.Load(ctx)
-				snap = c.engine.Snapshot()
-				return nil
+			if err := withService(cmd, g, func(ctx context.Context, svc control.Service) (err error) {
+				snap, err = svc.Status(ctx, "")
+				return err
 			}); err != nil {
 				return err
 			}
@@ -158,25 +142,11 @@ func newAccountRemoveCmd(g *globals) *cobra.Command {
 		Short: "Remove an account: sign it out (deleting its secrets) and drop it from the settings",
 		Args:  nameArg("account remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if kc, err := keeperClient(); kc != nil || err != nil {
-				if err != nil {
+			return withService(cmd, g, func(ctx context.Context, svc control.Service) error {
+				if err := svc.RemoveAccount(ctx, args[0]); err != nil {
 					return err
-				}
-				if err := kc.RemoveAccount(cmd.Context(), args[0]); err != nil {
-					return keeperErr(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed account %q and deleted its secrets\n", args[0])
-				return nil
-			}
-			return withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
-				name, err := pickAccount(c.settings, args)
-				if err != nil {
-					return err
-				}
-				if err := removeAccount(ctx, c, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "removed account %q and deleted its secrets\n", name)
 				return nil
 			})
 		},
@@ -186,69 +156,19 @@ func newAccountRemoveCmd(g *globals) *cobra.Command {
 // normalizeAccount fills the defaults a user may leave out and validates a,
 // naming the flag of a bad field.
 func normalizeAccount(a config.Account) (config.Account, error) {
-	if a.Provider == "microsoft" && a.Tenant == "" {
-		a.Tenant = "common"
-	}
-	if err := a.Validate(); err != nil {
-		return a, &exitError{code: exitUsage, err: fmt.Errorf("account %q: %w", a.Name, flagNames(err))}
+	a, err := keeper.NormalizeAccount(a)
+	if err != nil {
+		return a, &control.CodedError{Code: exitUsage, Err: flagNames(err)}
 	}
 	return a, nil
-}
-
-// addAccount adds a to the settings file (under its lock, so concurrent
-// adders never drop each other's account) and to the running engine at once;
-// a client secret goes to the vault through the engine.
-func addAccount(ctx context.Context, c *core, a config.Account, secret string) error {
-	a, err := normalizeAccount(a)
-	if err != nil {
-		return err
-	}
-	p, err := profileFor(a)
-	if err != nil {
-		return usageErr("account %q: %v", a.Name, err)
-	}
-	if err := config.AddAccount(c.path, a); err != nil {
-		if errors.Is(err, config.ErrAccountExists) {
-			return usageErr("an account named %q exists already; remove it first or choose another name", a.Name)
-		}
-		return err
-	}
-	if err := c.engine.AddAccount(ctx, engine.Account{Name: a.Name, Profile: p}); err != nil && !errors.Is(err, engine.ErrAccountExists) {
-		return fmt.Errorf("account %q was added to %s, but the running engine could not take it on: %w", a.Name, c.path, err)
-	}
-	if secret != "" {
-		if err := c.engine.SetClientSecret(ctx, a.Name, secret); err != nil {
-			return fmt.Errorf("account %q was added, but its client secret was not stored: %w (retry with tokentray login %s --client-secret-stdin)", a.Name, err, a.Name)
-		}
-	}
-	return nil
 }
 
 // nameArg requires exactly one account NAME argument.
 func nameArg(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != 1 {
-			return usageErr("%s takes the account NAME", what)
+			return control.Usagef("%s takes the account NAME", what)
 		}
 		return nil
 	}
-}
-
-// removeAccount signs name out (revoking where possible, deleting every
-// secret), drops it from the settings file and from the running engine. If
-// the sign-out fails the account is kept, so the user can retry.
-func removeAccount(ctx context.Context, c *core, name string) error {
-	if err := c.engine.SignOut(ctx, name); err != nil {
-		if errors.Is(err, engine.ErrUnknownAccount) {
-			return usageErr("no account named %q; configured accounts: %s", name, snapshotNames(c.engine.Snapshot()))
-		}
-		return fmt.Errorf("remove account %q: %w (it is kept so you can retry)", name, err)
-	}
-	if err := config.RemoveAccount(c.path, name); err != nil && !errors.Is(err, config.ErrNoAccount) {
-		return err
-	}
-	if err := c.engine.RemoveAccount(ctx, name); err != nil && !errors.Is(err, engine.ErrUnknownAccount) {
-		return err
-	}
-	return nil
 }

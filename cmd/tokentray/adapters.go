@@ -24,7 +24,7 @@ var adapterCommands = map[string]bool{"kubectl-credential": true, "git-credentia
 func adapterToken(cmd *cobra.Command, g *globals, account string, scopes []string, minValid time.Duration) (control.Token, error) {
 	if len(scopes) > 0 {
 		if _, err := state.NormalizeScopes(scopes); err != nil {
-			return control.Token{}, usageErr("--scope: %v", err)
+			return control.Token{}, control.Usagef("--scope: %v", err)
 		}
 	}
 	return fetchToken(cmd, g, []string{account}, control.TokenOptions{MinValid: minValid, Scopes: scopes})
@@ -33,7 +33,7 @@ func adapterToken(cmd *cobra.Command, g *globals, account string, scopes []strin
 // checkMinValid refuses a --min-valid outside 0s–1h, as `token` does.
 func checkMinValid(d time.Duration) error {
 	if d < 0 || d > time.Hour {
-		return usageErr("--min-valid %s: want a duration from 0s to 1h", d)
+		return control.Usagef("--min-valid %s: want a duration from 0s to 1h", d)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/credential"
 )
 
@@ -62,7 +63,7 @@ refused the token. Other operations are ignored, as git's protocol asks.
 ` + exitCodesHelp,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageErr("git-credential takes the operation git passes: get, store or erase (or setup)")
+				return control.Usagef("git-credential takes the operation git passes: get, store or erase (or setup)")
 			}
 			return nil
 		},
@@ -80,7 +81,7 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			}
 			req, err := credential.ParseGitRequest(cmd.InOrStdin())
 			if err != nil {
-				return usageErr("git-credential %s: %v", op, err)
+				return control.Usagef("git-credential %s: %v", op, err)
 			}
 			if op == "store" {
 				return nil
@@ -106,7 +107,7 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			// git stop instead of asking that helper.
 			if err := gitHelpersOnlyOurs(cmd.Context(), req, m.Account); err != nil {
 				fmt.Fprintln(cmd.OutOrStdout(), "quit=1")
-				return &exitError{code: exitFailure, err: err}
+				return &control.CodedError{Code: exitFailure, Err: err}
 			}
 			tok, err := adapterToken(cmd, g, m.Account, m.Scopes, minValid)
 			if err != nil {
@@ -227,7 +228,7 @@ func setupGitHelpers(cmd *cobra.Command, g *globals) error {
 	}
 	remotes := gitRemotes(l.Settings)
 	if len(remotes) == 0 {
-		return usageErr("git-credential setup: git.credentials maps no remote; add one to the settings first (see tokentray git-credential --help)")
+		return control.Usagef("git-credential setup: git.credentials maps no remote; add one to the settings first (see tokentray git-credential --help)")
 	}
 	helper, err := gitHelperCommand()
 	if err != nil {
@@ -248,7 +249,7 @@ func setupGitHelpers(cmd *cobra.Command, g *globals) error {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: credential.%s.helper = %s (global git configuration)\n", c.Detail, r.URL(), helper)
 	}
 	if failed > 0 {
-		return &exitError{code: exitFailure, err: fmt.Errorf("git still hands the token to other helpers for %d of %d remotes; remove them from the configuration named above", failed, len(remotes))}
+		return &control.CodedError{Code: exitFailure, Err: fmt.Errorf("git still hands the token to other helpers for %d of %d remotes; remove them from the configuration named above", failed, len(remotes))}
 	}
 	return nil
 }

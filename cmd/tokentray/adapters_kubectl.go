@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/credential"
 )
 
@@ -80,7 +81,7 @@ comes from its memory; without one, one process refreshes at a time.
 func execVersion(flag string, flagSet bool) (string, error) {
 	fromFlag, err := credential.ExecAPIVersion(flag)
 	if err != nil {
-		return "", usageErr("--api-version %q: want v1 or v1beta1", flag)
+		return "", control.Usagef("--api-version %q: want v1 or v1beta1", flag)
 	}
 	info, ok := os.LookupEnv("KUBERNETES_EXEC_INFO")
 	if !ok || info == "" {
@@ -88,10 +89,10 @@ func execVersion(flag string, flagSet bool) (string, error) {
 	}
 	ei, err := credential.ParseExecInfo(info)
 	if err != nil {
-		return "", usageErr("%v", err)
+		return "", control.Usagef("%v", err)
 	}
 	if flagSet && ei.APIVersion != fromFlag {
-		return "", usageErr("--api-version %s, but kubectl asks for %s (KUBERNETES_EXEC_INFO); drop --api-version or make the kubeconfig's exec apiVersion match", flag, ei.APIVersion)
+		return "", control.Usagef("--api-version %s, but kubectl asks for %s (KUBERNETES_EXEC_INFO); drop --api-version or make the kubeconfig's exec apiVersion match", flag, ei.APIVersion)
 	}
 	return ei.APIVersion, nil
 }

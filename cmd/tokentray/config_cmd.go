@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
 )
 
 // loadSettings reads the effective settings (flags > env > file > defaults).
@@ -17,7 +18,7 @@ func loadSettings(g *globals, create bool) (*config.Loaded, error) {
 	for _, kv := range g.set {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, usageErr("--set %q: want KEY=VALUE, for example --set refresh.interval_hours=2", kv)
+			return nil, control.Usagef("--set %q: want KEY=VALUE, for example --set refresh.interval_hours=2", kv)
 		}
 		flags[k] = v
 	}
@@ -120,7 +121,7 @@ apply after a restart.`,
 		Long:  "Change one setting in the file. The value is checked against the allowed range first; nothing is written when it is invalid.\n\nKeys:\n" + keysHelp(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usageErr("config set takes KEY VALUE, for example: tokentray config set refresh.interval_hours 2")
+				return control.Usagef("config set takes KEY VALUE, for example: tokentray config set refresh.interval_hours 2")
 			}
 			return nil
 		},

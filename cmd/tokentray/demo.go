@@ -16,8 +16,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/vault"
 )
@@ -40,12 +42,17 @@ real accounts.`,
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if headless {
-				return serveHeadless(cmd, true, func(ctx context.Context) (*core, func(), error) {
-					d, err := startDemo(ctx, g, cmd.ErrOrStderr())
-					if err != nil {
-						return nil, nil, err
+				var d *demo
+				defer func() {
+					if d != nil {
+						d.Close()
 					}
-					return d.core, d.Close, nil
+				}()
+				return serveHeadless(cmd, func(ctx context.Context) (b *keeper.Backend, err error) {
+					if d, err = startDemo(ctx, g, cmd.ErrOrStderr(), false); err != nil {
+						return nil, err
+					}
+					return d.backend, nil
 				})
 			}
 			return runTray(cmd, g, trayOptions{demo: true})
@@ -55,9 +62,9 @@ real accounts.`,
 	return cmd
 }
 
-// demo is a running simulator plus a core wired to it.
+// demo is a running simulator plus a service wired to it.
 type demo struct {
-	core    *core
+	backend *keeper.Backend
 	sim     *idpsim.Server
 	srv     *http.Server
 	base    string
@@ -70,7 +77,7 @@ func (d *demo) Close() {
 	d.once.Do(func() {
 		d.stopScn()
 		d.srv.Close()
-		d.core.Close()
+		d.backend.Close()
 		os.RemoveAll(d.tmp)
 	})
 }
@@ -96,7 +103,7 @@ func demoSettings(s config.Settings) config.Settings {
 // third refresh the next one is throttled (429, Retry-After 60 s), after the
 // fourth the provider ends the grant, so the account needs sign-in (about
 // 9 minutes in); "Sign in again" recovers it.
-func startDemo(ctx context.Context, g *globals, logTo io.Writer) (*demo, error) {
+func startDemo(ctx context.Context, g *globals, logTo io.Writer, trayHost bool) (*demo, error) {
 	l, err := loadSettings(g, false)
 	if err != nil {
 		return nil, err
@@ -121,12 +128,17 @@ func startDemo(ctx context.Context, g *globals, logTo io.Writer) (*demo, error) 
 		srv.Close()
 		return nil, err
 	}
-	c, err := newCore(ctx, l, coreOptions{
-		store:    vault.NewMemory(),
-		client:   &oauth.Client{HTTP: &http.Client{}, Timeout: 15 * time.Second},
-		accounts: []engine.Account{{Name: demoAccount, Profile: prof}},
-		stateDir: tmp,
-		logTo:    logTo,
+	b, err := keeper.Open(ctx, l, keeper.Options{
+		Store:       vault.NewMemory(),
+		Client:      &oauth.Client{HTTP: &http.Client{}, Timeout: 15 * time.Second},
+		Accounts:    []engine.Account{{Name: demoAccount, Profile: prof}},
+		StateDir:    tmp,
+		LogTo:       logTo,
+		Keeper:      true,
+		Demo:        true,
+		TrayHost:    trayHost,
+		Version:     version,
+		OpenBrowser: demoBrowser,
 	})
 	if err != nil {
 		srv.Close()
@@ -134,19 +146,19 @@ func startDemo(ctx context.Context, g *globals, logTo io.Writer) (*demo, error) 
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	d := &demo{core: c, sim: sim, srv: srv, base: base, tmp: tmp, stopScn: cancel}
+	d := &demo{backend: b, sim: sim, srv: srv, base: base, tmp: tmp, stopScn: cancel}
 	rt := sim.Grant(demoClient, demoSubject, prof.Scopes)
-	if _, err := c.engine.Import(ctx, demoAccount, rt); err != nil {
+	if _, err := b.Engine().Import(ctx, demoAccount, rt); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("demo sign-in: %w", err)
 	}
-	go d.scenario(sctx, c.log)
+	go d.scenario(sctx, b.Log())
 	return d, nil
 }
 
 // scenario injects the demo's throttle and revocation as refreshes happen.
 func (d *demo) scenario(ctx context.Context, log *slog.Logger) {
-	snaps := d.core.engine.Subscribe(ctx)
+	snaps := d.backend.Engine().Subscribe(ctx)
 	throttled, revoked := false, false
 	for {
 		select {
@@ -195,7 +207,7 @@ func newIdpSimCmd() *cobra.Command {
 		Hidden: false,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if accessTTL < time.Second || accessTTL > 24*time.Hour {
-				return usageErr("--access-ttl %s: want 1s–24h", accessTTL)
+				return control.Usagef("--access-ttl %s: want 1s–24h", accessTTL)
 			}
 			if err := checkSignInFrequency(signInFrequency); err != nil {
 				return err
@@ -204,11 +216,11 @@ func newIdpSimCmd() *cobra.Command {
 			defer stop()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				return usageErr("--addr %q: %v", addr, err)
+				return control.Usagef("--addr %q: %v", addr, err)
 			}
 			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 				ln.Close()
-				return usageErr("--addr %q: the simulator listens on loopback addresses only", addr)
+				return control.Usagef("--addr %q: the simulator listens on loopback addresses only", addr)
 			}
 			sim := idpsim.New(idpsim.Options{AccessTTL: accessTTL, SignInFrequency: signInFrequency, SPAClients: spaClients})
 			srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
@@ -226,4 +238,12 @@ func newIdpSimCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&signInFrequency, "sign-in-frequency", 0, "a Conditional Access sign-in frequency policy: refreshes this long after the sign-in get AADSTS70043 (0: none; 1m–90 days, e.g. 8h)")
 	cmd.Flags().StringArrayVar(&spaClients, "spa-client", nil, "a client ID registered as a single-page app (Origin header required, refresh tokens live 24 h); repeatable")
 	return cmd
+}
+
+// checkSignInFrequency validates idp-sim's --sign-in-frequency.
+func checkSignInFrequency(d time.Duration) error {
+	if d != 0 && (d < time.Minute || d > 90*24*time.Hour) {
+		return control.Usagef("--sign-in-frequency %s: want 0 (no policy) or 1m–2160h (90 days)", d)
+	}
+	return nil
 }

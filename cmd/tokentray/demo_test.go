@@ -17,28 +17,28 @@ func TestDemoNeedsSignInRecovery(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := startDemo(ctx, &globals{}, nil)
+	d, err := startDemo(ctx, &globals{}, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != state.OK {
+	if st, _ := d.backend.Engine().Snapshot().Account(demoAccount); st.State != state.OK {
 		t.Fatalf("demo account after start: %s; want ok", st.State)
 	}
 	d.sim.RevokeGrant(demoSubject)
-	if _, err := d.core.engine.RefreshNow(ctx, demoAccount); err == nil {
+	if _, err := d.backend.Engine().RefreshNow(ctx, demoAccount); err == nil {
 		t.Fatal("RefreshNow after the grant ended = nil; want an error")
 	}
-	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != state.NeedsSignIn {
+	if st, _ := d.backend.Engine().Snapshot().Account(demoAccount); st.State != state.NeedsSignIn {
 		t.Fatalf("state after the grant ended: %s; want needs_signin", st.State)
 	}
-	if _, err := d.core.engine.SignIn(ctx, demoAccount, engine.SignInMethod{Browser: oauth.BrowserOptions{Open: demoBrowser}}); err != nil {
+	if _, err := d.backend.Engine().SignIn(ctx, demoAccount, engine.SignInMethod{Browser: oauth.BrowserOptions{Open: demoBrowser}}); err != nil {
 		t.Fatalf("demo sign-in: %v", err)
 	}
-	if st, _ := d.core.engine.Snapshot().Account(demoAccount); st.State != state.OK {
+	if st, _ := d.backend.Engine().Snapshot().Account(demoAccount); st.State != state.OK {
 		t.Errorf("state after sign-in: %s; want ok", st.State)
 	}
-	if _, err := d.core.engine.RefreshNow(ctx, demoAccount); err != nil {
+	if _, err := d.backend.Engine().RefreshNow(ctx, demoAccount); err != nil {
 		t.Errorf("RefreshNow after sign-in = %v", err)
 	}
 }

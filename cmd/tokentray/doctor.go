@@ -15,6 +15,8 @@ import (
 
 	"github.com/tokentray/tokentray/internal/autostart"
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -58,7 +60,7 @@ func newDoctorCmd(g *globals) *cobra.Command {
 				}
 			}
 			if failed > 0 {
-				return &exitError{code: exitFailure, err: fmt.Errorf("%d of %d checks failed", failed, len(checks))}
+				return &control.CodedError{Code: exitFailure, Err: fmt.Errorf("%d of %d checks failed", failed, len(checks))}
 			}
 			return nil
 		},
@@ -77,13 +79,13 @@ func runDoctor(ctx context.Context, g *globals) []check {
 		out = append(out, check{Name: "settings", OK: true, Detail: fmt.Sprintf("%s valid, %d accounts", l.Path, len(l.Settings.Accounts))})
 	}
 
-	dir, derr := stateDir()
+	dir, derr := keeper.StateDir()
 	lockDir, lerr := config.LockDir()
 	if lerr != nil {
 		out = append(out, check{Name: "locks", Detail: lerr.Error(), Fix: "make sure your home directory exists and is writable"})
 	}
 	if derr == nil && lerr == nil {
-		st := openStore(l.Settings, dir, lockDir)
+		st := keeper.OpenStore(l.Settings, dir, lockDir)
 		pctx, cancel := context.WithTimeout(ctx, l.Settings.Storage.KeychainTimeout+2*time.Second)
 		p := st.Probe(pctx)
 		cancel()

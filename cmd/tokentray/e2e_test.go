@@ -431,7 +431,7 @@ func TestE2EFirstRunTryTheDemo(t *testing.T) {
 		}
 		d, err := control.Dial(filepath.Join(c.dir, "run", "tokentray", "control.sock"))
 		if err == nil {
-			demoPID = d.Info.PID
+			demoPID = d.Keeper.PID
 		}
 		return err == nil
 	})

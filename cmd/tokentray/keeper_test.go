@@ -13,17 +13,18 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/state"
 )
 
 // keeperFixture is a keeper served in this process on a private socket,
 // with the file vault and a settings file of its own.
 type keeperFixture struct {
-	core   *core
-	path   string // settings file
-	client *control.Client
-	mu     sync.Mutex
-	snaps  []state.Snapshot
+	backend *keeper.Backend
+	path    string // settings file
+	client  *control.Client
+	mu      sync.Mutex
+	snaps   []state.Snapshot
 }
 
 func startKeeper(t *testing.T, base string) *keeperFixture {
@@ -44,7 +45,7 @@ func startKeeper(t *testing.T, base string) *keeperFixture {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := newCore(ctx, l, coreOptions{})
+	b, err := keeper.Open(ctx, l, keeper.Options{Keeper: true, TrayHost: true, Version: version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,19 +53,19 @@ func startKeeper(t *testing.T, base string) *keeperFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := newKeeper(keeperHooks{}, false, true)
-	srv, err := control.Listen(filepath.Join(sockDir, "control.sock"), k)
+	slot := &handlerSlot{}
+	srv, err := control.Listen(filepath.Join(sockDir, "control.sock"), slot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- serveCore(ctx, c, srv, k) }()
+	go func() { done <- serveKeeper(ctx, b, srv, slot, control.Front{}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("serveCore = %v", err)
+			t.Errorf("serveKeeper = %v", err)
 		}
-		c.Close()
+		b.Close()
 		os.RemoveAll(sockDir)
 	})
 	var cl *control.Client
@@ -72,7 +73,7 @@ func startKeeper(t *testing.T, base string) *keeperFixture {
 		cl, err = control.Dial(srv.Path())
 		return err == nil
 	})
-	f := &keeperFixture{core: c, path: path, client: cl}
+	f := &keeperFixture{backend: b, path: path, client: cl}
 	subscribed := make(chan struct{})
 	var once sync.Once
 	go cl.Subscribe(ctx, true, func(s state.Snapshot) {
@@ -129,14 +130,14 @@ func TestKeeperAccountsChangeLive(t *testing.T) {
 		a, _ := f.latest().Account("fresh")
 		return a.State == state.OK
 	})
-	tok, err := f.client.Token(ctx, "fresh", 0)
+	tok, err := f.client.Token(ctx, "fresh", control.TokenOptions{})
 	if err != nil || tok.AccessToken == "" {
 		t.Fatalf("Token = %v, %v", tok, err)
 	}
 	if !slices.Contains(sim.Issued(), tok.AccessToken) {
 		t.Errorf("the token the keeper served is not one the provider issued")
 	}
-	if _, err := f.client.Token(ctx, "nobody", 0); !errors.As(err, &re) || re.Code != exitUsage {
+	if _, err := f.client.Token(ctx, "nobody", control.TokenOptions{}); !errors.As(err, &re) || re.Code != exitUsage {
 		t.Errorf("Token(nobody) = %v; want a usage refusal naming the accounts", err)
 	}
 
@@ -150,7 +151,7 @@ func TestKeeperAccountsChangeLive(t *testing.T) {
 	if s, err := config.ReadFile(f.path); err != nil || len(s.Accounts) != 0 {
 		t.Errorf("settings file after remove: %+v, %v; want no account", s.Accounts, err)
 	}
-	if _, err := f.core.store.Load(ctx, "fresh"); err == nil {
+	if _, err := keeper.OpenStore(f.backend.Settings(), f.backend.StateDir(), "").Load(ctx, "fresh"); err == nil {
 		t.Errorf("the removed account's tokens are still in the vault")
 	}
 }
@@ -165,7 +166,7 @@ func TestKeeperSettingsSaveKeepsAccounts(t *testing.T) {
 	if err := f.client.AddAccount(ctx, config.Account{Name: "work", Provider: "microsoft", ClientID: "cli-1"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	in, err := f.client.KeeperInfo(ctx)
+	in, err := f.client.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestKeeperSettingsSaveKeepsAccounts(t *testing.T) {
 	if err != nil || onDisk.Refresh.IntervalHours != 6 || len(onDisk.Accounts) != 1 {
 		t.Errorf("file after save: interval %d, accounts %+v, %v; want 6 and the account kept", onDisk.Refresh.IntervalHours, onDisk.Accounts, err)
 	}
-	in, _ = f.client.KeeperInfo(ctx)
+	in, _ = f.client.Info(ctx)
 	if in.Settings.Refresh.IntervalHours != 1 || in.FileSettings.Refresh.IntervalHours != 6 {
 		t.Errorf("info after save: running %d h, file %d h; want 1 (until restart) and 6", in.Settings.Refresh.IntervalHours, in.FileSettings.Refresh.IntervalHours)
 	}

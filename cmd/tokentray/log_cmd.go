@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -9,9 +10,10 @@ import (
 
 	"github.com/tokentray/tokentray/internal/accesslog"
 	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/keeper"
 )
 
-func newLogCmd() *cobra.Command {
+func newLogCmd(g *globals) *cobra.Command {
 	var jsonOut bool
 	var account string
 	var n int
@@ -37,26 +39,22 @@ the command.
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n < 1 || n > control.MaxAccessLogLimit {
-				return usageErr("-n %d: want a number of entries from 1 to %d", n, control.MaxAccessLogLimit)
+				return control.Usagef("-n %d: want a number of entries from 1 to %d", n, control.MaxAccessLogLimit)
 			}
 			var es []accesslog.Entry
 			from := "from running tokentray"
-			if kc, err := keeperClient(); kc != nil || err != nil {
-				if err != nil {
-					return err
+			if err := withService(cmd, g, func(ctx context.Context, svc control.Service) (err error) {
+				if !runsInKeeper(svc) {
+					dir, err := keeper.StateDir()
+					if err != nil {
+						return err
+					}
+					from = "from " + keeper.AccessLogPath(dir)
 				}
-				if es, err = kc.AccessLog(cmd.Context(), account, n); err != nil {
-					return keeperErr(err)
-				}
-			} else {
-				dir, err := stateDir()
-				if err != nil {
-					return err
-				}
-				if es, err = accesslog.Read(accessLogPath(dir), account, n); err != nil {
-					return err
-				}
-				from = "from " + accessLogPath(dir)
+				es, err = svc.AccessLog(ctx, account, n)
+				return err
+			}); err != nil {
+				return err
 			}
 			if jsonOut {
 				return writeJSON(cmd, es)

@@ -24,10 +24,10 @@ var version = "dev"
 
 // Exit codes, documented in --help and README.md.
 const (
-	exitOK          = 0
-	exitFailure     = 1
-	exitUsage       = 2 // bad flags, bad arguments or invalid configuration
-	exitNeedsSignIn = 3
+	exitOK          = control.CodeOK
+	exitFailure     = control.CodeFailure
+	exitUsage       = control.CodeUsage // bad flags, bad arguments or invalid configuration
+	exitNeedsSignIn = control.CodeNeedsSignIn
 )
 
 const exitCodesHelp = `Exit codes:
@@ -35,15 +35,6 @@ const exitCodesHelp = `Exit codes:
   1  failure (network, keychain, provider trouble)
   2  usage error or invalid configuration
   3  the account needs sign-in (run: tokentray login NAME)`
-
-// exitError carries an exit code with an error message.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
 
 // maxArgs accepts at most n positional arguments; more is a usage error
 // (exit 2) naming the command.
@@ -53,36 +44,24 @@ func maxArgs(n int) cobra.PositionalArgs {
 			return nil
 		}
 		if !cmd.HasParent() && len(cmd.Commands()) > 0 {
-			return usageErr("unknown command %q; see tokentray --help", args[0])
+			return control.Usagef("unknown command %q; see tokentray --help", args[0])
 		}
 		if n == 0 {
-			return usageErr("%s takes no arguments (got %q)", cmd.CommandPath(), args)
+			return control.Usagef("%s takes no arguments (got %q)", cmd.CommandPath(), args)
 		}
-		return usageErr("%s takes at most %d argument(s) (got %d)", cmd.CommandPath(), n, len(args))
+		return control.Usagef("%s takes at most %d argument(s) (got %d)", cmd.CommandPath(), n, len(args))
 	}
 }
 
-func usageErr(format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
-}
-
-// codeOf maps an error to the process exit code.
+// codeOf maps an error to the process exit code: the code it carries (a
+// usage error, a keeper's answer, an account that needs sign-in), 2 for
+// invalid settings, else 1.
 func codeOf(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
 	var ve *config.ValidationError
 	if errors.As(err, &ve) {
 		return exitUsage
 	}
-	if c := engineExitCode(err); c != 0 {
-		return c
-	}
-	return exitFailure
+	return control.CodeOf(err)
 }
 
 // globals are the persistent flags every command shares.
@@ -136,7 +115,7 @@ ask it when it runs.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitError{code: exitUsage, err: err}
+		return &control.CodedError{Code: exitUsage, Err: err}
 	})
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "settings file (default: "+defaultConfigHint()+")")
 	root.PersistentFlags().StringArrayVar(&g.set, "set", nil, "override a setting for this run, KEY=VALUE (repeatable)")
@@ -169,4 +148,28 @@ func newVersionCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func addCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(
+		newTokenCmd(g),
+		newEnvCmd(g),
+		newRefreshCmd(g),
+		newStatusCmd(g),
+		newLoginCmd(g),
+		newLogoutCmd(g),
+		newImportCmd(g),
+		newAccountCmd(g),
+		newRunCmd(g),
+		newQuitCmd(),
+		newRestartCmd(),
+		newDemoCmd(g),
+		newIdpSimCmd(),
+		newDoctorCmd(g),
+		newAutostartCmd(g),
+		newKubectlCredentialCmd(g), // adapters_kubectl.go
+		newGitCredentialCmd(g),     // adapters_git.go
+		newLogCmd(g),
+		newHooksHelp(),
+	)
 }

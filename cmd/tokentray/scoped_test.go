@@ -303,7 +303,7 @@ func TestKeeperTokenForRequest(t *testing.T) {
 		t.Fatalf("Import = %v", err)
 	}
 	sim.Consent(user, "api://x")
-	tok, err := f.client.TokenFor(ctx, "live", control.TokenOptions{Scopes: []string{"api://x/.default"}})
+	tok, err := f.client.Token(ctx, "live", control.TokenOptions{Scopes: []string{"api://x/.default"}})
 	if err != nil {
 		t.Fatalf("TokenFor(api://x) = %v", err)
 	}
@@ -319,14 +319,14 @@ func TestKeeperTokenForRequest(t *testing.T) {
 		{control.TokenOptions{Claims: "!!"}, "not base64"},
 		{control.TokenOptions{Claims: "WzFd"}, "not a JSON object"},
 	} {
-		_, err := f.client.TokenFor(ctx, "live", tc.o)
+		_, err := f.client.Token(ctx, "live", tc.o)
 		if !errors.As(err, &re) || re.Code != exitUsage || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("TokenFor(%+v) = %v; want a usage refusal saying %q", tc.o, err, tc.want)
 		}
 	}
 	// Scopes are checked by Request.Validate, in the client and again in the
 	// server (control's TestDecodeTokenRequestScopes).
-	if _, err := f.client.TokenFor(ctx, "live", control.TokenOptions{Scopes: []string{"a b"}}); err == nil || !strings.Contains(err.Error(), "whitespace") {
+	if _, err := f.client.Token(ctx, "live", control.TokenOptions{Scopes: []string{"a b"}}); err == nil || !strings.Contains(err.Error(), "whitespace") {
 		t.Errorf("TokenFor(scope \"a b\") = %v; want a refusal saying whitespace", err)
 	}
 }

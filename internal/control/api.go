@@ -71,33 +71,52 @@ type Show struct {
 // Typed calls. Each returns the keeper's failure as a *ResponseError (its
 // Code is the exit code to use).
 
-// KeeperInfo returns the keeper's Info.
-func (c *Client) KeeperInfo(ctx context.Context) (Info, error) {
+var _ Service = (*Client)(nil)
+
+// Info returns the keeper's Info.
+func (c *Client) Info(ctx context.Context) (Info, error) {
 	var info Info
 	return info, c.decode(ctx, Request{Op: OpInfo}, &info)
 }
 
-// Snapshot returns the keeper's snapshot.
-func (c *Client) Snapshot(ctx context.Context) (state.Snapshot, error) {
+// Status returns the keeper's snapshot of every account, or of account.
+func (c *Client) Status(ctx context.Context, account string) (state.Snapshot, error) {
 	var s state.Snapshot
-	return s, c.decode(ctx, Request{Op: OpStatus}, &s)
+	return s, c.decode(ctx, Request{Op: OpStatus, Account: account}, &s)
 }
 
-// Token returns an access token of account valid for at least minValid
-// (served from the keeper's memory, refreshed first when needed).
-func (c *Client) Token(ctx context.Context, account string, minValid time.Duration) (Token, error) {
+// TokenOptions are what a token request asks for besides the account.
+type TokenOptions struct {
+	MinValid time.Duration
+	Scopes   []string // a per-resource scope set; empty: the account's own
+	Claims   string   // a claims challenge, base64 as the resource sent it
+}
+
+// Token returns an access token of account for o.Scopes (the main token
+// when empty) valid for at least o.MinValid, served from the keeper's
+// memory and refreshed first when needed; with o.Claims, after a forced
+// refresh that carries the claims.
+func (c *Client) Token(ctx context.Context, account string, o TokenOptions) (Token, error) {
 	var t Token
-	req := Request{Op: OpToken, Account: account, MinValid: minValid}
+	req := Request{Op: OpToken, Account: account, MinValid: o.MinValid, Scopes: o.Scopes, Claims: o.Claims}
 	if _, ok := ctx.Deadline(); !ok {
 		req.Timeout = MaxTimeout
 	}
 	return t, c.decode(ctx, req, &t)
 }
 
-// RefreshAccounts forces a refresh of account ("" and all: every account)
-// and returns the results of those that did not fail, also when others did.
-func (c *Client) RefreshAccounts(ctx context.Context, account string, all bool) ([]state.Result, error) {
-	data, err := c.Refresh(ctx, account, all)
+// Refresh forces a refresh of account ("" or all: every account) and
+// returns the results of those that did not fail, also when others did.
+// Without a ctx deadline the keeper gets MaxTimeout.
+func (c *Client) Refresh(ctx context.Context, account string, all bool) ([]state.Result, error) {
+	req := Request{Op: OpRefresh, Account: account, All: all || account == ""}
+	if req.All {
+		req.Account = ""
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		req.Timeout = MaxTimeout
+	}
+	data, err := c.call(ctx, req)
 	var rs []state.Result
 	if len(data) > 0 {
 		if jerr := json.Unmarshal(data, &rs); jerr != nil {

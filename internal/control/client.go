@@ -13,8 +13,8 @@ import (
 // connection per request, so it holds no resources and needs no Close; it
 // is safe for concurrent use.
 type Client struct {
-	path string
-	Info PingInfo // the keeper's handshake answer at Dial
+	path   string
+	Keeper PingInfo // the keeper's handshake answer at Dial
 }
 
 // Dial returns a client for the keeper on path after the handshake: a ping
@@ -39,7 +39,7 @@ func Dial(path string) (*Client, error) {
 			"quit the keeper (tokentray quit, or Quit in its tray menu) and start the version you want",
 			ErrVersionMismatch, info.PID, kv, kp, Version, ProtocolVersion)
 	}
-	c.Info = info
+	c.Keeper = info
 	return c, nil
 }
 
@@ -158,23 +158,6 @@ func (c *Client) Ping(ctx context.Context) (PingInfo, error) {
 		return PingInfo{}, fmt.Errorf("control: ping: malformed data: %s", jsonProblem(err))
 	}
 	return info, nil
-}
-
-// Status returns the keeper's status document (the handler's JSON).
-// account "" means every account.
-func (c *Client) Status(ctx context.Context, account string) (json.RawMessage, error) {
-	return c.call(ctx, Request{Op: OpStatus, Account: account})
-}
-
-// Refresh asks the keeper for a forced refresh of account, or of every
-// account when all is true, and returns the handler's result (on failure
-// too, with the error). Without a ctx deadline the server gets MaxTimeout.
-func (c *Client) Refresh(ctx context.Context, account string, all bool) (json.RawMessage, error) {
-	req := Request{Op: OpRefresh, Account: account, All: all}
-	if _, ok := ctx.Deadline(); !ok {
-		req.Timeout = MaxTimeout
-	}
-	return c.call(ctx, req)
 }
 
 // Show asks the keeper to open its window (or bring it forward) on tab;

@@ -20,7 +20,7 @@ func TestPeerHelperClient(t *testing.T) {
 	if path == "" {
 		t.Skip("the client half of TestServerReportsPeerProcess")
 	}
-	data, err := NewClient(path).Status(context.Background(), "")
+	data, err := NewClient(path).call(context.Background(), Request{Op: OpStatus})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,9 +1,7 @@
 package control
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"github.com/tokentray/tokentray/internal/state"
 )
@@ -27,23 +25,4 @@ func (r Request) validateToken() error {
 		return fmt.Errorf("claims of %d characters is too long; limit %d", len(r.Claims), MaxClaims)
 	}
 	return nil
-}
-
-// TokenOptions are what TokenFor asks for besides the account.
-type TokenOptions struct {
-	MinValid time.Duration
-	Scopes   []string // a per-resource scope set; empty: the account's own
-	Claims   string   // a claims challenge, base64 as the resource sent it
-}
-
-// TokenFor returns an access token of account for o.Scopes (the main token
-// when empty), refreshing first when needed; with o.Claims, after a forced
-// refresh that carries the claims.
-func (c *Client) TokenFor(ctx context.Context, account string, o TokenOptions) (Token, error) {
-	var t Token
-	req := Request{Op: OpToken, Account: account, MinValid: o.MinValid, Scopes: o.Scopes, Claims: o.Claims}
-	if _, ok := ctx.Deadline(); !ok {
-		req.Timeout = MaxTimeout
-	}
-	return t, c.decode(ctx, req, &t)
 }

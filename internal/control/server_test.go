@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // recordingHandler answers every op with the request it saw as Data and
@@ -25,6 +26,7 @@ type recordingHandler struct {
 	mu     sync.Mutex
 	seen   []Request
 	onQuit func()
+	typed  bool // answer refresh as a keeper does, not with the request
 }
 
 func (h *recordingHandler) Handle(ctx context.Context, req Request) Response {
@@ -33,6 +35,9 @@ func (h *recordingHandler) Handle(ctx context.Context, req Request) Response {
 	h.mu.Unlock()
 	if req.Op == OpQuit && h.onQuit != nil {
 		h.onQuit()
+	}
+	if req.Op == OpRefresh && h.typed { // the typed client decodes results
+		return Result([]state.Result{{Account: req.Account}})
 	}
 	return Result(req)
 }
@@ -214,7 +219,7 @@ func TestRoundTripEveryOp(t *testing.T) {
 
 func TestConvenienceMethods(t *testing.T) {
 	path := sockPath(t)
-	h := &recordingHandler{}
+	h := &recordingHandler{typed: true}
 	start(t, path, h, nil)
 	c := dial(t, path)
 	ctx := t.Context() // no deadline: Refresh asks for MaxTimeout
@@ -334,7 +339,7 @@ func TestHandlerPanicIsContained(t *testing.T) {
 func TestLogsHoldNoBodies(t *testing.T) {
 	path := sockPath(t)
 	var logs bytes.Buffer
-	start(t, path, &recordingHandler{}, func(s *Server) {
+	start(t, path, &recordingHandler{typed: true}, func(s *Server) {
 		s.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	c := dial(t, path)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/state"
 )
@@ -38,72 +36,39 @@ func (f *tokenFlags) register(cmd *cobra.Command, withClaims bool) {
 // errors naming the value and what is allowed.
 func (f *tokenFlags) options() (control.TokenOptions, error) {
 	if f.minValid < 0 || f.minValid > time.Hour {
-		return control.TokenOptions{}, usageErr("--min-valid %s: want a duration from 0s to 1h", f.minValid)
+		return control.TokenOptions{}, control.Usagef("--min-valid %s: want a duration from 0s to 1h", f.minValid)
 	}
 	scopes := append([]string(nil), f.scopes...)
 	if f.resource != "" {
 		s, err := state.ResourceScope(f.resource)
 		if err != nil {
-			return control.TokenOptions{}, usageErr("--resource: %v", err)
+			return control.TokenOptions{}, control.Usagef("--resource: %v", err)
 		}
 		scopes = append(scopes, s)
 	}
 	if _, err := state.NormalizeScopes(scopes); err != nil {
-		return control.TokenOptions{}, usageErr("--scope: %v", err)
+		return control.TokenOptions{}, control.Usagef("--scope: %v", err)
 	}
 	if f.claims != "" {
 		if _, err := oauth.DecodeClaimsChallenge(f.claims); err != nil {
-			return control.TokenOptions{}, usageErr("--claims: %v", err)
+			return control.TokenOptions{}, control.Usagef("--claims: %v", err)
 		}
 	}
 	return control.TokenOptions{MinValid: f.minValid, Scopes: scopes, Claims: f.claims}, nil
 }
 
-// tokenFor serves a token request with c's engine (the keeper's op token and
-// the CLI without a keeper): a per-resource failure exits 1, an account
-// that needs sign-in 3.
-func tokenFor(ctx context.Context, c *core, name string, o control.TokenOptions) (control.Token, error) {
-	var claims string
-	if o.Claims != "" {
-		var err error
-		if claims, err = oauth.DecodeClaimsChallenge(o.Claims); err != nil {
-			return control.Token{}, usageErr("claims: %v", err)
-		}
-	}
-	t, err := c.engine.TokenFor(ctx, name, engine.TokenRequest{Scopes: o.Scopes, MinValid: o.MinValid, Claims: claims})
-	if err != nil {
-		if errors.Is(err, engine.ErrResource) {
-			return control.Token{}, &exitError{code: exitFailure, err: err}
-		}
-		return control.Token{}, signInError(name, err)
-	}
-	return control.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime,
-		ShorterThanAsked: t.ShorterThanAsked, Scopes: t.Scopes}, nil
-}
-
-// fetchToken gets a token through the running keeper, or in-process under
-// the cross-process lock when none runs.
+// fetchToken gets a token of the account named by args (or the only one)
+// from the service: the running keeper's memory, or in-process under the
+// cross-process lock when none runs.
 func fetchToken(cmd *cobra.Command, g *globals, args []string, o control.TokenOptions) (control.Token, error) {
 	var tok control.Token
-	if kc, err := keeperClient(); kc != nil || err != nil {
-		if err != nil {
-			return tok, err
-		}
-		account := ""
-		if len(args) == 1 {
-			account = args[0]
-		}
-		tok, err = kc.TokenFor(cmd.Context(), account, o)
-		return tok, keeperErr(err)
+	account := ""
+	if len(args) == 1 {
+		account = args[0]
 	}
-	err := withCore(cmd, g, coreOptions{}, func(ctx context.Context, c *core) error {
-		name, err := pickAccount(c.settings, args)
-		if err != nil {
-			return err
-		}
-		if tok, err = tokenFor(ctx, c, name, o); err == nil {
-			recordInProcess(c, name, o.Scopes)
-		}
+	err := withService(cmd, g, func(ctx context.Context, svc control.Service) error {
+		var err error
+		tok, err = svc.Token(ctx, account, o)
 		return err
 	})
 	return tok, err
@@ -151,7 +116,7 @@ it is served by the running keeper when there is one, else in-process.
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !envVarRE.MatchString(varName) {
-				return usageErr("--var %q: want a variable name of letters, digits and _, not starting with a digit (at most 128)", varName)
+				return control.Usagef("--var %q: want a variable name of letters, digits and _, not starting with a digit (at most 128)", varName)
 			}
 			quote, err := shellQuoter(shell)
 			if err != nil {
@@ -186,7 +151,7 @@ func shellQuoter(shell string) (assignment, error) {
 	case "powershell":
 		return func(n, v string) string { return "$env:" + n + " = " + psQuote(v) }, nil
 	}
-	return nil, usageErr("--shell %q: want one of %s", shell, strings.Join(envShells, ", "))
+	return nil, control.Usagef("--shell %q: want one of %s", shell, strings.Join(envShells, ", "))
 }
 
 func writeEnv(w io.Writer, set assignment, name string, tok control.Token) error {
@@ -221,12 +186,69 @@ func psQuote(s string) string {
 	return b.String()
 }
 
-// printScoped lists the cached per-resource scope sets of every account
-// (status, text form).
-func printScoped(w io.Writer, s state.Snapshot) {
-	for _, a := range s.Accounts {
-		for _, sc := range a.Scoped {
-			fmt.Fprintf(w, "%s: cached token for %s until %s\n", a.Name, strings.Join(sc.Scopes, " "), clock(sc.Expiry))
-		}
+func newTokenCmd(g *globals) *cobra.Command {
+	var f tokenFlags
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "token [NAME]",
+		Short: "Print a valid access token (refreshing first when it would expire within --min-valid)",
+		Long: `Print a valid access token of the account and nothing else, for scripts:
+
+  curl -H "Authorization: Bearer $(tokentray token work)" https://graph.microsoft.com/v1.0/me
+
+The token is refreshed first when it would expire within --min-valid. With a
+keeper running (tokentray, or tokentray run --headless) it answers from its
+memory and is the only process that refreshes; without one, across all your
+processes only one refreshes and the others wait and print the same token.
+When the provider's tokens live shorter than --min-valid, a fresh token is
+printed and at most one refresh happens per half lifetime (stderr says so).
+
+Tokens for other resources come from the same sign-in:
+
+  tokentray token work --resource https://vault.azure.net     # scope https://vault.azure.net/.default
+  tokentray token work --scope api://my-api/access_as_user --scope api://my-api/Read
+
+A Microsoft refresh token redeems tokens for every resource the user
+consented to; another provider is asked for the narrower scope (RFC 6749 §6)
+and its refusal is shown. The keeper caches up to 16 scope sets per account
+in memory (never on disk; status lists them). A refusal for the resource
+(no consent, unknown resource, bad scope) exits 1 and leaves the account as
+it is. A provider that narrows the sign-in itself to the requested scope
+(RFC 6749 §6 forbids it) is noticed at once: the account then asks for a new
+sign-in and per-resource tokens stay off for it until tokentray restarts.
+
+After a 401 with a claims challenge (Continuous Access Evaluation):
+
+  tokentray token work --claims "$CLAIMS"    # the base64 claims="..." value
+
+refreshes at once with those claims and prints the new token.
+
+--json prints {"access_token", "token_type", "expires_on" (unix seconds),
+"expires_at" (RFC 3339), "expires_in", "scope"}.
+
+` + exitCodesHelp,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := f.options()
+			if err != nil {
+				return err
+			}
+			tok, err := fetchToken(cmd, g, args, o)
+			if err != nil {
+				return err
+			}
+			if tok.ShorterThanAsked {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: the provider's access tokens last %s, less than --min-valid %s; this one is fresh (refreshed at most once per half lifetime)\n",
+					tok.Lifetime.Round(time.Second), o.MinValid)
+			}
+			if jsonOut {
+				return writeJSON(cmd, tokenJSON(tok))
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok.AccessToken)
+			return err
+		},
 	}
+	f.register(cmd, true)
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON with access_token, token_type, expires_on, expires_at, expires_in and scope")
+	return cmd
 }

@@ -1,4 +1,4 @@
-package main
+package keeper
 
 import (
 	"bufio"
@@ -18,11 +18,10 @@ import (
 // (0600), and every record newer than the oldest kept one is kept.
 func TestLoggerRotates(t *testing.T) {
 	dir := t.TempDir()
-	log, closeLog, err := newLogger(dir, "info", nil)
+	log, err := newLogger(dir, "info", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeLog()
 	const n = 3000 // about 1 KiB each: past the kept files' size
 	pad := strings.Repeat("x", 1000)
 	for i := range n {
