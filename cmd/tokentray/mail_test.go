@@ -58,7 +58,9 @@ func mustProgram(t *testing.T, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil && !strings.Contains(name, "/") {
-		p, err = exec.LookPath(filepath.Join("/usr/sbin", name))
+		if sbin, err2 := exec.LookPath(filepath.Join("/usr/sbin", name)); err2 == nil { // root's PATH only
+			p, err = sbin, nil
+		}
 	}
 	if err != nil {
 		t.Fatalf("%s is not available (%v): install the Debian package %s (make deps does)", name, err, pkg)
