@@ -602,32 +602,36 @@ func TestMailMsmtpMbsyncDovecot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Send.
-	marker := fmt.Sprintf("tokentray-mail-test-%d", time.Now().UnixNano())
-	msg := "From: " + mailUser + "\r\nTo: " + mailUser + "\r\nSubject: " + marker + "\r\n" +
-		"Message-ID: <" + marker + "@contoso.test>\r\n\r\nsent by msmtp with a token from tokentray\r\n"
-	r := runNoTTY(c, msg, "msmtp", "-t")
-	if r.code != 0 {
-		t.Fatalf("msmtp -t: exit %d\nstderr: %s", r.code, r.stderr)
-	}
-	select {
-	case d := <-delivered:
-		if d.err != nil || d.from != mailUser || len(d.to) != 1 || d.to[0] != mailUser {
-			t.Fatalf("relay got %+v; want from and to %s handed to LMTP", d, mailUser)
+	// sendAndFetch sends one message with msmtp and fetches it with mbsync.
+	inbox := filepath.Join(c.dir, "Mail", "work", "Inbox")
+	sendAndFetch := func(how string) {
+		t.Helper()
+		marker := fmt.Sprintf("tokentray-mail-test-%d", time.Now().UnixNano())
+		msg := "From: " + mailUser + "\r\nTo: " + mailUser + "\r\nSubject: " + marker + "\r\n" +
+			"Message-ID: <" + marker + "@contoso.test>\r\n\r\nsent by msmtp with a token from tokentray " + how + "\r\n"
+		r := runNoTTY(c, msg, "msmtp", "-t")
+		if r.code != 0 {
+			t.Fatalf("msmtp -t %s: exit %d\nstderr: %s", how, r.code, r.stderr)
 		}
-	default:
-		t.Fatal("msmtp succeeded but dovecot's submission relayed nothing")
+		select {
+		case d := <-delivered:
+			if d.err != nil || d.from != mailUser || len(d.to) != 1 || d.to[0] != mailUser {
+				t.Fatalf("relay got %+v %s; want from and to %s handed to LMTP", d, how, mailUser)
+			}
+		default:
+			t.Fatalf("msmtp succeeded %s but dovecot's submission relayed nothing", how)
+		}
+		r = runNoTTY(c, "", "mbsync", "work")
+		if r.code != 0 {
+			t.Fatalf("mbsync work %s: exit %d\nstdout: %s\nstderr: %s", how, r.code, r.stdout, r.stderr)
+		}
+		if got := findMail(t, inbox, marker); len(got) != 1 {
+			t.Fatalf("mbsync %s put %d copies of the message in %s; want 1", how, len(got), inbox)
+		}
 	}
 
-	// Fetch.
-	r = runNoTTY(c, "", "mbsync", "work")
-	if r.code != 0 {
-		t.Fatalf("mbsync work: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
-	}
-	inbox := filepath.Join(c.dir, "Mail", "work", "Inbox")
-	if got := findMail(t, inbox, marker); len(got) != 1 {
-		t.Fatalf("mbsync put %d copies of the message in %s; want 1", len(got), inbox)
-	}
+	// No keeper running: each token command refreshes in-process.
+	sendAndFetch("with no keeper running")
 
 	// Each login was a token checked at the simulator, and dovecot takes
 	// only a live token of the user who signs in.
@@ -657,14 +661,28 @@ func TestMailMsmtpMbsyncDovecot(t *testing.T) {
 		}
 	}
 
+	// A keeper running (the desktop case): the token commands get their
+	// tokens from its memory; it refreshes once per scope, not per run.
+	h := startHeadless(t, c)
+	refreshes := sim.Refreshes(mailUser)
+	sendAndFetch("through a keeper")
+	sendAndFetch("through a keeper, again")
+	if n := sim.Refreshes(mailUser) - refreshes; n != 2 {
+		t.Errorf("two sends and fetches through the keeper made %d refreshes; want 2 (one per scope, then its memory)", n)
+	}
+	// Stopped: a keeper holds the tokens it handed out in memory and serves
+	// them until they near expiry, as Exchange accepts them until then.
+	h.kill()
+
 	// The provider ends the grant: both clients fail with tokentray's
 	// sign-in message and ask for nothing; no token reaches dovecot.
+	msg := "From: " + mailUser + "\r\nTo: " + mailUser + "\r\nSubject: after revocation\r\n\r\nnot sent\r\n"
 	sim.RevokeGrant(mailUser)
 	if imapXOAUTH2(t, "127.0.0.5", imapAddr, upn, imapTok) {
 		t.Error("IMAP XOAUTH2 with a token of a revoked grant: OK; want NO")
 	}
 	before := introspected()
-	r = runNoTTY(c, msg, "msmtp", "-t")
+	r := runNoTTY(c, msg, "msmtp", "-t")
 	if r.code == 0 || !signInHint.MatchString(r.stderr) {
 		t.Errorf("msmtp after revocation: exit %d, stderr %q; want a failure saying run: tokentray login %s", r.code, r.stderr, mailAccount)
 	}
