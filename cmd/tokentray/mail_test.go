@@ -33,7 +33,9 @@ import (
 // oauth2 passdb checks every XOAUTH2 token by RFC 7662 introspection at the
 // simulator. msmtp submits a message; dovecot's submission service relays
 // it to a few lines of SMTP here, which hand it to dovecot's LMTP; mbsync
-// fetches it over IMAP into a Maildir. A revoked grant makes both fail with
+// fetches it over IMAP into a Maildir — with no keeper and through a
+// running one. IMAP probes show dovecot takes only a live token of the
+// user who signs in. A revoked grant makes both clients fail with
 // tokentray's sign-in message.
 
 const (
