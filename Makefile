@@ -20,7 +20,8 @@ FUZZTIME   ?= 1000x
 APT_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev \
   libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth \
   libgl1-mesa-dri dbus gnome-keyring libsecret-tools x11-utils xdotool \
-  imagemagick gcc-mingw-w64-x86-64 wine64 wine git
+  imagemagick gcc-mingw-w64-x86-64 wine64 wine git \
+  dovecot-imapd dovecot-submissiond dovecot-lmtpd msmtp isync libsasl2-modules-kdexoauth2
 
 .PHONY: all deps build run demo test unit race integration gui fuzz layout vet \
   bench soak lint cross package clean

@@ -10,7 +10,7 @@ import (
 type RequestRecord struct {
 	Time time.Time
 	// Endpoint is token, authorize, devicecode, revoke, discovery, userinfo,
-	// device, jwks, resource or notfound.
+	// device, jwks, resource, introspect or notfound.
 	Endpoint  string
 	Tenant    string // path tenant, "" on the plain routes
 	GrantType string // token requests only

@@ -245,6 +245,8 @@ func parseRoute(path string) route {
 		return route{endpoint: "userinfo"}
 	case "resource":
 		return route{endpoint: "resource"}
+	case "introspect":
+		return route{endpoint: "introspect"}
 	}
 	if r := tenantRoute(p); r.endpoint != "" && r.endpoint != "discovery" {
 		return r // a plain route; its discovery is the one above
@@ -274,6 +276,8 @@ func tenantRoute(p string) route {
 		return route{endpoint: "devicecode"}
 	case "oauth2/v2.0/revoke":
 		return route{endpoint: "revoke"}
+	case "oauth2/v2.0/introspect":
+		return route{endpoint: "introspect"}
 	case "discovery/v2.0/keys":
 		return route{endpoint: "jwks"}
 	}
@@ -348,6 +352,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveUserInfo(sw, r, &rec)
 	case "resource":
 		s.serveResource(sw, r)
+	case "introspect":
+		s.serveIntrospect(sw, r, &rec) // introspect.go
 	default:
 		http.NotFound(sw, r)
 	}

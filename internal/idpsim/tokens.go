@@ -48,6 +48,7 @@ type refreshToken struct {
 type accessToken struct {
 	g       *grant
 	expires time.Time
+	scope   string // the scopes it was issued for, space-separated (introspect.go)
 	// Set by refresh_token grants (resources.go): the audience, the client
 	// capabilities and the nbf claim the request's claims asked for.
 	aud       string
@@ -214,7 +215,7 @@ func (s *Server) Issued() []string {
 func (s *Server) issueLocked(g *grant, scopes []string, issuer, nonce string, withRefresh bool) tokenResponse {
 	now := s.now()
 	at := randToken(AccessPrefix)
-	s.access[at] = &accessToken{g: g, expires: now.Add(s.opts.AccessTTL)}
+	s.access[at] = &accessToken{g: g, expires: now.Add(s.opts.AccessTTL), scope: strings.Join(scopes, " ")}
 	s.issued = append(s.issued, at)
 	secs := int64((s.opts.AccessTTL + time.Second - 1) / time.Second)
 	resp := tokenResponse{
