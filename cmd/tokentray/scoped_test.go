@@ -121,6 +121,9 @@ func TestCLIPerResourceTokenThroughKeeper(t *testing.T) {
 	if eo, _ := js["expires_on"].(float64); eo < float64(time.Now().Unix()) {
 		t.Errorf("expires_on = %v; want unix seconds in the future", js["expires_on"])
 	}
+	if a, _ := statusJSON(t, c).Account("work"); a.SignedInAs.Username == "" || js["username"] != a.SignedInAs.Username {
+		t.Errorf("token --json username = %v; want the account's user name %q (a mail server's XOAUTH2 user)", js["username"], a.SignedInAs.Username)
+	}
 	if got := evalSh(t, c.must("", "env", "work", "--resource", "api://reports", "--var", "REPORTS_TOKEN").stdout, "REPORTS_TOKEN"); got != tok {
 		t.Errorf("env --resource api://reports: eval gives another value than the cached token")
 	}

@@ -85,6 +85,7 @@ func tokenJSON(tok control.Token) map[string]any {
 		"expires_at":   tok.Expiry.UTC().Format(time.RFC3339),
 		"expires_in":   int(time.Until(tok.Expiry).Seconds()),
 		"scope":        strings.Join(tok.Scopes, " "),
+		"username":     tok.Username,
 	}
 }
 
@@ -224,7 +225,8 @@ After a 401 with a claims challenge (Continuous Access Evaluation):
 refreshes at once with those claims and prints the new token.
 
 --json prints {"access_token", "token_type", "expires_on" (unix seconds),
-"expires_at" (RFC 3339), "expires_in", "scope"}.
+"expires_at" (RFC 3339), "expires_in", "scope", "username" (who the
+account is signed in as: the user name a mail server expects)}.
 
 ` + exitCodesHelp,
 		Args: maxArgs(1),
@@ -249,6 +251,6 @@ refreshes at once with those claims and prints the new token.
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON with access_token, token_type, expires_on, expires_at, expires_in and scope")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON with access_token, token_type, expires_on, expires_at, expires_in, scope and username")
 	return cmd
 }

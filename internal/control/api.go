@@ -38,6 +38,10 @@ type Token struct {
 	ShorterThanAsked bool          `json:"shorter_than_asked,omitempty"`
 	// Scopes are the scopes the token was issued for.
 	Scopes []string `json:"scopes,omitempty"`
+	// Username is who the account is signed in as (the id token's
+	// preferred_username: a Microsoft account's UPN), what a mail server
+	// expects as the XOAUTH2 user.
+	Username string `json:"username,omitempty"`
 }
 
 // String never prints the token.

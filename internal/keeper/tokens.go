@@ -39,8 +39,12 @@ func (b *Backend) Token(ctx context.Context, account string, o control.TokenOpti
 		return control.Token{}, signInError(name, err)
 	}
 	b.recordToken(ctx, name, o.Scopes)
-	return control.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime,
-		ShorterThanAsked: t.ShorterThanAsked, Scopes: t.Scopes}, nil
+	tok := control.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime,
+		ShorterThanAsked: t.ShorterThanAsked, Scopes: t.Scopes}
+	if a, ok := b.engine.Snapshot().Account(name); ok {
+		tok.Username = a.SignedInAs.Username
+	}
+	return tok, nil
 }
 
 // recordToken notes that a token of account was handed out: by the keeper
