@@ -28,6 +28,12 @@ func fastToken(args []string) (code int, ok bool) {
 	if err != nil {
 		return 0, false
 	}
+	// Whom it talks to: a directory only this user can write, then a server
+	// of this user (below). On a mismatch the full program, which checks the
+	// same, says which path and which owner; the front has sent nothing.
+	if sockpath.CheckDir(path) != nil {
+		return 0, false
+	}
 	req, err := json.Marshal(request{Proto: protocolVersion, Client: version, Op: "token", Account: account, Timeout: tokenTimeout, MinValid: minValid})
 	if err != nil {
 		return 0, false
@@ -40,6 +46,9 @@ func fastToken(args []string) (code int, ok bool) {
 	syscall.CloseOnExec(fd) // no SOCK_CLOEXEC on macOS; nothing execs before this returns anyway
 	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
 		return 0, false // no keeper (ENOENT, ECONNREFUSED): the full program works in-process
+	}
+	if sockpath.CheckServer(fd, path) != nil {
+		return 0, false
 	}
 	tv := syscall.NsecToTimeval(int64(tokenTimeout + clientSlack))
 	if syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv) != nil ||

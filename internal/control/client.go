@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/control/sockpath"
 )
 
 // Client talks to a running keeper over its control socket (a named pipe on
@@ -86,6 +88,9 @@ func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event str
 	if err != nil {
 		if isRefused(err) {
 			return Response{}, fmt.Errorf("control: %s: %w (%w)", c.path, ErrNotRunning, err)
+		}
+		if errors.Is(err, sockpath.ErrForeign) { // the message names the path
+			return Response{}, fmt.Errorf("control: %w", err)
 		}
 		return Response{}, fmt.Errorf("control: dial %s: %w", c.path, err)
 	}

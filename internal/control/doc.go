@@ -26,8 +26,13 @@
 // only processes of the same user may connect, the same boundary as
 // ssh-agent and oidc-agent: the socket directory is created 0700 and must be
 // owned by the user, the socket is 0600, and the server also checks the
-// peer's uid (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS). On the BSDs it
-// relies on the directory permissions. On Windows the channel is the named
+// peer's uid (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS). Every client
+// (Client, and the front's fast path) checks the other way before it sends a
+// byte: the socket's directory is a real directory owned by the user and
+// writable by nobody else, and the server runs as the user
+// (sockpath.CheckDir, sockpath.CheckServer); a mismatch is an error wrapping
+// sockpath.ErrForeign naming the path and the owner. On the BSDs both sides
+// rely on the directory permissions. On Windows the channel is the named
 // pipe \\.\pipe\tokentray-<SID> (DefaultPath) with a protected DACL
 // admitting only the user's SID (SDDL D:P(A;;GA;;;<SID>)) and remote
 // clients rejected; the server checks that the client process runs as the

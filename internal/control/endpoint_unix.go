@@ -9,7 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/control/sockpath"
 )
 
 // listenEndpoint takes over the socket path: it returns the listener and
@@ -50,10 +53,41 @@ func listenEndpoint(path string) (net.Listener, func() error, error) {
 	return ln, func() error { return removeSocketFile(path, fi) }, nil
 }
 
-// dialEndpoint connects to the socket at path.
+// dialEndpoint connects to the socket at path after checking whom it talks
+// to: the socket's directory is this user's alone (sockpath.CheckDir), and
+// the server runs as this user (sockpath.CheckServer). Either mismatch is an
+// error wrapping sockpath.ErrForeign, and nothing has been sent then.
 func dialEndpoint(ctx context.Context, path string) (net.Conn, error) {
+	if err := sockpath.CheckDir(path); err != nil {
+		return nil, err
+	}
 	var d net.Dialer
-	return d.DialContext(ctx, "unix", path)
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServer(c, path); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkServer runs sockpath.CheckServer on c's socket.
+func checkServer(c net.Conn, path string) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("%w: %T is not a socket", sockpath.ErrForeign, c)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("%w: %w", sockpath.ErrForeign, err)
+	}
+	var checkErr error
+	if err := raw.Control(func(fd uintptr) { checkErr = sockpath.CheckServer(int(fd), path) }); err != nil {
+		return fmt.Errorf("%w: %w", sockpath.ErrForeign, err)
+	}
+	return checkErr
 }
 
 // lockPath takes the starter lock next to path and returns its release.
