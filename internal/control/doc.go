@@ -25,7 +25,7 @@
 // token; OpImport and OpLogin carry a refresh token or client secret), so
 // only processes of the same user may connect, the same boundary as
 // ssh-agent and oidc-agent: the socket directory is created 0700 and must be
-// owned by the user, the socket is 0600, and the server also checks the
+// owned by the user and writable by nobody else, the socket is 0600, and the server also checks the
 // peer's uid (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS). Every client
 // (Client, and the front's fast path) checks the other way before it sends a
 // byte: the socket's directory is a real directory owned by the user and

@@ -94,7 +94,9 @@ func checkServer(c net.Conn, path string) error {
 func lockPath(path string) (func(), error) { return lockFile(path + ".lock") }
 
 // clearStale returns an error wrapping ErrRunning if a server answers on
-// path, and removes whatever sits at path when nobody answers.
+// path, and removes a socket file at path that nobody answers on (left by a
+// crashed instance). Anything else at path (a regular file, a symlink, a
+// directory) is never deleted: that is an error naming path and what it is.
 func clearStale(path string) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -103,8 +105,8 @@ func clearStale(path string) error {
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory, not a socket: remove it", path)
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("%s is %s, not a socket: tokentray removes only a socket left by a crashed keeper; move it away or point %s elsewhere", path, fileKind(fi.Mode()), sockpath.Env)
 	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
@@ -116,7 +118,7 @@ func clearStale(path string) error {
 		// The backlog is full: a live but busy instance.
 		return ErrRunning
 	}
-	// Refused, or not a socket at all: left behind by a crashed instance.
+	// Refused: left behind by a crashed instance.
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale socket: %w", err)
 	}

@@ -105,10 +105,11 @@ type Server struct {
 // Listen takes over path for a new control server answering with h. If a
 // live server answers there, it returns an error wrapping ErrRunning.
 //
-// On Unix path is a socket file: a socket file (or other non-directory)
-// that nobody answers on is treated as left by a crashed instance and
-// replaced; the directory is created 0700 (owner checked), the socket is
-// 0600; a lock file path+".lock" serializes concurrent starters and
+// On Unix path is a socket file: a socket file that nobody answers on is
+// treated as left by a crashed instance and replaced, anything else at path
+// is refused and left alone; the directory is created 0700 when missing, an
+// existing one must be the user's and writable by nobody else (its mode is
+// never changed); the socket is 0600; a lock file path+".lock" serializes concurrent starters and
 // stoppers, so exactly one of them wins. On Windows path is a named pipe
 // (\\.\pipe\NAME) whose security descriptor admits only this user's SID;
 // creating its first instance is atomic, so exactly one starter wins, and a

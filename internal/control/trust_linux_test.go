@@ -170,7 +170,7 @@ func TestClientRefusesUntrustedDirectory(t *testing.T) {
 			return filepath.Join(dir, "control.sock")
 		}, "writable by others (mode 0770)"},
 		{"world writable", func(t *testing.T, dir string) string {
-			if err := os.Chmod(dir, 0o1777); err != nil {
+			if err := os.Chmod(dir, os.ModeSticky|0o777); err != nil {
 				t.Fatal(err)
 			}
 			return filepath.Join(dir, "control.sock")
