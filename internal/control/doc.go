@@ -19,7 +19,8 @@
 // line must be taken by the client within DefaultTimeout, so a slow or
 // silent client is dropped instead of waited for. At most MaxConns
 // connections and MaxStreams streams are served at once; more are refused
-// with "busy". A client that hangs up cancels its handler's context.
+// with "busy". A client that hangs up cancels its handler's context; one
+// that only shuts its write side after the request (`nc -N`) is answered.
 //
 // Trust boundary: tokens cross this socket (OpToken answers with an access
 // token; OpImport and OpLogin carry a refresh token or client secret), so

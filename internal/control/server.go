@@ -90,6 +90,7 @@ type Server struct {
 	writeTimeout time.Duration // handler done → response written
 	wantUID      int           // peer uid required on Linux and macOS; <0 disables the check
 	logger       *slog.Logger
+	halfClosed   func() // called when a client half-closes after its request (tests)
 
 	conns   chan struct{} // a token per connection being served; cap MaxConns
 	streams chan struct{} // a token per stream; cap MaxStreams
@@ -306,14 +307,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	// The handler learns who asks from the socket (PeerFrom), never from
 	// the request.
 	ctx = withPeerLookup(ctx, func() Peer { return peerProcess(c) })
-	// A client that hangs up ends its handler's context: the client sends
-	// nothing after its request, so any read returning means it is gone.
+	// A client that hangs up ends its handler's context; one that only
+	// shut its write side (half-close) still gets its answer (awaitHangup).
 	ctx, hangup := context.WithCancel(ctx)
 	defer hangup()
 	go func() {
-		var b [1]byte
-		c.SetReadDeadline(time.Time{})
-		c.Read(b[:])
+		awaitHangup(ctx, c, s.halfClosed)
 		hangup()
 	}()
 	if streaming(req.Op) {
