@@ -137,6 +137,10 @@ type Request struct {
 	Limit  int      `json:"limit,omitempty"` // access_log: at most this many entries (0: MaxAccessLogLimit)
 }
 
+// MaxClientLen bounds Request.Client (a tokentray version such as
+// "1.4.0-12-gabcdef"): it reaches the access log.
+const MaxClientLen = 64
+
 // MaxAccessLogLimit is the largest Request.Limit (the entries a keeper keeps).
 const MaxAccessLogLimit = 500
 
@@ -226,7 +230,8 @@ type ResponseError struct {
 func (e *ResponseError) Error() string { return e.Message }
 
 // Validate reports whether the request is well-formed: a known op, a
-// timeout within [0, the op's maximum], and not both Account and All.
+// timeout within [0, the op's maximum], not both Account and All, and free
+// strings within their limits (Client, Account, Claims).
 func (r Request) Validate() error {
 	known := false
 	for _, op := range allowedOps {
@@ -248,6 +253,8 @@ func (r Request) Validate() error {
 		return fmt.Errorf("min_valid %v is out of range; allowed: 0s–1h", r.MinValid)
 	case r.All && r.Account != "":
 		return fmt.Errorf("account and all are mutually exclusive")
+	case len(r.Client) > MaxClientLen:
+		return fmt.Errorf("client of %d bytes is too long; limit %d", len(r.Client), MaxClientLen)
 	case len(r.Account) > 200:
 		return fmt.Errorf("account name of %d bytes is too long; limit 200", len(r.Account))
 	case r.Limit < 0 || r.Limit > MaxAccessLogLimit:
