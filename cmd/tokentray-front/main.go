@@ -179,6 +179,7 @@ type response struct {
 	Error string `json:"error,omitempty"`
 	Code  int    `json:"code"`
 	Event string `json:"event,omitempty"`
+	Busy  bool   `json:"busy,omitempty"`
 	Data  *struct {
 		AccessToken      string        `json:"access_token"`
 		Lifetime         time.Duration `json:"lifetime,omitempty"`
@@ -188,14 +189,15 @@ type response struct {
 
 // answer prints the keeper's answer the way the full program does and
 // returns the exit code; ok false means the line is not a usable answer
-// and the full program must handle the call instead.
+// (or a busy refusal, which the full program retries) and the full program
+// must handle the call instead.
 func answer(line []byte, minValid time.Duration) (code int, ok bool) {
 	var r response
 	if err := json.Unmarshal(line, &r); err != nil || r.Event != "" {
 		return 0, false
 	}
 	if !r.OK {
-		if r.Error == "" {
+		if r.Error == "" || r.Busy { // busy: the full program retries
 			return 0, false
 		}
 		c := r.Code

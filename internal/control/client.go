@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/control/sockpath"
@@ -65,7 +66,10 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 }
 
 // Stream sends req and calls onEvent for each event line the server sends
-// before its final Response, which it returns. onEvent returning an error
+// before its final Response, which it returns. A Busy refusal (the keeper
+// has no connection slot free) is retried with backoff within the
+// request's budget (Timeout, DefaultTimeout if 0); the last one is returned
+// when the budget runs out. onEvent returning an error
 // ends the stream (the connection is closed) with that error. For a
 // subscription there is no deadline: it lasts until ctx ends or the keeper
 // closes it (quit, restart, crash: an error).
@@ -84,6 +88,40 @@ func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event str
 		return Response{}, fmt.Errorf("control: encode request: %w", err)
 	}
 
+	// A busy keeper (every connection slot and its queue taken) did not
+	// read the request: send it again, with backoff, within the budget.
+	budget := req.Timeout
+	if budget == 0 {
+		budget = DefaultTimeout
+	}
+	retryUntil := time.Now().Add(budget)
+	wait := busyBackoff
+	for {
+		resp, err := c.attempt(ctx, req, line, budget, onEvent)
+		if err != nil || !resp.Busy || time.Now().Add(wait).After(retryUntil) {
+			return resp, err
+		}
+		t := time.NewTimer(wait + rand.N(wait/2))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return Response{}, fmt.Errorf("control: %s: %w", req.Op, ctx.Err())
+		}
+		wait = min(2*wait, maxBusyBackoff)
+	}
+}
+
+// busyBackoff and maxBusyBackoff bound the pause before a busy request is
+// sent again (doubling, plus up to half again of jitter).
+const (
+	busyBackoff    = 10 * time.Millisecond
+	maxBusyBackoff = time.Second
+)
+
+// attempt sends the encoded request line on one connection and reads the
+// answer (see Stream).
+func (c *Client) attempt(ctx context.Context, req Request, line []byte, budget time.Duration, onEvent func(event string, data json.RawMessage) error) (Response, error) {
 	conn, err := dialEndpoint(ctx, c.path)
 	if err != nil {
 		if isRefused(err) {
@@ -96,10 +134,6 @@ func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event str
 	}
 	defer conn.Close()
 
-	budget := req.Timeout
-	if budget == 0 {
-		budget = DefaultTimeout
-	}
 	deadline := func() {
 		if req.Op != OpSubscribe {
 			conn.SetDeadline(time.Now().Add(budget + clientSlack))

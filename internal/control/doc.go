@@ -18,8 +18,10 @@
 // for a login), a subscription lasts until either side closes, and every
 // line must be taken by the client within DefaultTimeout, so a slow or
 // silent client is dropped instead of waited for. At most MaxConns
-// connections and MaxStreams streams are served at once; more are refused
-// with "busy". A client that hangs up cancels its handler's context; one
+// connections and MaxStreams streams are served at once; up to MaxQueued
+// more connections wait for a slot (a burst of token requests during a
+// refresh), beyond that they are refused with a Busy response that the
+// client retries with backoff; a stream over its limit is refused. A client that hangs up cancels its handler's context; one
 // that only shuts its write side after the request (`nc -N`) is answered.
 //
 // Trust boundary: tokens cross this socket (OpToken answers with an access

@@ -91,9 +91,12 @@ const (
 	// MaxLoginTimeout is the largest Timeout of OpLogin: a device code is
 	// typically valid for 15 minutes.
 	MaxLoginTimeout = 20 * time.Minute
-	// MaxConns bounds the connections served at once; more are refused
-	// with "busy". MaxStreams bounds the subscriptions and logins among them.
+	// MaxConns bounds the connections served at once; up to MaxQueued
+	// more wait for a slot (at most MaxTimeout), beyond that they are
+	// refused with a Busy response, which Client retries with backoff.
+	// MaxStreams bounds the subscriptions and logins among them.
 	MaxConns   = 64
+	MaxQueued  = 1024
 	MaxStreams = 16
 )
 
@@ -173,6 +176,9 @@ type Response struct {
 	Code  int             `json:"code"`
 	Event string          `json:"event,omitempty"`
 	Data  json.RawMessage `json:"data,omitempty"`
+	// Busy marks a refusal for load (every connection slot taken): the
+	// request was not read, and sending it again later may succeed.
+	Busy bool `json:"busy,omitempty"`
 }
 
 // PingInfo is the Data of a ping response: the handshake.

@@ -92,8 +92,10 @@ type Server struct {
 	logger       *slog.Logger
 	halfClosed   func() // called when a client half-closes after its request (tests)
 
-	conns   chan struct{} // a token per connection being served; cap MaxConns
-	streams chan struct{} // a token per stream; cap MaxStreams
+	conns     chan struct{} // a token per connection being served; cap MaxConns
+	queue     chan struct{} // a token per connection waiting for a slot; cap MaxQueued
+	streams   chan struct{} // a token per stream; cap MaxStreams
+	queueWait time.Duration // how long a queued connection waits for a slot
 
 	mu      sync.Mutex
 	serving bool
@@ -137,6 +139,8 @@ func Listen(path string, h Handler) (*Server, error) {
 		wantUID:      wantUID,
 		logger:       slog.Default(),
 		conns:        make(chan struct{}, MaxConns),
+		queue:        make(chan struct{}, MaxQueued),
+		queueWait:    MaxTimeout,
 		streams:      make(chan struct{}, MaxStreams),
 		closed:       make(chan struct{}),
 		done:         make(chan struct{}),
@@ -205,10 +209,23 @@ func (s *Server) Serve(ctx context.Context) error {
 				defer func() { <-s.conns }()
 				s.serveConn(ctx, c)
 			})
-		default: // full: refuse without reading, off the accept loop
+			continue
+		default:
+		}
+		select {
+		case s.queue <- struct{}{}: // every slot taken: wait for one (a burst)
+			wg.Go(func() {
+				defer func() { <-s.queue }()
+				if !s.awaitSlot(ctx, c) {
+					return
+				}
+				defer func() { <-s.conns }()
+				s.serveConn(ctx, c)
+			})
+		default: // the queue is full too: refuse without reading, off the accept loop
 			wg.Go(func() {
 				defer c.Close()
-				s.write(c, Response{Error: fmt.Sprintf("the keeper is busy: %d connections are open (limit); try again", MaxConns), Code: CodeFailure})
+				s.write(c, busy(MaxConns+cap(s.queue)))
 			})
 		}
 	}
@@ -221,6 +238,30 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.done)
 	return errors.Join(serveErr, err)
+}
+
+// awaitSlot waits until c may be served (true), at most queueWait; then,
+// or when the server stops, it closes c (false), after a busy answer
+// when the wait ran out.
+func (s *Server) awaitSlot(ctx context.Context, c net.Conn) bool {
+	t := time.NewTimer(s.queueWait)
+	defer t.Stop()
+	select {
+	case s.conns <- struct{}{}:
+		return true
+	case <-t.C:
+		s.write(c, busy(MaxConns+cap(s.queue)))
+	case <-ctx.Done():
+	case <-s.closed:
+	}
+	c.Close()
+	return false
+}
+
+// busy is the refusal of a connection the server has no room for; the
+// client may send the request again (Response.Busy).
+func busy(open int) Response {
+	return Response{Error: fmt.Sprintf("the keeper is busy: %d connections are open or waiting (limit); try again", open), Code: CodeFailure, Busy: true}
 }
 
 func (s *Server) stopping(ctx context.Context) bool {

@@ -181,7 +181,10 @@ func TestStreamLimit(t *testing.T) {
 
 func TestConnectionLimit(t *testing.T) {
 	path := sockPath(t)
-	start(t, path, &recordingHandler{}, func(s *Server) { s.readTimeout = 30 * time.Second })
+	start(t, path, &recordingHandler{}, func(s *Server) {
+		s.readTimeout = 30 * time.Second
+		s.queue = make(chan struct{}) // no waiting room: the next one is refused
+	})
 	var conns []net.Conn
 	for range MaxConns { // silent clients hold every slot
 		c, err := net.Dial("unix", path)
@@ -205,7 +208,7 @@ func TestConnectionLimit(t *testing.T) {
 			break
 		}
 	}
-	if resp.OK || !strings.Contains(resp.Error, fmt.Sprintf("%d connections are open", MaxConns)) {
+	if resp.OK || !resp.Busy || !strings.Contains(resp.Error, fmt.Sprintf("%d connections are open", MaxConns)) {
 		t.Errorf("connection %d got %+v; want a busy refusal", MaxConns+1, resp)
 	}
 	for _, c := range conns {
