@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/spf13/viper"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // maxFileSize bounds what Load reads; a settings file is a few KiB.
@@ -337,16 +338,9 @@ func crossCheck(s Settings, src map[string]Source) []Problem {
 	return p
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// ValidName reports whether name can name an account: 1–64 letters, digits,
-// dot, dash or underscore, starting with a letter or digit.
-func ValidName(name string) error {
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("account name %q is not allowed; use 1–64 letters, digits, '.', '-' or '_', starting with a letter or digit", name)
-	}
-	return nil
-}
+// ValidName reports whether name can name an account (the rule, shared
+// with every client, is wire.CheckAccountName).
+func ValidName(name string) error { return wire.CheckAccountName(name) }
 
 var secretFields = map[string]bool{"client_secret": true, "refresh_token": true, "access_token": true, "password": true, "secret": true, "token": true}
 

@@ -4,14 +4,16 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // TestRequestClientIsBounded: the client field reaches the access log;
 // a long one is refused with the field, its length and the limit.
 func TestRequestClientIsBounded(t *testing.T) {
-	ok := `{"proto":2,"op":"token","client":"` + strings.Repeat("v", MaxClientLen) + `"}`
+	ok := `{"proto":2,"op":"token","client":"` + strings.Repeat("v", wire.MaxClientLen) + `"}`
 	if _, err := decodeRequest([]byte(ok)); err != nil {
-		t.Errorf("decodeRequest(client of %d bytes) = %v; want accepted", MaxClientLen, err)
+		t.Errorf("decodeRequest(client of %d bytes) = %v; want accepted", wire.MaxClientLen, err)
 	}
 	long := `{"proto":2,"op":"token","client":"` + strings.Repeat("v", 20<<10) + `"}`
 	_, err := decodeRequest([]byte(long))

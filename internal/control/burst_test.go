@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // oneRefresh answers token requests from a cache that the first request
@@ -46,7 +48,7 @@ func (h *oneRefresh) Handle(ctx context.Context, req Request) Response {
 }
 
 // TestBurstIsServed: 200 concurrent token requests while one refresh is in
-// flight, more than MaxConns: every one gets the token, from one refresh.
+// flight, more than wire.MaxConns: every one gets the token, from one refresh.
 func TestBurstIsServed(t *testing.T) {
 	t.Run("queued", func(t *testing.T) { burst(t, nil) })
 	// With no waiting room the server refuses as busy and the client
@@ -77,7 +79,7 @@ func burst(t *testing.T, tune func(*Server)) {
 	}
 	// Every slot is taken by a request waiting for the refresh before it
 	// ends: the rest of the burst arrives at a full server.
-	for range MaxConns {
+	for range wire.MaxConns {
 		<-h.entered
 	}
 	close(h.release)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // Handler answers the requests of a Server. The server itself answers
@@ -92,9 +94,9 @@ type Server struct {
 	logger       *slog.Logger
 	halfClosed   func() // called when a client half-closes after its request (tests)
 
-	conns     chan struct{} // a token per connection being served; cap MaxConns
-	queue     chan struct{} // a token per connection waiting for a slot; cap MaxQueued
-	streams   chan struct{} // a token per stream; cap MaxStreams
+	conns     chan struct{} // a token per connection being served; cap wire.MaxConns
+	queue     chan struct{} // a token per connection waiting for a slot; cap wire.MaxQueued
+	streams   chan struct{} // a token per stream; cap wire.MaxStreams
 	queueWait time.Duration // how long a queued connection waits for a slot
 
 	mu      sync.Mutex
@@ -138,10 +140,10 @@ func Listen(path string, h Handler) (*Server, error) {
 		writeTimeout: DefaultTimeout,
 		wantUID:      wantUID,
 		logger:       slog.Default(),
-		conns:        make(chan struct{}, MaxConns),
-		queue:        make(chan struct{}, MaxQueued),
+		conns:        make(chan struct{}, wire.MaxConns),
+		queue:        make(chan struct{}, wire.MaxQueued),
 		queueWait:    MaxTimeout,
-		streams:      make(chan struct{}, MaxStreams),
+		streams:      make(chan struct{}, wire.MaxStreams),
 		closed:       make(chan struct{}),
 		done:         make(chan struct{}),
 	}, nil
@@ -225,7 +227,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		default: // the queue is full too: refuse without reading, off the accept loop
 			wg.Go(func() {
 				defer c.Close()
-				s.write(c, busy(MaxConns+cap(s.queue)))
+				s.write(c, busy(wire.MaxConns+cap(s.queue)))
 			})
 		}
 	}
@@ -250,7 +252,7 @@ func (s *Server) awaitSlot(ctx context.Context, c net.Conn) bool {
 	case s.conns <- struct{}{}:
 		return true
 	case <-t.C:
-		s.write(c, busy(MaxConns+cap(s.queue)))
+		s.write(c, busy(wire.MaxConns+cap(s.queue)))
 	case <-ctx.Done():
 	case <-s.closed:
 	}
@@ -314,36 +316,24 @@ func (s *Server) removeSocket() error {
 	return s.release()
 }
 
-// serveConn answers one request on c and closes it.
+// serveConn answers one request on c and closes it. A ping (the
+// handshake) may be followed by the request it was for on the same
+// connection (PingInfo.Reuse).
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	if !s.peerAllowed(c) {
 		s.write(c, Response{Error: "permission denied", Code: CodeFailure})
 		return
 	}
-
-	c.SetReadDeadline(time.Now().Add(s.readTimeout))
-	// Stopping the server ends a read in progress at once.
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
-	line, err := readLine(c, MaxRequestSize)
-	stop()
-	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			s.write(c, Response{Error: fmt.Sprintf("request too large: limit %d bytes", MaxRequestSize), Code: CodeUsage})
+	req, ok := s.readRequest(ctx, c)
+	if !ok {
+		return
+	}
+	if req.Op == OpPing {
+		s.write(c, Result(PingInfo{PID: os.Getpid(), Proto: ProtocolVersion, Version: Version, Reuse: true}))
+		if req, ok = s.readRequest(ctx, c); !ok { // EOF: a plain ping
+			return
 		}
-		// Otherwise the peer was silent, went away, or we are stopping.
-		return
-	}
-	req, err := decodeRequest(line)
-	if err != nil {
-		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
-		return
-	}
-	// Ping (the handshake) and quit (the way out of a mismatch) work
-	// across versions; every other op needs this protocol version.
-	if req.Op != OpPing && req.Op != OpQuit && req.Proto != ProtocolVersion {
-		s.write(c, Failure(CodeUsage, mismatch(req.Proto, req.Client)))
-		return
 	}
 	// The handler learns who asks from the socket (PeerFrom), never from
 	// the request.
@@ -356,17 +346,46 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		awaitHangup(ctx, c, s.halfClosed)
 		hangup()
 	}()
-	if streaming(req.Op) {
+	if wire.Streaming(req.Op) {
 		s.write(c, s.stream(ctx, c, req))
 		return
 	}
 	s.write(c, s.answer(ctx, req))
 }
 
+// readRequest reads and checks one request on c within the read timeout;
+// ok false when there is none to answer (a refusal has been written, or the
+// client was silent or went away, or the server is stopping).
+func (s *Server) readRequest(ctx context.Context, c net.Conn) (req Request, ok bool) {
+	c.SetReadDeadline(time.Now().Add(s.readTimeout))
+	// Stopping the server ends a read in progress at once.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	line, err := readLine(c, wire.MaxRequestSize)
+	stop()
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			s.write(c, Response{Error: fmt.Sprintf("request too large: limit %d bytes", wire.MaxRequestSize), Code: CodeUsage})
+		}
+		return Request{}, false
+	}
+	req, err = decodeRequest(line)
+	if err != nil {
+		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
+		return Request{}, false
+	}
+	// Ping (the handshake) and quit (the way out of a mismatch) work
+	// across versions; every other op needs this protocol version.
+	if req.Op != OpPing && req.Op != OpQuit && req.Proto != ProtocolVersion {
+		s.write(c, Failure(CodeUsage, wire.ServerMismatch(req.Proto, req.Client, Version)))
+		return Request{}, false
+	}
+	return req, true
+}
+
 // answer runs one validated request. It never logs request or response
 // bodies: only the op and the outcome.
 func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
-	if req.Op == OpPing {
+	if req.Op == OpPing { // after the handshake: no further request here
 		return Result(PingInfo{PID: os.Getpid(), Proto: ProtocolVersion, Version: Version})
 	}
 	timeout := req.Timeout
@@ -402,7 +421,7 @@ func (s *Server) stream(ctx context.Context, c net.Conn, req Request) (resp Resp
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()
 	default:
-		return Failure(CodeFailure, fmt.Errorf("the keeper is busy: %d subscriptions are open (limit); close a window or try again", MaxStreams))
+		return Failure(CodeFailure, fmt.Errorf("the keeper is busy: %d subscriptions are open (limit); close a window or try again", wire.MaxStreams))
 	}
 	if req.Op != OpSubscribe { // subscriptions last until either side closes
 		timeout := req.Timeout

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // recordingHandler answers every op with the request it saw as Data and
@@ -406,14 +407,14 @@ func TestRequestSizeLimit(t *testing.T) {
 
 	// Exactly at the limit, newline included: accepted.
 	exact := []byte(`{"op":"status","proto":2}`)
-	exact = append(exact, bytes.Repeat([]byte(" "), MaxRequestSize-len(exact)-1)...)
+	exact = append(exact, bytes.Repeat([]byte(" "), wire.MaxRequestSize-len(exact)-1)...)
 	exact = append(exact, '\n')
 	var resp Response
 	if out := rawExchange(t, path, exact); json.Unmarshal(out, &resp) != nil || !resp.OK {
 		t.Errorf("request of exactly %d bytes: response %q; want OK", len(exact), out)
 	}
 
-	over := append(bytes.Repeat([]byte(" "), MaxRequestSize), []byte(`{"op":"status"}`+"\n")...)
+	over := append(bytes.Repeat([]byte(" "), wire.MaxRequestSize), []byte(`{"op":"status"}`+"\n")...)
 	out := rawExchange(t, path, over)
 	resp = Response{}
 	if err := json.Unmarshal(out, &resp); err != nil {
