@@ -10,8 +10,9 @@
 // Why a second program: `tokentray token` through a keeper is a socket round
 // trip of ~0.1 ms, but starting the full program (an 18 MB binary, 112
 // package initialisers) costs ~3–4 ms before it gets there. This front links
-// the standard library's syscall, encoding/json and little else, so it
-// starts about as fast as an empty Go program. docs/PERFORMANCE.md §2 has
+// the standard library's syscall, encoding/json and little else besides the
+// wire format (internal/wire) and the socket path (sockpath), both leaves,
+// so it starts about as fast as an empty Go program. docs/PERFORMANCE.md §2 has
 // the figures; docs/DESIGN.md "The front" the rules.
 //
 // What the front prints is what the full program prints for the same
