@@ -3,8 +3,10 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokentray/tokentray/internal/wire"
 )
@@ -101,5 +103,32 @@ func burst(t *testing.T, tune func(*Server)) {
 	defer h.mu.Unlock()
 	if h.refreshes != 1 {
 		t.Errorf("%d refreshes for the burst; want 1", h.refreshes)
+	}
+}
+
+// TestQueuedWaitIsBounded: a connection waiting for a slot gets a Busy
+// answer once the server's queue wait runs out, and its request is never
+// handled.
+func TestQueuedWaitIsBounded(t *testing.T) {
+	path := sockPath(t)
+	h := newBlockingHandler()
+	start(t, path, h, func(s *Server) {
+		s.conns = make(chan struct{}, 1) // one slot, held by the first request
+		s.queueWait = 20 * time.Millisecond
+	})
+	defer close(h.release)
+	c := NewClient(path)
+	go c.Do(t.Context(), Request{Op: OpStatus, Timeout: MaxTimeout}) // owned: ends at release
+	<-h.entered
+
+	out := rawExchange(t, path, []byte(`{"proto":2,"op":"status"}`+"\n"))
+	var resp Response
+	if err := json.Unmarshal(out, &resp); err != nil || resp.OK || !resp.Busy || !strings.Contains(resp.Error, "the keeper is busy") {
+		t.Errorf("answer after the queue wait = %q (%v); want a Busy refusal", out, err)
+	}
+	select {
+	case <-h.entered:
+		t.Error("the queued request was handled after its wait ran out")
+	default:
 	}
 }
