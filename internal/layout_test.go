@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"cmd/tokentray-window": {"ui/...", "internal/control", "internal/config", "internal/state", "internal/quietlocale", "assets"},
 	// The front installed as `tokentray`: the socket path rule and nothing
 	// else (see TestLayoutFrontIsLight).
-	"cmd/tokentray-front": {"internal/control/sockpath"},
+	"cmd/tokentray-front": {"internal/control/sockpath", "internal/wire"},
 
 	// The keeper's views (tray menu, icon, notifications): no Fyne (see
 	// TestLayoutKeeperHasNoFyne).
@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"ui/window": {"ui", "internal/state", "internal/config", "assets"},
 
 	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config", "internal/state"},
-	"internal/control": {"internal/state", "internal/config", "internal/control/sockpath", "internal/accesslog"},
+	"internal/control": {"internal/state", "internal/config", "internal/control/sockpath", "internal/accesslog", "internal/wire"},
 	// The service behind the socket and in-process (control.Service).
 	"internal/keeper": {"internal/accesslog", "internal/config", "internal/control", "internal/engine", "internal/hooks",
 		"internal/logfile", "internal/oauth", "internal/state", "internal/vault"},
@@ -52,12 +52,14 @@ var allowed = map[string][]string{
 	"internal/oauth":            {},
 	"internal/control/sockpath": {},
 	"internal/vault":            {},
-	"internal/config":           {},
-	"internal/idpsim":           {},
-	"internal/autostart":        {},
-	"internal/quietlocale":      {},
-	"internal/credential":       {},
-	"internal/logfile":          {}, // size-rotated files shared by processes
+	"internal/config":           {"internal/wire"},
+	// The wire format: standard library only (TestLayoutWireIsStandardLibrary).
+	"internal/wire":        {},
+	"internal/idpsim":      {},
+	"internal/autostart":   {},
+	"internal/quietlocale": {},
+	"internal/credential":  {},
+	"internal/logfile":     {}, // size-rotated files shared by processes
 	// The values every client sees (snapshot, status, results, scopes).
 	"internal/state": {},
 	"assets":         {},
@@ -190,6 +192,26 @@ func TestLayoutKeeperHasNoFyne(t *testing.T) {
 	}
 }
 
+// TestLayoutWireIsStandardLibrary: the wire format imports only the
+// standard library, so the front, control and config can share it.
+func TestLayoutWireIsStandardLibrary(t *testing.T) {
+	for _, goos := range goosList {
+		for _, p := range listModule(t, goos) {
+			if p.ImportPath != module+"/internal/wire" {
+				continue
+			}
+			for _, d := range p.Deps {
+				if first, _, _ := strings.Cut(d, "/"); strings.Contains(first, ".") {
+					t.Errorf("GOOS=%s: internal/wire reaches %s; it may import the standard library only", goos, d)
+				}
+				if _, in := rel(d); in {
+					t.Errorf("GOOS=%s: internal/wire reaches module package %s; it may import the standard library only", goos, d)
+				}
+			}
+		}
+	}
+}
+
 // TestLayoutFrontIsLight: the front that answers `tokentray token` starts
 // about as fast as an empty Go program only while it links no network
 // stack, no CLI framework and nothing of the module but the socket path
@@ -210,8 +232,8 @@ func TestLayoutFrontIsLight(t *testing.T) {
 							t.Errorf("cmd/tokentray-front reaches %s; the front must stay light (no %s)", d, strings.Join(heavy, ", "))
 						}
 					}
-					if r, in := rel(d); in && r != "internal/control/sockpath" {
-						t.Errorf("cmd/tokentray-front reaches module package %s; it may use internal/control/sockpath only", r)
+					if r, in := rel(d); in && r != "internal/control/sockpath" && r != "internal/wire" {
+						t.Errorf("cmd/tokentray-front reaches module package %s; it may use internal/control/sockpath and internal/wire only", r)
 					}
 				}
 			}

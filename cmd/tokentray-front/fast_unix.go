@@ -3,17 +3,14 @@
 package main
 
 import (
-	"encoding/json"
 	"syscall"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/control/sockpath"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 const exeSuffix = ""
-
-// maxLine bounds the answer read (control.MaxResponseSize).
-const maxLine = 16 << 20
 
 // fastToken answers a fast-shaped `token` call from a running keeper with
 // plain system calls (no net package, whose poller costs more than the
@@ -28,7 +25,13 @@ func fastToken(args []string) (code int, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	req, err := json.Marshal(request{Proto: protocolVersion, Client: version, Op: "token", Account: account, Timeout: tokenTimeout, MinValid: minValid})
+	// Whom it talks to: a directory only this user can write, then a server
+	// of this user (below). On a mismatch the full program, which checks the
+	// same, says which path and which owner; the front has sent nothing.
+	if sockpath.CheckDir(path) != nil {
+		return 0, false
+	}
+	req, err := tokenRequest(account, minValid)
 	if err != nil {
 		return 0, false
 	}
@@ -41,12 +44,14 @@ func fastToken(args []string) (code int, ok bool) {
 	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
 		return 0, false // no keeper (ENOENT, ECONNREFUSED): the full program works in-process
 	}
-	tv := syscall.NsecToTimeval(int64(tokenTimeout + clientSlack))
+	if sockpath.CheckServer(fd, path) != nil {
+		return 0, false
+	}
+	tv := syscall.NsecToTimeval(int64(wire.MaxTimeout + wire.ClientSlack))
 	if syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv) != nil ||
 		syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv) != nil {
 		return 0, false
 	}
-	req = append(req, '\n')
 	for len(req) > 0 {
 		n, err := syscall.Write(fd, req)
 		if err == syscall.EINTR {
@@ -68,10 +73,10 @@ func fastToken(args []string) (code int, ok bool) {
 // hang-up before the newline or an oversized line.
 func readLine(fd int) ([]byte, bool) {
 	buf := make([]byte, 0, 8192)
-	deadline := time.Now().Add(tokenTimeout + clientSlack)
+	deadline := time.Now().Add(wire.MaxTimeout + wire.ClientSlack)
 	for {
 		if len(buf) == cap(buf) {
-			if cap(buf) >= maxLine {
+			if cap(buf) >= wire.MaxResponseSize {
 				return nil, false
 			}
 			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // The binaries under test, installed the way every package installs them:
@@ -210,25 +210,21 @@ func TestFrontHandsEverythingElseToTheFullProgram(t *testing.T) {
 	}
 }
 
-// TestFrontMatchesTheFullProgramsRules: the constants the front copies.
+// TestFrontMatchesTheFullProgramsRules: the full program's --min-valid
+// flag says the rule the front takes from wire (the full program's own
+// copy of the flag text is cmd/tokentray's).
 func TestFrontMatchesTheFullProgramsRules(t *testing.T) {
-	if protocolVersion != control.ProtocolVersion {
-		t.Errorf("front protocolVersion = %d; control.ProtocolVersion = %d", protocolVersion, control.ProtocolVersion)
-	}
-	if tokenTimeout != control.MaxTimeout {
-		t.Errorf("front tokenTimeout = %s; control.MaxTimeout = %s", tokenTimeout, control.MaxTimeout)
-	}
 	h := newHome(t)
 	help := h.run(t, core, nil, "token", "--help").stdout
 	m := regexp.MustCompile(`--min-valid duration .*\(0s–(\w+)\) \(default (\w+)\)`).FindStringSubmatch(help)
 	if m == nil {
 		t.Fatalf("token --help of the full program has no --min-valid line with range and default:\n%s", help)
 	}
-	if m[1] != "1h" || maxMinValid != time.Hour {
-		t.Errorf("--min-valid limit: full program %s, front %s", m[1], maxMinValid)
+	if d, err := time.ParseDuration(m[1]); err != nil || d != wire.MaxMinValid {
+		t.Errorf("--min-valid limit: full program %s, wire %s", m[1], wire.MaxMinValid)
 	}
-	if d, err := time.ParseDuration(m[2]); err != nil || d != defaultMinValid {
-		t.Errorf("--min-valid default: full program %s, front %s", m[2], defaultMinValid)
+	if d, err := time.ParseDuration(m[2]); err != nil || d != wire.DefaultMinValid {
+		t.Errorf("--min-valid default: full program %s, wire %s", m[2], wire.DefaultMinValid)
 	}
 }
 
@@ -280,7 +276,7 @@ func FuzzParseFast(f *testing.F) {
 		if !ok {
 			return
 		}
-		if args[0] != "token" || (a != "" && !validName(a)) || mv < 0 || mv > maxMinValid {
+		if args[0] != "token" || (a != "" && !wire.ValidAccountName(a)) || wire.CheckMinValid(mv) != nil {
 			t.Errorf("parseFast(%q) = %q, %s, true", args, a, mv)
 		}
 		for _, x := range args[1:] {

@@ -10,8 +10,9 @@
 // Why a second program: `tokentray token` through a keeper is a socket round
 // trip of ~0.1 ms, but starting the full program (an 18 MB binary, 112
 // package initialisers) costs ~3–4 ms before it gets there. This front links
-// the standard library's syscall, encoding/json and little else, so it
-// starts about as fast as an empty Go program. docs/PERFORMANCE.md §2 has
+// the standard library's syscall, encoding/json and little else besides the
+// wire format (internal/wire) and the socket path (sockpath), both leaves,
+// so it starts about as fast as an empty Go program. docs/PERFORMANCE.md §2 has
 // the figures; docs/DESIGN.md "The front" the rules.
 //
 // What the front prints is what the full program prints for the same
@@ -25,28 +26,13 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // version is set with -ldflags "-X main.version=..." like the full
 // program's; it is named in a protocol-mismatch message.
 var version = "dev"
-
-// protocolVersion is control.ProtocolVersion (a test keeps them equal).
-const protocolVersion = 2
-
-// defaultMinValid and maxMinValid are the full program's --min-valid
-// default and limit (a test keeps them equal).
-const (
-	defaultMinValid = 5 * time.Minute
-	maxMinValid     = time.Hour
-)
-
-// tokenTimeout is the handler budget the full program asks for a token
-// (control.MaxTimeout); the front waits that plus the client's slack.
-const (
-	tokenTimeout = 2 * time.Minute
-	clientSlack  = 10 * time.Second
-)
 
 // CoreEnv names the full program explicitly (tests, unusual installs).
 const CoreEnv = "TOKENTRAY_CORE"
@@ -103,14 +89,14 @@ func corePath() (string, error) {
 
 // parseFast reports the account and --min-valid of args when they are
 // exactly the shape the front answers itself: `token [NAME] [--min-valid D]`
-// in any order, D a valid duration in [0s, 1h], NAME a valid account name.
-// Anything else (other flags, -- , a bad value the full program has to
-// explain) is not fast.
+// in any order, D a valid duration wire.CheckMinValid allows, NAME a valid
+// account name. Anything else (other flags, -- , a bad value the full
+// program has to explain) is not fast.
 func parseFast(args []string) (account string, minValid time.Duration, ok bool) {
 	if len(args) == 0 || args[0] != "token" {
 		return "", 0, false
 	}
-	minValid = defaultMinValid
+	minValid = wire.DefaultMinValid
 	seenMV, seenName := false, false
 	for i := 1; i < len(args); i++ {
 		a := args[i]
@@ -127,7 +113,7 @@ func parseFast(args []string) (account string, minValid time.Duration, ok bool) 
 		case len(a) > 0 && a[0] == '-':
 			return "", 0, false
 		default:
-			if seenName || !validName(a) {
+			if seenName || !wire.ValidAccountName(a) {
 				return "", 0, false
 			}
 			seenName, account = true, a
@@ -137,7 +123,7 @@ func parseFast(args []string) (account string, minValid time.Duration, ok bool) 
 			return "", 0, false
 		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > maxMinValid {
+		if err != nil || wire.CheckMinValid(d) != nil {
 			return "", 0, false
 		}
 		seenMV, minValid = true, d
@@ -145,57 +131,23 @@ func parseFast(args []string) (account string, minValid time.Duration, ok bool) 
 	return account, minValid, true
 }
 
-// validName is config's account-name rule: 1–64 of A-Z a-z 0-9 . - _,
-// starting with a letter or digit.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case (c == '.' || c == '-' || c == '_') && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// request is control.Request's token shape.
-type request struct {
-	Proto    int           `json:"proto"`
-	Client   string        `json:"client,omitempty"`
-	Op       string        `json:"op"`
-	Account  string        `json:"account,omitempty"`
-	Timeout  time.Duration `json:"timeout,omitempty"`
-	MinValid time.Duration `json:"min_valid,omitempty"`
-}
-
-// response is control.Response with control.Token as its data.
-type response struct {
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
-	Code  int    `json:"code"`
-	Event string `json:"event,omitempty"`
-	Data  *struct {
-		AccessToken      string        `json:"access_token"`
-		Lifetime         time.Duration `json:"lifetime,omitempty"`
-		ShorterThanAsked bool          `json:"shorter_than_asked,omitempty"`
-	} `json:"data,omitempty"`
+// tokenRequest is the request line of a fast-shaped call.
+func tokenRequest(account string, minValid time.Duration) ([]byte, error) {
+	b, err := json.Marshal(wire.Request{Proto: wire.ProtocolVersion, Client: version, Op: wire.OpToken, Account: account, Timeout: wire.MaxTimeout, MinValid: minValid})
+	return append(b, '\n'), err
 }
 
 // answer prints the keeper's answer the way the full program does and
 // returns the exit code; ok false means the line is not a usable answer
-// and the full program must handle the call instead.
+// (or a busy refusal, which the full program retries) and the full program
+// must handle the call instead.
 func answer(line []byte, minValid time.Duration) (code int, ok bool) {
-	var r response
+	var r wire.Response
 	if err := json.Unmarshal(line, &r); err != nil || r.Event != "" {
 		return 0, false
 	}
 	if !r.OK {
-		if r.Error == "" {
+		if r.Error == "" || r.Busy { // busy: the full program retries
 			return 0, false
 		}
 		c := r.Code
@@ -205,14 +157,14 @@ func answer(line []byte, minValid time.Duration) (code int, ok bool) {
 		fmt.Fprintln(os.Stderr, "tokentray: "+r.Error)
 		return c, true
 	}
-	if r.Data == nil || r.Data.AccessToken == "" {
+	var tok wire.Token
+	if len(r.Data) == 0 || json.Unmarshal(r.Data, &tok) != nil || tok.AccessToken == "" {
 		return 0, false
 	}
-	if r.Data.ShorterThanAsked {
-		fmt.Fprintf(os.Stderr, "tokentray: the provider's access tokens last %s, less than --min-valid %s; this one is fresh (refreshed at most once per half lifetime)\n",
-			r.Data.Lifetime.Round(time.Second), minValid)
+	if tok.ShorterThanAsked {
+		fmt.Fprintln(os.Stderr, wire.ShorterThanAsked(tok.Lifetime, minValid))
 	}
-	if _, err := os.Stdout.WriteString(r.Data.AccessToken + "\n"); err != nil {
+	if _, err := os.Stdout.WriteString(tok.AccessToken + "\n"); err != nil {
 		fmt.Fprintln(os.Stderr, "tokentray: "+err.Error())
 		return 1, true
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // adapterCommands are the commands other tools run to get a token
@@ -30,12 +33,18 @@ func adapterToken(cmd *cobra.Command, g *globals, account string, scopes []strin
 	return fetchToken(cmd, g, []string{account}, control.TokenOptions{MinValid: minValid, Scopes: scopes})
 }
 
-// checkMinValid refuses a --min-valid outside 0s–1h, as `token` does.
+// checkMinValid refuses a --min-valid outside the wire's range (a usage
+// error); token, env and the adapters share it.
 func checkMinValid(d time.Duration) error {
-	if d < 0 || d > time.Hour {
-		return control.Usagef("--min-valid %s: want a duration from 0s to 1h", d)
+	if err := wire.CheckMinValid(d); err != nil {
+		return &control.CodedError{Code: exitUsage, Err: err}
 	}
 	return nil
+}
+
+// registerMinValid adds --min-valid with the wire's default and range.
+func registerMinValid(cmd *cobra.Command, d *time.Duration) {
+	cmd.Flags().DurationVar(d, "min-valid", wire.DefaultMinValid, fmt.Sprintf("refresh first when the token expires within this time (0s–%s)", strings.TrimSuffix(wire.MaxMinValid.String(), "0m0s")))
 }
 
 // adapterHelp is the part of the adapters' help about where tokens go.

@@ -13,6 +13,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // tokenFlags are the flags token and env share.
@@ -24,7 +25,7 @@ type tokenFlags struct {
 }
 
 func (f *tokenFlags) register(cmd *cobra.Command, withClaims bool) {
-	cmd.Flags().DurationVar(&f.minValid, "min-valid", 5*time.Minute, "refresh first when the token expires within this time (0s–1h)")
+	registerMinValid(cmd, &f.minValid)
 	cmd.Flags().StringArrayVar(&f.scopes, "scope", nil, "a token for this scope instead of the account's own (repeatable; one scope each)")
 	cmd.Flags().StringVar(&f.resource, "resource", "", "a token for every permission consented on this resource URI (asks for URI/.default)")
 	if withClaims {
@@ -35,8 +36,8 @@ func (f *tokenFlags) register(cmd *cobra.Command, withClaims bool) {
 // options validates the flags into a keeper request; bad values are usage
 // errors naming the value and what is allowed.
 func (f *tokenFlags) options() (control.TokenOptions, error) {
-	if f.minValid < 0 || f.minValid > time.Hour {
-		return control.TokenOptions{}, control.Usagef("--min-valid %s: want a duration from 0s to 1h", f.minValid)
+	if err := checkMinValid(f.minValid); err != nil {
+		return control.TokenOptions{}, err
 	}
 	scopes := append([]string(nil), f.scopes...)
 	if f.resource != "" {
@@ -240,8 +241,7 @@ account is signed in as: the user name a mail server expects)}.
 				return err
 			}
 			if tok.ShorterThanAsked {
-				fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: the provider's access tokens last %s, less than --min-valid %s; this one is fresh (refreshed at most once per half lifetime)\n",
-					tok.Lifetime.Round(time.Second), o.MinValid)
+				fmt.Fprintln(cmd.ErrOrStderr(), wire.ShorterThanAsked(tok.Lifetime, o.MinValid))
 			}
 			if jsonOut {
 				return writeJSON(cmd, tokenJSON(tok))

@@ -10,18 +10,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// ValidName reports whether name can name an account: 1–64 letters, digits,
-// dot, dash or underscore, starting with a letter or digit.
-func ValidName(name string) error {
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("account name %q is not allowed; use 1–64 letters, digits, '.', '-' or '_', starting with a letter or digit", name)
-	}
-	return nil
-}
+// ValidName reports whether name can name an account (the rule, shared
+// with every client, is wire.CheckAccountName).
+func ValidName(name string) error { return wire.CheckAccountName(name) }
 
 // Validate checks one account's fields; field names in the problems are
 // relative (name, provider, ...).

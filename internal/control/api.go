@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
@@ -24,37 +23,6 @@ type Info struct {
 	Settings       config.Settings `json:"settings"`                  // what the keeper runs with
 	FileSettings   config.Settings `json:"file_settings"`             // what the file says now
 	FileError      string          `json:"file_error,omitempty"`      // why the file could not be read
-}
-
-// Token is the answer to OpToken. It formats and logs redacted.
-type Token struct {
-	AccessToken string    `json:"access_token"`
-	Type        string    `json:"token_type"`
-	Expiry      time.Time `json:"expires_at"`
-	// Lifetime is the access token's lifetime as the provider issued it;
-	// ShorterThanAsked says it is shorter than the MinValid asked for (the
-	// token is served fresh, at most one refresh per half lifetime).
-	Lifetime         time.Duration `json:"lifetime,omitempty"`
-	ShorterThanAsked bool          `json:"shorter_than_asked,omitempty"`
-	// Scopes are the scopes the token was issued for.
-	Scopes []string `json:"scopes,omitempty"`
-	// Username is who the account is signed in as (the id token's
-	// preferred_username: a Microsoft account's UPN), what a mail server
-	// expects as the XOAUTH2 user.
-	Username string `json:"username,omitempty"`
-}
-
-// String never prints the token.
-func (t Token) String() string {
-	return fmt.Sprintf("Token{type=%s expiry=%s token=[redacted]}", t.Type, t.Expiry.Format(time.RFC3339))
-}
-
-// GoString never prints the token.
-func (t Token) GoString() string { return t.String() }
-
-// LogValue never logs the token.
-func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("type", t.Type), slog.Time("expiry", t.Expiry))
 }
 
 // DeviceCode is the Data of EventDevice: what the user enters where.

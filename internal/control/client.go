@@ -5,52 +5,98 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/control/sockpath"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // Client talks to a running keeper over its control socket (a named pipe on
-// Windows). It opens one
-// connection per request, so it holds no resources and needs no Close; it
-// is safe for concurrent use.
+// Windows). It opens one connection per request (the first request after
+// Dial goes on the handshake's connection), so it needs no Close; it is safe
+// for concurrent use.
 type Client struct {
 	path   string
 	Keeper PingInfo // the keeper's handshake answer at Dial
+
+	mu   sync.Mutex
+	held net.Conn    // the handshake's connection, for the first request
+	drop *time.Timer // closes held when no request comes soon enough
 }
+
+// heldFor is how long the handshake's connection waits for the first
+// request; the keeper gives it wire.DefaultTimeout.
+const heldFor = wire.DefaultTimeout / 2
 
 // Dial returns a client for the keeper on path after the handshake: a ping
 // that must answer with this ProtocolVersion. Nobody listening yields an
 // error wrapping ErrNotRunning; a keeper of another protocol version an
 // error wrapping ErrVersionMismatch that names both versions; a server that
-// accepts but does not answer another error.
+// accepts but does not answer another error. The handshake's connection
+// carries the first request (a keeper that says PingInfo.Reuse), so Dial
+// and one call make one connection.
 func Dial(path string) (*Client, error) {
 	c := &Client{path: path}
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
-	info, err := c.Ping(ctx)
+	req := Request{Op: OpPing, Proto: ProtocolVersion, Client: Version}
+	line, err := encodeLine(req)
+	if err != nil {
+		return nil, fmt.Errorf("control: encode request: %w", err)
+	}
+	conn, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if info.Proto != ProtocolVersion {
-		kv, kp := info.Version, fmt.Sprint(info.Proto)
-		if info.Proto == 0 {
-			kv, kp = "an older release", "1"
+	resp, err := exchange(ctx, conn, req, line, DefaultTimeout, nil)
+	if err == nil {
+		err = resp.Err()
+	}
+	var info PingInfo
+	if err == nil {
+		if jerr := json.Unmarshal(resp.Data, &info); jerr != nil {
+			err = fmt.Errorf("control: ping: malformed data: %s", jsonProblem(jerr))
+		} else if info.Proto != ProtocolVersion {
+			err = wire.ClientMismatch(info, Version)
 		}
-		return nil, fmt.Errorf("%w: the running keeper (pid %d) is tokentray %s (control protocol %s), this is tokentray %s (control protocol %d); "+
-			"quit the keeper (tokentray quit, or Quit in its tray menu) and start the version you want",
-			ErrVersionMismatch, info.PID, kv, kp, Version, ProtocolVersion)
+	}
+	if err != nil || !info.Reuse {
+		conn.Close()
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		conn.SetDeadline(time.Time{})
+		c.held = conn
+		c.drop = time.AfterFunc(heldFor, func() {
+			if conn := c.take(); conn != nil {
+				conn.Close()
+			}
+		})
 	}
 	c.Keeper = info
 	return c, nil
+}
+
+// take returns the handshake's connection if it is still unused.
+func (c *Client) take() net.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conn := c.held
+	c.held = nil
+	if c.drop != nil {
+		c.drop.Stop()
+	}
+	return conn
 }
 
 // NewClient returns a client for path without the handshake. Only OpQuit
 // makes sense this way: it lets a client stop a keeper of another protocol
 // version (an older keeper accepts a quit without a version).
 func NewClient(path string) *Client { return &Client{path: path} }
-
-// clientSlack is how much longer the client waits than the handler's budget:
-// the server's read and write phases.
-const clientSlack = 2 * DefaultTimeout
 
 // Do sends req and returns the server's response. A Response with OK false
 // is not an error here (see Response.Err); errors are about the transport:
@@ -63,7 +109,10 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 }
 
 // Stream sends req and calls onEvent for each event line the server sends
-// before its final Response, which it returns. onEvent returning an error
+// before its final Response, which it returns. A Busy refusal (the keeper
+// has no connection slot free) is retried with backoff within the
+// request's budget (Timeout, DefaultTimeout if 0); the last one is returned
+// when the budget runs out. onEvent returning an error
 // ends the stream (the connection is closed) with that error. For a
 // subscription there is no deadline: it lasts until ctx ends or the keeper
 // closes it (quit, restart, crash: an error).
@@ -71,10 +120,10 @@ func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event str
 	req.Proto, req.Client = ProtocolVersion, Version
 	if req.Timeout == 0 && req.Op != OpSubscribe {
 		if d, ok := ctx.Deadline(); ok {
-			req.Timeout = min(max(time.Until(d), time.Millisecond), maxTimeout(req.Op))
+			req.Timeout = min(max(time.Until(d), time.Millisecond), wire.MaxTimeoutOf(req.Op))
 		}
 	}
-	if err := req.Validate(); err != nil {
+	if err := validate(req); err != nil {
 		return Response{}, fmt.Errorf("control: %w", err)
 	}
 	line, err := encodeLine(req)
@@ -82,22 +131,73 @@ func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event str
 		return Response{}, fmt.Errorf("control: encode request: %w", err)
 	}
 
-	conn, err := dialEndpoint(ctx, c.path)
-	if err != nil {
-		if isRefused(err) {
-			return Response{}, fmt.Errorf("control: %s: %w (%w)", c.path, ErrNotRunning, err)
-		}
-		return Response{}, fmt.Errorf("control: dial %s: %w", c.path, err)
-	}
-	defer conn.Close()
-
+	// A busy keeper (every connection slot and its queue taken) did not
+	// read the request: send it again, with backoff, within the budget.
 	budget := req.Timeout
 	if budget == 0 {
 		budget = DefaultTimeout
 	}
+	retryUntil := time.Now().Add(budget)
+	wait := busyBackoff
+	for {
+		resp, err := c.attempt(ctx, req, line, budget, onEvent)
+		if err != nil || !resp.Busy || time.Now().Add(wait).After(retryUntil) {
+			return resp, err
+		}
+		t := time.NewTimer(wait + rand.N(wait/2))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return Response{}, fmt.Errorf("control: %s: %w", req.Op, ctx.Err())
+		}
+		wait = min(2*wait, maxBusyBackoff)
+	}
+}
+
+// busyBackoff and maxBusyBackoff bound the pause before a busy request is
+// sent again (doubling, plus up to half again of jitter).
+const (
+	busyBackoff    = 10 * time.Millisecond
+	maxBusyBackoff = time.Second
+)
+
+// attempt sends the encoded request line on one connection (the
+// handshake's, if still unused) and reads the answer (see Stream).
+func (c *Client) attempt(ctx context.Context, req Request, line []byte, budget time.Duration, onEvent func(event string, data json.RawMessage) error) (Response, error) {
+	conn := c.take()
+	if conn == nil {
+		var err error
+		if conn, err = c.dial(ctx); err != nil {
+			return Response{}, err
+		}
+	}
+	defer conn.Close()
+	return exchange(ctx, conn, req, line, budget, onEvent)
+}
+
+// dial connects to the keeper (see dialEndpoint for the checks).
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	conn, err := dialEndpoint(ctx, c.path)
+	if err == nil {
+		return conn, nil
+	}
+	if isRefused(err) {
+		return nil, fmt.Errorf("control: %s: %w (%w)", c.path, ErrNotRunning, err)
+	}
+	if errors.Is(err, sockpath.ErrForeign) { // the message names the path
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	return nil, fmt.Errorf("control: dial %s: %w", c.path, err)
+}
+
+// exchange writes line on conn and reads events (to onEvent) up to the
+// final Response; conn stays open. A refusal of another protocol version
+// becomes an error wrapping ErrVersionMismatch.
+func exchange(ctx context.Context, conn net.Conn, req Request, line []byte, budget time.Duration, onEvent func(event string, data json.RawMessage) error) (Response, error) {
 	deadline := func() {
 		if req.Op != OpSubscribe {
-			conn.SetDeadline(time.Now().Add(budget + clientSlack))
+			conn.SetDeadline(time.Now().Add(budget + wire.ClientSlack))
 		}
 	}
 	deadline()

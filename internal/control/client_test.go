@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // scriptedServer accepts connections on a raw socket and answers each with
@@ -29,7 +31,7 @@ func scriptedServer(t *testing.T, reply string) string {
 			if err != nil {
 				return
 			}
-			readLine(c, MaxRequestSize)
+			readLine(c, wire.MaxRequestSize)
 			c.Write([]byte(reply))
 			c.Close()
 		}

@@ -9,7 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/control/sockpath"
 )
 
 // listenEndpoint takes over the socket path: it returns the listener and
@@ -50,17 +53,50 @@ func listenEndpoint(path string) (net.Listener, func() error, error) {
 	return ln, func() error { return removeSocketFile(path, fi) }, nil
 }
 
-// dialEndpoint connects to the socket at path.
+// dialEndpoint connects to the socket at path after checking whom it talks
+// to: the socket's directory is this user's alone (sockpath.CheckDir), and
+// the server runs as this user (sockpath.CheckServer). Either mismatch is an
+// error wrapping sockpath.ErrForeign, and nothing has been sent then.
 func dialEndpoint(ctx context.Context, path string) (net.Conn, error) {
+	if err := sockpath.CheckDir(path); err != nil {
+		return nil, err
+	}
 	var d net.Dialer
-	return d.DialContext(ctx, "unix", path)
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServer(c, path); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkServer runs sockpath.CheckServer on c's socket.
+func checkServer(c net.Conn, path string) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("%w: %T is not a socket", sockpath.ErrForeign, c)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("%w: %w", sockpath.ErrForeign, err)
+	}
+	var checkErr error
+	if err := raw.Control(func(fd uintptr) { checkErr = sockpath.CheckServer(int(fd), path) }); err != nil {
+		return fmt.Errorf("%w: %w", sockpath.ErrForeign, err)
+	}
+	return checkErr
 }
 
 // lockPath takes the starter lock next to path and returns its release.
 func lockPath(path string) (func(), error) { return lockFile(path + ".lock") }
 
 // clearStale returns an error wrapping ErrRunning if a server answers on
-// path, and removes whatever sits at path when nobody answers.
+// path, and removes a socket file at path that nobody answers on (left by a
+// crashed instance). Anything else at path (a regular file, a symlink, a
+// directory) is never deleted: that is an error naming path and what it is.
 func clearStale(path string) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -69,8 +105,8 @@ func clearStale(path string) error {
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory, not a socket: remove it", path)
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("%s is %s, not a socket: tokentray removes only a socket left by a crashed keeper; move it away or point %s elsewhere", path, fileKind(fi.Mode()), sockpath.Env)
 	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
@@ -82,7 +118,7 @@ func clearStale(path string) error {
 		// The backlog is full: a live but busy instance.
 		return ErrRunning
 	}
-	// Refused, or not a socket at all: left behind by a crashed instance.
+	// Refused: left behind by a crashed instance.
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale socket: %w", err)
 	}

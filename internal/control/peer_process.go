@@ -3,12 +3,13 @@ package control
 import (
 	"context"
 	"sync"
+	"unicode/utf8"
 )
 
 // Peer is the process on the other end of a request, as the operating
 // system reports it for the connection (never what the client says): its
 // pid (0 where the OS does not tell) and executable path ("" when it
-// cannot be read), and the same of its parent — for a `tokentray token`
+// cannot be read; cut at MaxExeLen bytes), and the same of its parent — for a `tokentray token`
 // client, the program that ran it.
 type Peer struct {
 	PID       int    `json:"pid,omitempty"`
@@ -17,14 +18,31 @@ type Peer struct {
 	ParentExe string `json:"parent_exe,omitempty"`
 }
 
+// MaxExeLen bounds the executable paths of a Peer (they reach the access
+// log, whose lines are bounded); a longer one is cut and ends in "…".
+const MaxExeLen = 1024
+
+// boundExe cuts exe to at most MaxExeLen bytes on a rune boundary.
+func boundExe(exe string) string {
+	const mark = "…"
+	if len(exe) <= MaxExeLen {
+		return exe
+	}
+	cut := MaxExeLen - len(mark)
+	for cut > 0 && !utf8.RuneStart(exe[cut]) {
+		cut--
+	}
+	return exe[:cut] + mark
+}
+
 // peerOf returns the Peer of process pid (0: none).
 func peerOf(pid int) Peer {
 	if pid <= 0 {
 		return Peer{}
 	}
-	p := Peer{PID: pid, Exe: ProcessExe(pid)}
+	p := Peer{PID: pid, Exe: boundExe(ProcessExe(pid))}
 	if pp := ParentPID(pid); pp > 0 {
-		p.ParentPID, p.ParentExe = pp, ProcessExe(pp)
+		p.ParentPID, p.ParentExe = pp, boundExe(ProcessExe(pp))
 	}
 	return p
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -32,8 +33,8 @@ func TestDecodeRequest(t *testing.T) {
 		{in: `{"op":"PING"}`, wantErr: `unknown op "PING"`},
 		{in: `{"op":"` + strings.Repeat("x", 100) + `"}`, wantErr: `unknown op "` + strings.Repeat("x", 40) + `..."`},
 		{in: `{"op":"refresh","timeout":120000000001}`, wantErr: "exceeds the maximum 2m0s"},
-		{in: `{"op":"ping"}` + strings.Repeat(" ", MaxRequestSize), want: Request{Op: OpPing}}, // trimmed
-		{in: `{"op":"ping","account":"` + strings.Repeat("a", MaxRequestSize) + `"}`, wantErr: "request too large"},
+		{in: `{"op":"ping"}` + strings.Repeat(" ", wire.MaxRequestSize), want: Request{Op: OpPing}}, // trimmed
+		{in: `{"op":"ping","account":"` + strings.Repeat("a", wire.MaxRequestSize) + `"}`, wantErr: "request too large"},
 	}
 	for _, tt := range tests {
 		name := tt.in
@@ -78,7 +79,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			// Bounded whatever the input: a short quote of the bad value,
 			// plus at most the list of allowed ops.
-			if limit := 120 + len(strings.Join(allowedOps, ", ")); len(err.Error()) > limit {
+			if limit := 120 + len(strings.Join(wire.AllowedOps, ", ")); len(err.Error()) > limit {
 				t.Errorf("error is %d bytes long (limit %d): %.80q", len(err.Error()), limit, err)
 			}
 			return
@@ -131,7 +132,7 @@ func TestReadLine(t *testing.T) {
 	}
 	// A line longer than the bufio buffer (4 KiB) but within the limit.
 	long := strings.Repeat("x", 10000) + "\n"
-	if got, err := readLine(strings.NewReader(long), MaxRequestSize); err != nil || string(got) != long {
+	if got, err := readLine(strings.NewReader(long), wire.MaxRequestSize); err != nil || string(got) != long {
 		t.Errorf("readLine(10001-byte line) = %d bytes, %v; want it whole", len(got), err)
 	}
 }

@@ -12,7 +12,7 @@ const MaxClaims = 12 << 10
 
 // validateToken checks the per-resource fields: only op token takes them,
 // scopes as state.NormalizeScopes allows, claims bounded.
-func (r Request) validateToken() error {
+func validateToken(r Request) error {
 	if r.Op != OpToken && (len(r.Scopes) > 0 || r.Claims != "") {
 		return fmt.Errorf("scopes and claims are for op %s only, not %s", OpToken, r.Op)
 	}

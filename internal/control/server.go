@@ -12,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // Handler answers the requests of a Server. The server itself answers
@@ -90,9 +92,12 @@ type Server struct {
 	writeTimeout time.Duration // handler done → response written
 	wantUID      int           // peer uid required on Linux and macOS; <0 disables the check
 	logger       *slog.Logger
+	halfClosed   func() // called when a client half-closes after its request (tests)
 
-	conns   chan struct{} // a token per connection being served; cap MaxConns
-	streams chan struct{} // a token per stream; cap MaxStreams
+	conns     chan struct{} // a token per connection being served; cap wire.MaxConns
+	queue     chan struct{} // a token per connection waiting for a slot; cap wire.MaxQueued
+	streams   chan struct{} // a token per stream; cap wire.MaxStreams
+	queueWait time.Duration // how long a queued connection waits for a slot
 
 	mu      sync.Mutex
 	serving bool
@@ -105,10 +110,11 @@ type Server struct {
 // Listen takes over path for a new control server answering with h. If a
 // live server answers there, it returns an error wrapping ErrRunning.
 //
-// On Unix path is a socket file: a socket file (or other non-directory)
-// that nobody answers on is treated as left by a crashed instance and
-// replaced; the directory is created 0700 (owner checked), the socket is
-// 0600; a lock file path+".lock" serializes concurrent starters and
+// On Unix path is a socket file: a socket file that nobody answers on is
+// treated as left by a crashed instance and replaced, anything else at path
+// is refused and left alone; the directory is created 0700 when missing, an
+// existing one must be the user's and writable by nobody else (its mode is
+// never changed); the socket is 0600; a lock file path+".lock" serializes concurrent starters and
 // stoppers, so exactly one of them wins. On Windows path is a named pipe
 // (\\.\pipe\NAME) whose security descriptor admits only this user's SID;
 // creating its first instance is atomic, so exactly one starter wins, and a
@@ -134,8 +140,10 @@ func Listen(path string, h Handler) (*Server, error) {
 		writeTimeout: DefaultTimeout,
 		wantUID:      wantUID,
 		logger:       slog.Default(),
-		conns:        make(chan struct{}, MaxConns),
-		streams:      make(chan struct{}, MaxStreams),
+		conns:        make(chan struct{}, wire.MaxConns),
+		queue:        make(chan struct{}, wire.MaxQueued),
+		queueWait:    MaxTimeout,
+		streams:      make(chan struct{}, wire.MaxStreams),
 		closed:       make(chan struct{}),
 		done:         make(chan struct{}),
 	}, nil
@@ -203,10 +211,23 @@ func (s *Server) Serve(ctx context.Context) error {
 				defer func() { <-s.conns }()
 				s.serveConn(ctx, c)
 			})
-		default: // full: refuse without reading, off the accept loop
+			continue
+		default:
+		}
+		select {
+		case s.queue <- struct{}{}: // every slot taken: wait for one (a burst)
+			wg.Go(func() {
+				defer func() { <-s.queue }()
+				if !s.awaitSlot(ctx, c) {
+					return
+				}
+				defer func() { <-s.conns }()
+				s.serveConn(ctx, c)
+			})
+		default: // the queue is full too: refuse without reading, off the accept loop
 			wg.Go(func() {
 				defer c.Close()
-				s.write(c, Response{Error: fmt.Sprintf("the keeper is busy: %d connections are open (limit); try again", MaxConns), Code: CodeFailure})
+				s.write(c, busy(wire.MaxConns+cap(s.queue)))
 			})
 		}
 	}
@@ -219,6 +240,30 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.done)
 	return errors.Join(serveErr, err)
+}
+
+// awaitSlot waits until c may be served (true), at most queueWait; then,
+// or when the server stops, it closes c (false), after a busy answer
+// when the wait ran out.
+func (s *Server) awaitSlot(ctx context.Context, c net.Conn) bool {
+	t := time.NewTimer(s.queueWait)
+	defer t.Stop()
+	select {
+	case s.conns <- struct{}{}:
+		return true
+	case <-t.C:
+		s.write(c, busy(wire.MaxConns+cap(s.queue)))
+	case <-ctx.Done():
+	case <-s.closed:
+	}
+	c.Close()
+	return false
+}
+
+// busy is the refusal of a connection the server has no room for; the
+// client may send the request again (Response.Busy).
+func busy(open int) Response {
+	return Response{Error: fmt.Sprintf("the keeper is busy: %d connections are open or waiting (limit); try again", open), Code: CodeFailure, Busy: true}
 }
 
 func (s *Server) stopping(ctx context.Context) bool {
@@ -271,61 +316,76 @@ func (s *Server) removeSocket() error {
 	return s.release()
 }
 
-// serveConn answers one request on c and closes it.
+// serveConn answers one request on c and closes it. A ping (the
+// handshake) may be followed by the request it was for on the same
+// connection (PingInfo.Reuse).
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	if !s.peerAllowed(c) {
 		s.write(c, Response{Error: "permission denied", Code: CodeFailure})
 		return
 	}
-
-	c.SetReadDeadline(time.Now().Add(s.readTimeout))
-	// Stopping the server ends a read in progress at once.
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
-	line, err := readLine(c, MaxRequestSize)
-	stop()
-	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			s.write(c, Response{Error: fmt.Sprintf("request too large: limit %d bytes", MaxRequestSize), Code: CodeUsage})
+	req, ok := s.readRequest(ctx, c)
+	if !ok {
+		return
+	}
+	if req.Op == OpPing {
+		s.write(c, Result(PingInfo{PID: os.Getpid(), Proto: ProtocolVersion, Version: Version, Reuse: true}))
+		if req, ok = s.readRequest(ctx, c); !ok { // EOF: a plain ping
+			return
 		}
-		// Otherwise the peer was silent, went away, or we are stopping.
-		return
-	}
-	req, err := decodeRequest(line)
-	if err != nil {
-		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
-		return
-	}
-	// Ping (the handshake) and quit (the way out of a mismatch) work
-	// across versions; every other op needs this protocol version.
-	if req.Op != OpPing && req.Op != OpQuit && req.Proto != ProtocolVersion {
-		s.write(c, Failure(CodeUsage, mismatch(req.Proto, req.Client)))
-		return
 	}
 	// The handler learns who asks from the socket (PeerFrom), never from
 	// the request.
 	ctx = withPeerLookup(ctx, func() Peer { return peerProcess(c) })
-	// A client that hangs up ends its handler's context: the client sends
-	// nothing after its request, so any read returning means it is gone.
+	// A client that hangs up ends its handler's context; one that only
+	// shut its write side (half-close) still gets its answer (awaitHangup).
 	ctx, hangup := context.WithCancel(ctx)
 	defer hangup()
 	go func() {
-		var b [1]byte
-		c.SetReadDeadline(time.Time{})
-		c.Read(b[:])
+		awaitHangup(ctx, c, s.halfClosed)
 		hangup()
 	}()
-	if streaming(req.Op) {
+	if wire.Streaming(req.Op) {
 		s.write(c, s.stream(ctx, c, req))
 		return
 	}
 	s.write(c, s.answer(ctx, req))
 }
 
+// readRequest reads and checks one request on c within the read timeout;
+// ok false when there is none to answer (a refusal has been written, or the
+// client was silent or went away, or the server is stopping).
+func (s *Server) readRequest(ctx context.Context, c net.Conn) (req Request, ok bool) {
+	c.SetReadDeadline(time.Now().Add(s.readTimeout))
+	// Stopping the server ends a read in progress at once.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	line, err := readLine(c, wire.MaxRequestSize)
+	stop()
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			s.write(c, Response{Error: fmt.Sprintf("request too large: limit %d bytes", wire.MaxRequestSize), Code: CodeUsage})
+		}
+		return Request{}, false
+	}
+	req, err = decodeRequest(line)
+	if err != nil {
+		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
+		return Request{}, false
+	}
+	// Ping (the handshake) and quit (the way out of a mismatch) work
+	// across versions; every other op needs this protocol version.
+	if req.Op != OpPing && req.Op != OpQuit && req.Proto != ProtocolVersion {
+		s.write(c, Failure(CodeUsage, wire.ServerMismatch(req.Proto, req.Client, Version)))
+		return Request{}, false
+	}
+	return req, true
+}
+
 // answer runs one validated request. It never logs request or response
 // bodies: only the op and the outcome.
 func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
-	if req.Op == OpPing {
+	if req.Op == OpPing { // after the handshake: no further request here
 		return Result(PingInfo{PID: os.Getpid(), Proto: ProtocolVersion, Version: Version})
 	}
 	timeout := req.Timeout
@@ -361,7 +421,7 @@ func (s *Server) stream(ctx context.Context, c net.Conn, req Request) (resp Resp
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()
 	default:
-		return Failure(CodeFailure, fmt.Errorf("the keeper is busy: %d subscriptions are open (limit); close a window or try again", MaxStreams))
+		return Failure(CodeFailure, fmt.Errorf("the keeper is busy: %d subscriptions are open (limit); close a window or try again", wire.MaxStreams))
 	}
 	if req.Op != OpSubscribe { // subscriptions last until either side closes
 		timeout := req.Timeout

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // recordingHandler answers every op with the request it saw as Data and
@@ -411,14 +412,14 @@ func TestRequestSizeLimit(t *testing.T) {
 
 	// Exactly at the limit, newline included: accepted.
 	exact := []byte(`{"op":"status","proto":2}`)
-	exact = append(exact, bytes.Repeat([]byte(" "), MaxRequestSize-len(exact)-1)...)
+	exact = append(exact, bytes.Repeat([]byte(" "), wire.MaxRequestSize-len(exact)-1)...)
 	exact = append(exact, '\n')
 	var resp Response
 	if out := rawExchange(t, path, exact); json.Unmarshal(out, &resp) != nil || !resp.OK {
 		t.Errorf("request of exactly %d bytes: response %q; want OK", len(exact), out)
 	}
 
-	over := append(bytes.Repeat([]byte(" "), MaxRequestSize), []byte(`{"op":"status"}`+"\n")...)
+	over := append(bytes.Repeat([]byte(" "), wire.MaxRequestSize), []byte(`{"op":"status"}`+"\n")...)
 	out := rawExchange(t, path, over)
 	resp = Response{}
 	if err := json.Unmarshal(out, &resp); err != nil {
@@ -549,18 +550,7 @@ func TestListenReplacesStale(t *testing.T) {
 		leave func(t *testing.T, path string)
 	}{
 		{"socket without listener", staleSocket},
-		{"plain file", func(t *testing.T, path string) {
-			os.MkdirAll(filepath.Dir(path), 0o700)
-			if err := os.WriteFile(path, []byte("junk"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"dangling symlink", func(t *testing.T, path string) {
-			os.MkdirAll(filepath.Dir(path), 0o700)
-			if err := os.Symlink(filepath.Join(filepath.Dir(path), "gone"), path); err != nil {
-				t.Skip(err)
-			}
-		}},
+		// Anything else at the path is left alone: TestListenNeverDeletesANonSocket.
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -630,11 +620,7 @@ func TestPermissions(t *testing.T) {
 		t.Skip("unix modes do not apply on Windows")
 	}
 	path := sockPath(t)
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil { // too loose: Listen tightens it
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
+	dir := filepath.Dir(path) // created by Listen (an existing one keeps its mode: TestListenChangesNoModeOfADirectoryItDidNotCreate)
 	start(t, path, &recordingHandler{}, nil)
 	for _, tt := range []struct {
 		path string

@@ -76,9 +76,6 @@ func CodeOf(err error) int {
 	return CodeFailure
 }
 
-// ExitCode is the code the keeper reported.
-func (e *ResponseError) ExitCode() int { return e.Code }
-
 // NewHandler answers every op of the protocol with svc (and front for the
 // front end's ops): the server side of Service.
 func NewHandler(svc Service, front Front) Handler { return handler{svc, front} }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // streamingHandler answers subscribe with n snapshots then waits for the
@@ -158,18 +159,18 @@ func TestStreamLimit(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var wg sync.WaitGroup
-	started := make(chan struct{}, MaxStreams)
-	for range MaxStreams {
+	started := make(chan struct{}, wire.MaxStreams)
+	for range wire.MaxStreams {
 		wg.Go(func() {
 			c.Subscribe(ctx, false, func(state.Snapshot) { started <- struct{}{} }, nil)
 		})
 	}
-	for range MaxStreams {
+	for range wire.MaxStreams {
 		<-started
 	}
 	resp, err := c.Do(t.Context(), Request{Op: OpSubscribe})
-	if err != nil || resp.OK || !strings.Contains(resp.Error, fmt.Sprintf("%d subscriptions are open", MaxStreams)) {
-		t.Errorf("subscription %d = %+v, %v; want a busy refusal", MaxStreams+1, resp, err)
+	if err != nil || resp.OK || !strings.Contains(resp.Error, fmt.Sprintf("%d subscriptions are open", wire.MaxStreams)) {
+		t.Errorf("subscription %d = %+v, %v; want a busy refusal", wire.MaxStreams+1, resp, err)
 	}
 	if _, err := c.Ping(t.Context()); err != nil {
 		t.Errorf("Ping with every stream slot taken = %v; want plain requests still served", err)
@@ -180,9 +181,12 @@ func TestStreamLimit(t *testing.T) {
 
 func TestConnectionLimit(t *testing.T) {
 	path := sockPath(t)
-	start(t, path, &recordingHandler{}, func(s *Server) { s.readTimeout = 30 * time.Second })
+	start(t, path, &recordingHandler{}, func(s *Server) {
+		s.readTimeout = 30 * time.Second
+		s.queue = make(chan struct{}) // no waiting room: the next one is refused
+	})
 	var conns []net.Conn
-	for range MaxConns { // silent clients hold every slot
+	for range wire.MaxConns { // silent clients hold every slot
 		c, err := net.Dial("unix", path)
 		if err != nil {
 			t.Fatal(err)
@@ -204,8 +208,8 @@ func TestConnectionLimit(t *testing.T) {
 			break
 		}
 	}
-	if resp.OK || !strings.Contains(resp.Error, fmt.Sprintf("%d connections are open", MaxConns)) {
-		t.Errorf("connection %d got %+v; want a busy refusal", MaxConns+1, resp)
+	if resp.OK || !resp.Busy || !strings.Contains(resp.Error, fmt.Sprintf("%d connections are open", wire.MaxConns)) {
+		t.Errorf("connection %d got %+v; want a busy refusal", wire.MaxConns+1, resp)
 	}
 	for _, c := range conns {
 		c.Close()

@@ -1,10 +1,14 @@
-// Package sockpath says where the keeper's control socket lives on Unix. It
-// is a leaf (standard library only) so that the small `tokentray` front
+// Package sockpath says where the keeper's control socket lives on Unix and
+// what a client checks before it talks to it (CheckDir, CheckServer). It is
+// a leaf (the standard library, and golang.org/x/sys/unix on macOS for the
+// peer's credentials) so that the small `tokentray` front
 // (cmd/tokentray-front), which answers `tokentray token` before the full
-// program is loaded, finds the socket by exactly the rule control uses.
+// program is loaded, finds and checks the socket by exactly the rules
+// control uses.
 package sockpath
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +19,10 @@ import (
 // Env overrides the socket path for every tokentray process that reads it
 // (tests, several keepers side by side).
 const Env = "TOKENTRAY_CONTROL_SOCKET"
+
+// ErrForeign marks a control socket that another user could have put there
+// or serves: a client that gets it sends nothing (no request, no secret).
+var ErrForeign = errors.New("the control socket is not this user's")
 
 const (
 	appDir     = "tokentray"
