@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/control/sockpath"
 	"github.com/tokentray/tokentray/internal/keeper"
 )
 
@@ -87,6 +88,10 @@ func keeperClient() (*control.Client, error) {
 		return nil, nil
 	case errors.Is(err, control.ErrVersionMismatch):
 		return nil, &control.CodedError{Code: exitUsage, Err: err}
+	case errors.Is(err, sockpath.ErrForeign):
+		// Another user's socket: nothing was sent to it, and working
+		// in-process beside it would hide the problem.
+		return nil, &control.CodedError{Code: exitFailure, Err: fmt.Errorf("refusing the control socket %s: %w", path, err)}
 	}
 	return nil, fmt.Errorf("a tokentray keeper holds the control socket but does not answer (%w); quit it or wait until it has started", err)
 }

@@ -124,7 +124,7 @@ func Append(path string, e Entry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
-	b, err := json.Marshal(e)
+	b, err := encodeLine(e)
 	if err != nil {
 		return fmt.Errorf("access log: encode: %w", err)
 	}
@@ -209,4 +209,22 @@ func parseLine(line []byte) (Entry, bool) {
 		return Entry{}, false
 	}
 	return e, true
+}
+
+// encodeLine encodes e as one line of at most maxLine bytes (longer lines
+// are skipped when read): scopes that do not fit are dropped from the end
+// and named by count ("… and N more scopes"), so the entry is never lost.
+func encodeLine(e Entry) ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil || len(b) < maxLine {
+		return b, err
+	}
+	all := e.Scopes
+	for n := len(all) - 1; n >= 0; n-- {
+		e.Scopes = append(slices.Clip(all[:n]), fmt.Sprintf("… and %d more scopes", len(all)-n))
+		if b, err = json.Marshal(e); err != nil || len(b) < maxLine {
+			return b, err
+		}
+	}
+	return b, nil
 }

@@ -164,3 +164,27 @@ func Example() {
 	}
 	// Output: work 4242 /usr/bin/curl
 }
+
+// TestLongScopesKeepTheEntry: an entry whose scopes encode past the line
+// limit (32 scopes of 512 bytes, each character escaped by JSON) is
+// written with the scopes that fit and a count of the rest, and read back;
+// before, the line was skipped on read and the entry vanished from
+// `tokentray log`.
+func TestLongScopesKeepTheEntry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.jsonl")
+	var scopes []string
+	for i := range 32 {
+		scopes = append(scopes, fmt.Sprintf("api://%02d/%s", i, strings.Repeat("<", 500)))
+	}
+	if err := Append(path, Entry{Account: "work", Scopes: scopes, Via: ViaKeeper}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := Read(path, "", 10)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("Read = %d entries, %v; want the one entry", len(es), err)
+	}
+	got := es[0].Scopes
+	if len(got) < 2 || got[0] != scopes[0] || !strings.HasPrefix(got[len(got)-1], "… and ") {
+		t.Errorf("scopes read back: %d, first %.20q, last %.30q; want the first scopes and a count of the rest", len(got), got[0], got[len(got)-1])
+	}
+}

@@ -54,7 +54,7 @@
 // Typical use (cmd/):
 //
 //	path, _ := control.DefaultPath()
-//	srv, err := control.Listen(path, handler)
+//	srv, err := control.Listen(path, control.NewHandler(service, front))
 //	if errors.Is(err, control.ErrRunning) { // second launch: hand over
 //		c, err := control.Dial(path)
 //		... c.Show(ctx, control.TabAccounts, ""); exit 0
@@ -65,5 +65,8 @@
 //
 //	c, err := control.Dial(path)
 //	if errors.Is(err, control.ErrNotRunning) { ... work in-process ... }
-//	tok, err := c.Token(ctx, "work", 5*time.Minute)
+//	tok, err := c.Token(ctx, "work", control.TokenOptions{MinValid: wire.DefaultMinValid})
+//
+// Every client talks to the same interface, Service: *Client over the
+// socket, the keeper's own implementation (internal/keeper) in-process.
 package control
