@@ -14,6 +14,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -34,6 +35,10 @@ type world struct {
 	names   []string
 	subject map[string]string // account → simulator subject
 	notes   *noteLog
+	// episodes records the episodes the engine's snapshots start and end
+	// (state.Episodes: the keeper's one rule for its notifications and
+	// hooks), from the engine newWorld built.
+	episodes *episodeLog
 	cancel  context.CancelFunc
 	runErr  chan error
 	newEng  func() *Engine // a new engine on the same vault, simulator and files
@@ -62,6 +67,39 @@ func (l *noteLog) all() []Notification {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]Notification(nil), l.notes...)
+}
+
+// episodeLog follows an engine's snapshots with state.Episodes.
+type episodeLog struct {
+	mu      sync.Mutex
+	rule    state.Episodes
+	changes []state.EpisodeChange
+}
+
+// follow records the episodes of eng's snapshots until ctx ends.
+func (l *episodeLog) follow(ctx context.Context, eng *Engine) {
+	ch := eng.Subscribe(ctx)
+	go func() {
+		for s := range ch {
+			l.mu.Lock()
+			l.changes = append(l.changes, l.rule.Update(s)...)
+			l.mu.Unlock()
+		}
+	}()
+}
+
+// started lists the accounts whose episodes started, with the state each
+// started in ("acct0 needs_signin"), in order.
+func (l *episodeLog) started() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, c := range l.changes {
+		if c.Started {
+			out = append(out, c.Account.Name+" "+string(c.Account.State))
+		}
+	}
+	return out
 }
 
 func testProfile() oauth.Profile {
@@ -136,6 +174,8 @@ func newWorld(t *testing.T, o worldOpts) *world {
 		return eng
 	}
 	w.eng = w.newEng()
+	w.episodes = &episodeLog{}
+	w.episodes.follow(t.Context(), w.eng)
 	if !o.noRun {
 		w.start()
 	}
