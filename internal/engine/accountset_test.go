@@ -219,9 +219,6 @@ func TestRemoveAccountWaitsForRefreshAndStaysGone(t *testing.T) {
 				t.Errorf("%s(removed account) = %v; want ErrUnknownAccount", name, err)
 			}
 		}
-		if err := w.eng.RefreshAll(t.Context()); err != nil {
-			t.Errorf("RefreshAll() after a removal = %v", err)
-		}
 	})
 }
 
@@ -341,7 +338,7 @@ func TestAccountSetChangesUnderLoad(t *testing.T) {
 					case 1:
 						_, err = w.eng.Token(ctx, name, 2*time.Hour)
 					case 2:
-						err = w.eng.RefreshAll(ctx)
+						_, err = w.eng.TokenFor(ctx, name, TokenRequest{Scopes: []string{"User.Read"}, MinValid: 2 * time.Hour})
 					}
 					var r *Refused
 					if err != nil && !errors.Is(err, ErrUnknownAccount) && !errors.As(err, &r) {
@@ -395,7 +392,7 @@ func TestFlightOfRemovedAccountIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range []mode{modeAuto, modeManual, modeToken} {
-			if _, _, err := w.eng.refresh(t.Context(), a, m, time.Hour); !errors.Is(err, ErrUnknownAccount) {
+			if _, err := w.eng.run(t.Context(), a, job{mode: m, minValid: time.Hour}); !errors.Is(err, ErrUnknownAccount) {
 				t.Errorf("%s refresh of a removed account = %v; want ErrUnknownAccount", m, err)
 			}
 		}

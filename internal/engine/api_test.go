@@ -360,47 +360,6 @@ func TestRunTwiceIsRefused(t *testing.T) {
 	})
 }
 
-func TestSlowNotifyDoesNotHoldTheAccount(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, worldOpts{noRun: true})
-		release := make(chan struct{})
-		w.eng.notify = func(Notification) { <-release }
-		w.sim.Inject(idpsim.Fault{Kind: idpsim.InvalidGrant})
-		go func() { _, _ = w.eng.RefreshNow(context.Background(), "acct0") }()
-		synctest.Wait()
-		// The notifier is blocked; the account's flight must be free.
-		if _, err := w.eng.RefreshNow(t.Context(), "acct0"); err != nil {
-			t.Errorf("RefreshNow while Notify blocks = %v; want success (the grant is still valid)", err)
-		}
-		close(release)
-		synctest.Wait()
-	})
-}
-
-func TestRefreshAll(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, worldOpts{accounts: 3, noRun: true, stored: storedNow})
-		if err := w.eng.RefreshAll(t.Context()); err != nil {
-			t.Fatalf("RefreshAll() = %v", err)
-		}
-		for _, n := range w.names {
-			if got := len(w.tokenRequests(n)); got != 1 {
-				t.Errorf("account %s: %d requests; want 1", n, got)
-			}
-		}
-		w.sim.Inject(idpsim.Fault{Kind: idpsim.ServerError500, Count: 3})
-		err := w.eng.RefreshAll(t.Context())
-		for _, n := range w.names {
-			if err == nil || !strings.Contains(err.Error(), `"`+n+`"`) {
-				t.Errorf("RefreshAll() with every request failing = %v; want errors naming each account (%s missing)", err, n)
-			}
-		}
-		if errors.Is(err, ErrNeedsSignIn) {
-			t.Errorf("RefreshAll() with transient failures = %v; it must not say sign-in is needed", err)
-		}
-	})
-}
-
 // TestOtherProcessRefreshSkipsScheduled runs a second engine (another
 // process, as the CLI is) on the same vault and lock dir: its refresh makes
 // the first engine's scheduled refresh unnecessary.

@@ -34,14 +34,13 @@ type world struct {
 	eng     *Engine
 	names   []string
 	subject map[string]string // account → simulator subject
-	notes   *noteLog
 	// episodes records the episodes the engine's snapshots start and end
 	// (state.Episodes: the keeper's one rule for its notifications and
 	// hooks), from the engine newWorld built.
 	episodes *episodeLog
-	cancel  context.CancelFunc
-	runErr  chan error
-	newEng  func() *Engine // a new engine on the same vault, simulator and files
+	cancel   context.CancelFunc
+	runErr   chan error
+	newEng   func() *Engine // a new engine on the same vault, simulator and files
 }
 
 type worldOpts struct {
@@ -54,19 +53,6 @@ type worldOpts struct {
 	stored    func(now time.Time) vault.Envelope // extra fields of the first envelope
 	noRun     bool
 	profile   func(*oauth.Profile) // changes every account's profile
-}
-
-// noteLog records notifications.
-type noteLog struct {
-	mu    sync.Mutex
-	notes []Notification
-}
-
-func (l *noteLog) add(n Notification) { l.mu.Lock(); l.notes = append(l.notes, n); l.mu.Unlock() }
-func (l *noteLog) all() []Notification {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Notification(nil), l.notes...)
 }
 
 // episodeLog follows an engine's snapshots with state.Episodes.
@@ -131,7 +117,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	if o.accounts == 0 {
 		o.accounts = 1
 	}
-	w := &world{t: t, sim: idpsim.New(o.sim), mem: vault.NewMemory(), subject: map[string]string{}, notes: &noteLog{}}
+	w := &world{t: t, sim: idpsim.New(o.sim), mem: vault.NewMemory(), subject: map[string]string{}}
 	w.store = w.mem
 	if o.store != nil {
 		w.store = o.store(w.mem)
@@ -165,7 +151,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	w.newEng = func() *Engine {
 		eng, err := New(Options{
 			Settings: s, Store: w.store, Refresher: &oauth.Client{HTTP: w.sim.Client()}, Accounts: accts,
-			StatePath: o.statePath, LockDir: o.lockDir, Logger: testLogger(t), Notify: w.notes.add,
+			StatePath: o.statePath, LockDir: o.lockDir, Logger: testLogger(t),
 			Rand: rand.New(rand.NewPCG(7, 8)),
 		})
 		if err != nil {

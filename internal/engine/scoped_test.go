@@ -141,8 +141,9 @@ func TestTokenForResourceFailures(t *testing.T) {
 			t.Errorf("status after resource failures = %s, last error %+v, next due %v (was %v), failures %d; want OK, none, unchanged, 0",
 				after.State, after.LastError, after.NextDue, before.NextDue, after.Failures)
 		}
-		if n := len(w.notes.all()); n != 0 {
-			t.Errorf("notifications = %d; want 0", n)
+		synctest.Wait()
+		if n := len(w.episodes.started()); n != 0 {
+			t.Errorf("episodes started = %d; want 0", n)
 		}
 		w.sim.RevokeGrant(w.subject["acct0"])
 		_, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"api://locked/.default"}})
@@ -157,8 +158,9 @@ func TestTokenForResourceFailures(t *testing.T) {
 		if st := w.status("acct0"); st.State != NeedsSignIn {
 			t.Errorf("state after a revoked grant = %s; want %s", st.State, NeedsSignIn)
 		}
-		if n := len(w.notes.all()); n != 1 {
-			t.Errorf("notifications after a revoked grant = %d; want 1", n)
+		synctest.Wait()
+		if n := len(w.episodes.started()); n != 1 {
+			t.Errorf("episodes started after a revoked grant = %d; want 1", n)
 		}
 	})
 }
