@@ -48,9 +48,9 @@ type account struct {
 	baseline          stateAccount // a's own entry (entryLocked) right after that sync
 	haveSynced        bool
 	radar             radarRecord    // the expiry radar's record (radar.go)
-	scoped            []*scopedEntry // per-resource tokens (scoped.go), least recently used first; memory only
-	narrows           string         // scoped.go: why narrower-scope refreshes are off for a (the provider narrowed the grant); memory only
-	claimed           claimed        // scoped.go: the claims env's access token was last asked for with
+	scoped            []*scopedEntry // per-resource tokens (scopedcache.go), least recently used first; memory only
+	narrows           string         // grantcheck.go: why narrower-scope refreshes are off for a (the provider narrowed the grant); memory only
+	claimed           claimed        // scopedcache.go: the claims env's access token was last asked for with
 }
 
 func newAccount(a Account) *account {
