@@ -31,7 +31,10 @@ type pathCall struct {
 
 var pathCalls = []pathCall{
 	{"RefreshNow", true, func(ctx context.Context, eng *Engine) error { _, err := eng.RefreshNow(ctx, "acct0"); return err }},
-	{"Token", true, func(ctx context.Context, eng *Engine) error { _, err := eng.Token(ctx, "acct0", 2*time.Hour); return err }},
+	{"Token", true, func(ctx context.Context, eng *Engine) error {
+		_, err := eng.Token(ctx, "acct0", 2*time.Hour)
+		return err
+	}},
 	{"TokenFor per-resource", false, func(ctx context.Context, eng *Engine) error {
 		_, err := eng.TokenFor(ctx, "acct0", TokenRequest{Scopes: []string{"api://reports/.default"}})
 		return err
