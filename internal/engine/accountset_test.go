@@ -2,11 +2,9 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -43,16 +41,8 @@ func names(s Snapshot) []string {
 // stateNames lists the accounts in the state file, sorted.
 func stateNames(t *testing.T, path string) []string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read state file: %v", err)
-	}
-	var f stateFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("parse state file: %v", err)
-	}
 	var out []string
-	for n := range f.Accounts {
+	for n := range readStateFile(t, path).Accounts {
 		out = append(out, n)
 	}
 	slices.Sort(out)

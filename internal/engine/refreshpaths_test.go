@@ -45,15 +45,31 @@ var pathCalls = []pathCall{
 	}},
 }
 
-// wantAccountUnchanged fails unless acct0's status is as before: a failure
-// that was its caller's alone.
-func wantAccountUnchanged(t *testing.T, w *world, what string, before AccountStatus) {
+// pathFails makes pc's call on acct0 and checks that it failed before
+// sending anything, with an error that contains says (and matches is, if not
+// nil), not needs sign-in and not a resource refusal. For a per-resource
+// or claims call it checks that the account stayed as it was (the failure
+// is the caller's) and returns false; for the account's own refresh it
+// returns true: the caller checks what was recorded.
+func pathFails(t *testing.T, w *world, pc pathCall, says string, is error) bool {
 	t.Helper()
+	before := w.status("acct0")
+	err := pc.call(t.Context(), w.eng)
+	if err == nil || !strings.Contains(err.Error(), says) || is != nil && !errors.Is(err, is) || errors.Is(err, ErrNeedsSignIn) || errors.Is(err, ErrResource) {
+		t.Fatalf("%s = %v; want an error saying %q (matching %v), not needs sign-in or a resource refusal", pc.name, err, says, is)
+	}
+	if n := len(w.tokenRequests("acct0")); n != 0 {
+		t.Errorf("%s: provider requests = %d; want 0", pc.name, n)
+	}
+	if pc.own {
+		return true
+	}
 	after := w.status("acct0")
 	if after.State != before.State || after.Failures != before.Failures || after.LastError != nil || !after.NextDue.Equal(before.NextDue) {
-		t.Errorf("%s: state %s, failures %d, last error %+v, next due %v; want %s, %d, none, %v (the failure is the caller's)",
-			what, after.State, after.Failures, after.LastError, after.NextDue, before.State, before.Failures, before.NextDue)
+		t.Errorf("after %s failed: state %s, failures %d, last error %+v, next due %v; want %s, %d, none, %v (the failure is the caller's)",
+			pc.name, after.State, after.Failures, after.LastError, after.NextDue, before.State, before.Failures, before.NextDue)
 	}
+	return false
 }
 
 // TestRefreshPathsOnLockFailure: when the cross-process lock file cannot
@@ -72,16 +88,7 @@ func TestRefreshPathsOnLockFailure(t *testing.T) {
 				w := newWorld(t, worldOpts{noRun: true, stored: storedNow, lockDir: filepath.Join(notDir, "locks")})
 				w.sim.Consent(w.subject["acct0"], "api://reports")
 				w.eng.Load(t.Context())
-				before := w.status("acct0")
-				err := pc.call(t.Context(), w.eng)
-				if err == nil || !strings.Contains(err.Error(), "take lock file") || errors.Is(err, ErrNeedsSignIn) || errors.Is(err, ErrResource) {
-					t.Fatalf("%s with an unusable lock dir = %v; want an error naming the lock file, not needs sign-in or a resource refusal", pc.name, err)
-				}
-				if n := len(w.tokenRequests("acct0")); n != 0 {
-					t.Errorf("provider requests = %d; want 0", n)
-				}
-				if !pc.own {
-					wantAccountUnchanged(t, w, "after a lock failure of a "+pc.name, before)
+				if !pathFails(t, w, pc, "take lock file", nil) {
 					return
 				}
 				st := w.status("acct0")
@@ -125,19 +132,10 @@ func TestRefreshPathsOnVaultReadFailure(t *testing.T) {
 					store: func(m *vault.Memory) store { fl = &failLoads{store: m}; return fl }})
 				w.sim.Consent(w.subject["acct0"], "api://reports")
 				w.eng.Load(t.Context())
-				before := w.status("acct0")
 				fl.mu.Lock()
 				fl.on = true
 				fl.mu.Unlock()
-				err := pc.call(t.Context(), w.eng)
-				if err == nil || !strings.Contains(err.Error(), "read the vault") || !errors.Is(err, vault.ErrLocked) || errors.Is(err, ErrNeedsSignIn) {
-					t.Fatalf("%s with a locked vault = %v; want an error saying the vault could not be read (locked), not needs sign-in", pc.name, err)
-				}
-				if n := len(w.tokenRequests("acct0")); n != 0 {
-					t.Errorf("provider requests = %d; want 0", n)
-				}
-				if !pc.own {
-					wantAccountUnchanged(t, w, "after a vault read failure of a "+pc.name, before)
+				if !pathFails(t, w, pc, "read the vault", vault.ErrLocked) {
 					return
 				}
 				st := w.status("acct0")
