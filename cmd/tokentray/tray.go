@@ -122,7 +122,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		Quit:     quit,
 	}, c.log)
 	go func() { // the tray and notifications follow the engine
-		eps := ui.Episodes{RadarDays: c.settings.Radar.NotifyDays}
+		eps := ui.Episodes{RadarDays: c.settings.Radar.NotifyDays, Remind: c.engine.RemindRadar}
 		var n ui.Notifier
 		for s := range c.engine.Subscribe(ctx) {
 			tray.Render(s)

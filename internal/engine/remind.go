@@ -1,17 +1,15 @@
 package engine
 
-import "time"
+import (
+	"time"
 
-// RadarSameDate is how far a sign-in date may move and still count as the
-// one the user was reminded of: a single-page app's date wobbles by a
-// second with each refresh (whole seconds left, counted from the request),
-// and a sliding session's moves a little.
-const RadarSameDate = time.Hour
+	"github.com/tokentray/tokentray/internal/state"
+)
 
 // RemindRadar records that the user is being reminded that name needs an
 // interactive sign-in by signInBy (the radar's date, AccountStatus.Radar),
 // and reports whether that is news: false when a reminder of the same date
-// (within RadarSameDate) was recorded before, by this engine or by another
+// (within state.RadarSameDate) was recorded before, by this engine or by another
 // on the same state file, such as the keeper before a restart. The record
 // is persisted in the account's state-file entry before RemindRadar
 // returns. The caller decides when a date is near enough to remind of.
@@ -24,7 +22,7 @@ func (e *Engine) RemindRadar(name string, signInBy time.Time) (bool, error) {
 	now := e.now()
 	e.mu.Lock()
 	r := &a.radar
-	if !r.Reminded.IsZero() && r.Reminded.Sub(signInBy).Abs() <= RadarSameDate {
+	if !r.Reminded.IsZero() && r.Reminded.Sub(signInBy).Abs() <= state.RadarSameDate {
 		e.mu.Unlock()
 		return false, nil
 	}

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestRadarReminderOncePerDateAcrossRestarts: the radar's "sign in by"
 // reminder is recorded in the state file per account: the engine that
 // reminded, and a second engine on the same state file (a restarted
 // keeper), both say it is not news for the same date (or one within
-// RadarSameDate); a new date is news again.
+// state.RadarSameDate); a new date is news again.
 func TestRadarReminderOncePerDateAcrossRestarts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := t.TempDir()
@@ -48,7 +49,7 @@ func TestRadarReminderOncePerDateAcrossRestarts(t *testing.T) {
 			t.Errorf("RemindRadar again for the same date = true; want false")
 		}
 		restarted := w.newEng()
-		if remind(restarted, by) || remind(restarted, by.Add(-RadarSameDate)) {
+		if remind(restarted, by) || remind(restarted, by.Add(-state.RadarSameDate)) {
 			t.Errorf("RemindRadar of a restarted engine for the same date = true; want false (the reminder is persisted)")
 		}
 		if !remind(restarted, by.Add(24*time.Hour)) {
