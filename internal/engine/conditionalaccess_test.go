@@ -14,10 +14,10 @@ import (
 // TestTokenForConditionalAccessStaysWithCaller: Entra's Conditional Access
 // answers for one resource (MFA, MFA enrollment, blocked, external
 // challenge, device authentication; as interaction_required and as
-// invalid_grant) go to the caller of that per-resource request with the
-// AADSTS code and what to do. The account stays ok with its schedule, its
-// episodes and its error as they were; its own refresh and other resources
-// keep working. Trust path: "a per-resource refusal belongs to its caller".
+// invalid_grant) go to the caller of that per-resource (or claims) request
+// with the AADSTS code and what to do. The account stays ok with its
+// schedule, its episodes and its error as they were; its own refresh and
+// other resources keep working. Trust path: "a per-resource refusal belongs to its caller".
 func TestTokenForConditionalAccessStaysWithCaller(t *testing.T) {
 	for _, p := range []idpsim.ConditionalAccess{
 		{AADSTS: 50076},
@@ -48,6 +48,11 @@ func TestTokenForConditionalAccessStaysWithCaller(t *testing.T) {
 					!strings.Contains(err.Error(), code) || !strings.Contains(err.Error(), "api://mfa/.default") {
 					t.Fatalf("TokenFor(api://mfa/.default) = %v; want an ErrResource error naming %s and the scope, not needs sign-in", err, code)
 				}
+				// A claims request for the resource (a resource's challenge) is refused alike.
+				_, err = w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"api://mfa/.default"}, Claims: `{"access_token":{"nbf":{"essential":true,"value":"1"}}}`})
+				if errors.Is(err, ErrNeedsSignIn) || !errors.Is(err, ErrResource) || !strings.Contains(err.Error(), code) {
+					t.Fatalf("TokenFor(api://mfa/.default, claims) = %v; want an ErrResource error naming %s, not needs sign-in", err, code)
+				}
 				synctest.Wait()
 				after := w.status("acct0")
 				if after.State != OK || after.LastError != nil || after.Failures != 0 || after.Reason != "" || !after.NextDue.Equal(before.NextDue) {
@@ -67,8 +72,8 @@ func TestTokenForConditionalAccessStaysWithCaller(t *testing.T) {
 				if st.State != OK || !st.LastSuccess.After(before.LastSuccess) {
 					t.Errorf("after the next due time: state %s, last success %v (was %v); want ok and a new success", st.State, st.LastSuccess, before.LastSuccess)
 				}
-				if got := len(w.tokenRequests("acct0")) - reqs; got != 3 {
-					t.Errorf("provider requests = %d; want 3 (the refused one, another resource, the scheduled refresh)", got)
+				if got := len(w.tokenRequests("acct0")) - reqs; got != 4 {
+					t.Errorf("provider requests = %d; want 4 (the two refused, another resource, the scheduled refresh)", got)
 				}
 			})
 		})
