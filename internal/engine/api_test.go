@@ -24,18 +24,10 @@ import (
 func TestConcurrentTokenCallersShareOneRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, lockDir: t.TempDir()})
-		var wg sync.WaitGroup
-		toks := make([]string, 10)
-		for i := range toks {
-			wg.Go(func() {
-				tok, err := w.eng.Token(t.Context(), "acct0", time.Minute)
-				if err != nil {
-					t.Errorf("Token() = %v", err)
-				}
-				toks[i] = tok.Token
-			})
-		}
-		wg.Wait()
+		toks := concurrently(t, 10, "Token()", func() (string, error) {
+			tok, err := w.eng.Token(t.Context(), "acct0", time.Minute)
+			return tok.Token, err
+		})
 		if n := len(w.tokenRequests("acct0")); n != 1 {
 			t.Errorf("requests for 10 concurrent Token calls = %d; want 1", n)
 		}
@@ -58,18 +50,7 @@ func TestConcurrentRefreshNowShareResult(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, worldOpts{noRun: true, stored: storedNow})
 		w.sim.Inject(idpsim.Fault{Kind: idpsim.Delay, Delay: time.Second})
-		var wg sync.WaitGroup
-		res := make([]Result, 5)
-		for i := range res {
-			wg.Go(func() {
-				r, err := w.eng.RefreshNow(t.Context(), "acct0")
-				if err != nil {
-					t.Errorf("RefreshNow() = %v", err)
-				}
-				res[i] = r
-			})
-		}
-		wg.Wait()
+		res := concurrently(t, 5, "RefreshNow()", func() (Result, error) { return w.eng.RefreshNow(t.Context(), "acct0") })
 		if n := len(w.tokenRequests("acct0")); n != 1 {
 			t.Errorf("requests for 5 concurrent RefreshNow = %d; want 1", n)
 		}

@@ -248,3 +248,22 @@ func (f *failNextSaves) Save(ctx context.Context, account string, e vault.Envelo
 }
 
 func (f *failNextSaves) set(n int) { f.mu.Lock(); f.n = n; f.mu.Unlock() }
+
+// concurrently makes n calls of call at once and returns their results in
+// order; a call that fails fails the test (what names the call).
+func concurrently[T any](t *testing.T, n int, what string, call func() (T, error)) []T {
+	t.Helper()
+	out := make([]T, n)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() {
+			v, err := call()
+			if err != nil {
+				t.Errorf("%s = %v", what, err)
+			}
+			out[i] = v
+		})
+	}
+	wg.Wait()
+	return out
+}

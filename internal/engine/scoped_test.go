@@ -38,18 +38,9 @@ func TestTokenForResource(t *testing.T) {
 		w.sim.Consent(w.subject["acct0"], "api://reports")
 		oldRT := w.storedRT("acct0")
 		const scope = "api://reports/.default"
-		toks := make([]AccessToken, 20)
-		var wg sync.WaitGroup
-		for i := range toks {
-			wg.Go(func() {
-				tok, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{scope}, MinValid: time.Minute})
-				if err != nil {
-					t.Errorf("TokenFor(%s) = %v", scope, err)
-				}
-				toks[i] = tok
-			})
-		}
-		wg.Wait()
+		toks := concurrently(t, 20, "TokenFor("+scope+")", func() (AccessToken, error) {
+			return w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{scope}, MinValid: time.Minute})
+		})
 		if n := w.scopedRequests("acct0", scope); n != 1 {
 			t.Fatalf("provider requests for 20 concurrent TokenFor(%s) = %d; want 1", scope, n)
 		}
