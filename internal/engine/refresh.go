@@ -81,10 +81,10 @@ type jobResult struct {
 // and the budget, then send. A new pair is saved (or the account marked
 // storage degraded) before run returns.
 //
-// A failure before the request (the lock file, reading the vault) is
-// recorded as the account's own refresh records a failed request: a
-// transient failure, a storage failure. A per-resource or claims request
-// leaves the account alone and returns it to its caller (failed).
+// The account's own refresh records a failure before the request as it
+// records a failed request (the lock file: transient; reading the vault:
+// storage); a per-resource or claims request leaves the account alone and
+// returns the failure to its caller (failed).
 func (e *Engine) run(ctx context.Context, a *account, j job) (out jobResult, err error) {
 	wrap := func(err error) error { return fmt.Errorf("%s: %w", j.what(a.name), err) }
 	defer func() { err = e.signInNeeded(a, j, err) }()
