@@ -106,14 +106,15 @@ func ResourceAdvice(err error) string {
 var grantEndedAADSTS = map[int]bool{70008: true, 700082: true, 50173: true, 70000: true, 70043: true, 70044: true, 700084: true, 50133: true}
 
 // GrantEnded reports whether err, the token endpoint's answer to a refresh,
-// proves the grant ended: one of grantEndedAADSTS, or invalid_grant with no
-// AADSTS code at all (providers other than Microsoft say no more). Every
+// proves the grant ended: a permanent answer with one of grantEndedAADSTS,
+// or invalid_grant with no AADSTS code at all (providers other than
+// Microsoft say no more). Every
 // other refusal of a per-resource or claims request concerns that request
 // alone; only a refresh of the account's own scopes learns the account's
 // state from it.
 func GrantEnded(err error) bool {
 	var e *Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || e.Class != Permanent {
 		return false
 	}
 	if slices.ContainsFunc(e.AADSTS, func(c int) bool { return grantEndedAADSTS[c] }) {

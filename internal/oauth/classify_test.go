@@ -274,6 +274,7 @@ func TestGrantEnded(t *testing.T) {
 		{`{"error":"invalid_scope","error_codes":[70011]}`, false},
 		{`{"error":"invalid_resource","error_codes":[500011]}`, false},
 		{`{"error":"temporarily_unavailable"}`, false},
+		{`{"error":"temporarily_unavailable","error_codes":[70043]}`, false}, // the error field first: transient
 	} {
 		_, err := parseTokenResponse(400, hdr(jsonCT...), []byte(tt.body), epoch)
 		if got := GrantEnded(err); got != tt.want {
