@@ -25,8 +25,14 @@ type Episodes struct {
 	RadarDays int
 	// Loc is the time zone of the dates in notes; nil means time.Local.
 	Loc *time.Location
+	// Remind keeps the record of radar reminders where a restart does not
+	// lose it: asked before a reminder is sent, it reports whether the
+	// account's sign-in date is news, and records it (the keeper passes
+	// engine.RemindRadar, which keeps it in the state file). nil: the
+	// record is in memory only, and a restarted keeper reminds once more.
+	Remind func(account string, signInBy time.Time) (bool, error)
 
-	radarSent map[string]time.Time // account → sign-in date announced
+	radarSent map[string]time.Time // account → sign-in date announced (or found announced)
 }
 
 // Update returns the notes snapshot s starts.

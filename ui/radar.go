@@ -88,17 +88,12 @@ func radarNote(a state.AccountStatus, days int, now time.Time, loc *time.Locatio
 		". Sign in again when it suits you: open tokentray and choose Sign in on the account."}, true
 }
 
-// radarSameDate is how far a sign-in date may move and still count as the
-// one already announced: a single-page app's date wobbles by a second with
-// each refresh (whole seconds left, counted from the request), and a
-// sliding session's moves a little.
-const radarSameDate = time.Hour
-
 // radarNotes are the radar reminders snapshot s starts: one per account and
 // sign-in date, once the date is RadarDays away or nearer (seen lists the
-// accounts in s). A date within radarSameDate of the announced one is the
-// same date. The time is the snapshot's, i.e. the engine's clock. The
-// record is in memory: a restarted keeper reminds once more.
+// accounts in s). A date within state.RadarSameDate of the announced one is
+// the same date. The time is the snapshot's, i.e. the engine's clock. With
+// Remind the record survives a restart; radarSent then only spares asking
+// again for a date already settled.
 func (n *Episodes) radarNotes(s state.Snapshot, seen map[string]bool) []Note {
 	if n.radarSent == nil {
 		n.radarSent = map[string]time.Time{}
@@ -112,11 +107,22 @@ func (n *Episodes) radarNotes(s state.Snapshot, seen map[string]bool) []Note {
 		if a.Radar == nil {
 			continue
 		}
-		if sent, ok := n.radarSent[a.Name]; ok && (a.Radar.SignInBy.Sub(sent)).Abs() <= radarSameDate {
+		if sent, ok := n.radarSent[a.Name]; ok && (a.Radar.SignInBy.Sub(sent)).Abs() <= state.RadarSameDate {
 			continue
 		}
-		if note, ok := radarNote(a, n.RadarDays, s.At, loc); ok {
-			n.radarSent[a.Name] = a.Radar.SignInBy
+		note, ok := radarNote(a, n.RadarDays, s.At, loc)
+		if !ok {
+			continue
+		}
+		news := true
+		if n.Remind != nil {
+			var err error
+			if news, err = n.Remind(a.Name, a.Radar.SignInBy); err != nil {
+				continue // asked again with the next snapshot
+			}
+		}
+		n.radarSent[a.Name] = a.Radar.SignInBy
+		if news {
 			out = append(out, note)
 		}
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,45 @@ func TestTrayTooltipRadar(t *testing.T) {
 	tr.Render(snap(okAccount("work")))
 	if got := h.tooltips[len(h.tooltips)-1]; strings.Contains(got, "sign in by") {
 		t.Errorf("tooltip without a radar = %q", got)
+	}
+}
+
+// TestEpisodesRadarRemindSurvivesRestart: with Remind (the keeper passes
+// the engine's persisted record), a restarted keeper — a new Episodes on
+// the same record — does not remind of a date already reminded of; a new
+// date is reminded of once; a failing record reminds no one and is asked
+// again.
+func TestEpisodesRadarRemindSurvivesRestart(t *testing.T) {
+	reminded := map[string]time.Time{} // stands in for the state file
+	var broken bool
+	remind := func(account string, by time.Time) (bool, error) {
+		if broken {
+			return false, errors.New("state file not writable")
+		}
+		if prev, ok := reminded[account]; ok && prev.Sub(by).Abs() <= state.RadarSameDate {
+			return false, nil
+		}
+		reminded[account] = by
+		return true, nil
+	}
+	by := clock.Add(24 * time.Hour)
+	snapAt := func(by time.Time) state.Snapshot {
+		return state.Snapshot{At: clock, Accounts: []state.AccountStatus{withRadar(okAccount("work"), by)}}
+	}
+	first := Episodes{RadarDays: 3, Loc: time.UTC, Remind: remind}
+	if got := first.Update(snapAt(by)); len(got) != 1 {
+		t.Fatalf("first keeper: %d notes; want 1", len(got))
+	}
+	restarted := Episodes{RadarDays: 3, Loc: time.UTC, Remind: remind}
+	if got := restarted.Update(snapAt(by)); len(got) != 0 {
+		t.Errorf("restarted keeper, same date: notes %q; want none", got)
+	}
+	broken = true
+	if got := restarted.Update(snapAt(by.Add(48 * time.Hour))); len(got) != 0 {
+		t.Errorf("a new date while the record fails: notes %q; want none", got)
+	}
+	broken = false
+	if got := restarted.Update(snapAt(by.Add(48 * time.Hour))); len(got) != 1 {
+		t.Errorf("a new date once the record works: %d notes; want 1", len(got))
 	}
 }

@@ -119,7 +119,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		Quit:     quit,
 	}, log)
 	go func() { // the tray and notifications follow the engine
-		eps := ui.Episodes{RadarDays: b.Settings().Radar.NotifyDays}
+		eps := ui.Episodes{RadarDays: b.Settings().Radar.NotifyDays, Remind: b.Engine().RemindRadar}
 		var n ui.Notifier
 		for s := range b.Engine().Subscribe(ctx) {
 			tray.Render(s)

@@ -41,7 +41,6 @@ type account struct {
 	retryAfterUntil   time.Time
 	deferUntil        time.Time // budget spent: not before this
 	jitter            time.Duration
-	notified          string // notification kind sent in this episode
 	history           []event
 	dirty             bool
 	persistedSignedIn bool
@@ -49,9 +48,9 @@ type account struct {
 	baseline          stateAccount // a's own entry (entryLocked) right after that sync
 	haveSynced        bool
 	radar             radarRecord    // the expiry radar's record (radar.go)
-	scoped            []*scopedEntry // per-resource tokens (scoped.go), least recently used first; memory only
-	narrows           string         // scoped.go: why narrower-scope refreshes are off for a (the provider narrowed the grant); memory only
-	claimed           claimed        // scoped.go: the claims env's access token was last asked for with
+	scoped            []*scopedEntry // per-resource tokens (scopedcache.go), least recently used first; memory only
+	narrows           string         // grantcheck.go: why narrower-scope refreshes are off for a (the provider narrowed the grant); memory only
+	claimed           claimed        // scopedcache.go: the claims env's access token was last asked for with
 }
 
 func newAccount(a Account) *account {
@@ -165,7 +164,6 @@ func (a *account) clearFailures() {
 	a.retryAfterUntil = time.Time{}
 	a.reason = ""
 	a.lastErr = nil
-	a.notified = ""
 }
 
 // signedOutLocked forgets everything about a's tokens.
@@ -216,11 +214,10 @@ func (e *Engine) unsavedLocked(a *account, saveErr error, now time.Time) {
 	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(saveErr), At: now}
 }
 
-// failLocked records a failed refresh at now and returns the notification to
-// send, if this failure starts an episode. A transient failure of an account
-// that needs sign-in leaves it needing sign-in: it says nothing about the
-// grant, which the provider has ended.
-func (e *Engine) failLocked(a *account, err error, class string, now time.Time) *Notification {
+// failLocked records a failed refresh at now. A transient failure of an
+// account that needs sign-in leaves it needing sign-in: it says nothing
+// about the grant, which the provider has ended.
+func (e *Engine) failLocked(a *account, err error, class string, now time.Time) {
 	msg := userMessage(err, class)
 	a.lastErr = &ErrorInfo{Class: class, Message: msg, At: now}
 	var oe *oauth.Error
@@ -233,14 +230,14 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 	a.addEvent(now, false, false, time.Time{})
 	e.counters.RefreshFailedTotal[class]++
 	if a.state == NeedsSignIn && class != ClassPermanent {
-		return nil
+		return
 	}
 	if class == ClassPermanent {
 		a.state = NeedsSignIn
 		a.reason = msg
 		a.failures++
 		a.backoffUntil = time.Time{}
-		return a.notifyOnce(NotifyNeedsSignIn, msg)
+		return
 	}
 	a.failures++
 	a.reason = ""
@@ -253,12 +250,11 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 	a.backoffUntil = e.pol.retryAt(now, a.failures, ra, e.rnd)
 	if e.pol.maxFailures > 0 && a.failures >= e.pol.maxFailures {
 		a.state = Failing
-		return a.notifyOnce(NotifyFailing, msg)
+		return
 	}
 	if a.state != Failing {
 		a.state = BackingOff
 	}
-	return nil
 }
 
 // retryAfterReason says how long the provider asked to wait and, if that
@@ -279,14 +275,6 @@ func shortDays(d time.Duration) string {
 		return fmt.Sprintf("%d days", d/(24*time.Hour))
 	}
 	return d.String()
-}
-
-func (a *account) notifyOnce(kind, msg string) *Notification {
-	if a.notified == kind {
-		return nil
-	}
-	a.notified = kind
-	return &Notification{Account: a.name, Kind: kind, Message: msg}
 }
 
 // classOf maps an error from the refresher to a counter class.

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -43,16 +41,8 @@ func names(s Snapshot) []string {
 // stateNames lists the accounts in the state file, sorted.
 func stateNames(t *testing.T, path string) []string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read state file: %v", err)
-	}
-	var f stateFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("parse state file: %v", err)
-	}
 	var out []string
-	for n := range f.Accounts {
+	for n := range readStateFile(t, path).Accounts {
 		out = append(out, n)
 	}
 	slices.Sort(out)
@@ -219,9 +209,6 @@ func TestRemoveAccountWaitsForRefreshAndStaysGone(t *testing.T) {
 				t.Errorf("%s(removed account) = %v; want ErrUnknownAccount", name, err)
 			}
 		}
-		if err := w.eng.RefreshAll(t.Context()); err != nil {
-			t.Errorf("RefreshAll() after a removal = %v", err)
-		}
 	})
 }
 
@@ -341,7 +328,7 @@ func TestAccountSetChangesUnderLoad(t *testing.T) {
 					case 1:
 						_, err = w.eng.Token(ctx, name, 2*time.Hour)
 					case 2:
-						err = w.eng.RefreshAll(ctx)
+						_, err = w.eng.TokenFor(ctx, name, TokenRequest{Scopes: []string{"User.Read"}, MinValid: 2 * time.Hour})
 					}
 					var r *Refused
 					if err != nil && !errors.Is(err, ErrUnknownAccount) && !errors.As(err, &r) {
@@ -395,7 +382,7 @@ func TestFlightOfRemovedAccountIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range []mode{modeAuto, modeManual, modeToken} {
-			if _, _, err := w.eng.refresh(t.Context(), a, m, time.Hour); !errors.Is(err, ErrUnknownAccount) {
+			if _, err := w.eng.run(t.Context(), a, job{mode: m, minValid: time.Hour}); !errors.Is(err, ErrUnknownAccount) {
 				t.Errorf("%s refresh of a removed account = %v; want ErrUnknownAccount", m, err)
 			}
 		}

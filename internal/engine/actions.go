@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
@@ -38,33 +37,14 @@ func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 	a.manual = f
 	e.mu.Unlock()
 
-	f.res, _, f.err = e.refresh(ctx, a, modeManual, 0)
+	out, err := e.run(ctx, a, job{mode: modeManual})
+	f.res, f.err = out.res, err
 
 	e.mu.Lock()
 	a.manual = nil
 	e.mu.Unlock()
 	close(f.done)
-	e.flushNotes()
 	return f.res, f.err
-}
-
-// RefreshAll refreshes every signed-in account at once (as RefreshNow) and
-// returns the joined errors of those that failed. Signed-out accounts, and
-// accounts removed meanwhile, are left alone.
-func (e *Engine) RefreshAll(ctx context.Context) error {
-	accts := e.accounts()
-	errs := make([]error, len(accts))
-	var wg sync.WaitGroup
-	for i, a := range accts {
-		wg.Go(func() {
-			_, err := e.RefreshNow(ctx, a.name)
-			if err != nil && !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrUnknownAccount) { // removed meanwhile
-				errs[i] = err
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // Token returns an access token of name that stays valid for at least
@@ -85,11 +65,11 @@ func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration)
 	env, ok := e.heldValidLocked(a, minValid, e.now())
 	e.mu.Unlock()
 	if !ok {
-		_, env, err = e.refresh(ctx, a, modeToken, minValid)
-		e.flushNotes()
+		out, err := e.run(ctx, a, job{mode: modeToken, minValid: minValid})
 		if err != nil {
 			return AccessToken{}, err
 		}
+		env = out.held
 	}
 	if env.AccessToken == "" {
 		return AccessToken{}, fmt.Errorf("token for account %q: the provider returned no access token", name)
@@ -97,9 +77,7 @@ func (e *Engine) Token(ctx context.Context, name string, minValid time.Duration)
 	e.mu.Lock()
 	unsaved := a.unsaved && a.env.AccessToken == env.AccessToken
 	e.mu.Unlock()
-	life := lifetime(env)
-	return AccessToken{Token: env.AccessToken, Expiry: env.Expiry, Type: env.TokenType,
-		Lifetime: life, ShorterThanAsked: life > 0 && life < minValid, Unsaved: unsaved}, nil
+	return envToken(env, minValid, unsaved), nil
 }
 
 // SignInMethod selects how SignIn signs in.
@@ -160,7 +138,7 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 	if err := e.acquire(sctx, a, true); err != nil {
 		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
 	}
-	defer e.release(a, nil)
+	defer e.release(a)
 	return e.storeHeld(sctx, a, tok, "sign in")
 }
 
@@ -178,7 +156,7 @@ func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result,
 	if err := e.acquire(ctx, a, true); err != nil {
 		return Result{}, fmt.Errorf("import account %q: %w", name, err)
 	}
-	defer e.release(a, nil)
+	defer e.release(a)
 	now := e.now()
 	e.mu.Lock()
 	if a.retryAfterUntil.After(now) {
@@ -306,7 +284,7 @@ func (e *Engine) SignOut(ctx context.Context, name string) error {
 	if err := e.acquire(ctx, a, true); err != nil {
 		return fmt.Errorf("sign out account %q: %w", name, err)
 	}
-	defer e.release(a, nil)
+	defer e.release(a)
 	e.setBusy(a)
 	defer e.done(a)
 	unlock, err := e.lockFile(ctx, a)

@@ -24,18 +24,10 @@ import (
 func TestConcurrentTokenCallersShareOneRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, lockDir: t.TempDir()})
-		var wg sync.WaitGroup
-		toks := make([]string, 10)
-		for i := range toks {
-			wg.Go(func() {
-				tok, err := w.eng.Token(t.Context(), "acct0", time.Minute)
-				if err != nil {
-					t.Errorf("Token() = %v", err)
-				}
-				toks[i] = tok.Token
-			})
-		}
-		wg.Wait()
+		toks := concurrently(t, 10, "Token()", func() (string, error) {
+			tok, err := w.eng.Token(t.Context(), "acct0", time.Minute)
+			return tok.Token, err
+		})
 		if n := len(w.tokenRequests("acct0")); n != 1 {
 			t.Errorf("requests for 10 concurrent Token calls = %d; want 1", n)
 		}
@@ -58,18 +50,7 @@ func TestConcurrentRefreshNowShareResult(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, worldOpts{noRun: true, stored: storedNow})
 		w.sim.Inject(idpsim.Fault{Kind: idpsim.Delay, Delay: time.Second})
-		var wg sync.WaitGroup
-		res := make([]Result, 5)
-		for i := range res {
-			wg.Go(func() {
-				r, err := w.eng.RefreshNow(t.Context(), "acct0")
-				if err != nil {
-					t.Errorf("RefreshNow() = %v", err)
-				}
-				res[i] = r
-			})
-		}
-		wg.Wait()
+		res := concurrently(t, 5, "RefreshNow()", func() (Result, error) { return w.eng.RefreshNow(t.Context(), "acct0") })
 		if n := len(w.tokenRequests("acct0")); n != 1 {
 			t.Errorf("requests for 5 concurrent RefreshNow = %d; want 1", n)
 		}
@@ -356,47 +337,6 @@ func TestRunTwiceIsRefused(t *testing.T) {
 		synctest.Wait()
 		if err := w.eng.Run(t.Context()); err == nil {
 			t.Errorf("a second concurrent Run() = nil; want an error")
-		}
-	})
-}
-
-func TestSlowNotifyDoesNotHoldTheAccount(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, worldOpts{noRun: true})
-		release := make(chan struct{})
-		w.eng.notify = func(Notification) { <-release }
-		w.sim.Inject(idpsim.Fault{Kind: idpsim.InvalidGrant})
-		go func() { _, _ = w.eng.RefreshNow(context.Background(), "acct0") }()
-		synctest.Wait()
-		// The notifier is blocked; the account's flight must be free.
-		if _, err := w.eng.RefreshNow(t.Context(), "acct0"); err != nil {
-			t.Errorf("RefreshNow while Notify blocks = %v; want success (the grant is still valid)", err)
-		}
-		close(release)
-		synctest.Wait()
-	})
-}
-
-func TestRefreshAll(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, worldOpts{accounts: 3, noRun: true, stored: storedNow})
-		if err := w.eng.RefreshAll(t.Context()); err != nil {
-			t.Fatalf("RefreshAll() = %v", err)
-		}
-		for _, n := range w.names {
-			if got := len(w.tokenRequests(n)); got != 1 {
-				t.Errorf("account %s: %d requests; want 1", n, got)
-			}
-		}
-		w.sim.Inject(idpsim.Fault{Kind: idpsim.ServerError500, Count: 3})
-		err := w.eng.RefreshAll(t.Context())
-		for _, n := range w.names {
-			if err == nil || !strings.Contains(err.Error(), `"`+n+`"`) {
-				t.Errorf("RefreshAll() with every request failing = %v; want errors naming each account (%s missing)", err, n)
-			}
-		}
-		if errors.Is(err, ErrNeedsSignIn) {
-			t.Errorf("RefreshAll() with transient failures = %v; it must not say sign-in is needed", err)
 		}
 	})
 }

@@ -9,8 +9,8 @@
 //	ok ──refresh starts──▶ refreshing ──success, saved──▶ ok
 //	                                 ──success, Save failed──▶ storage_degraded
 //	                                 ──transient failure n──▶ backing_off (until)
-//	                                 ──n ≥ max_failures──▶ failing (notified once)
-//	                                 ──permanent failure──▶ needs_signin (reason, notified once)
+//	                                 ──n ≥ max_failures──▶ failing (an episode)
+//	                                 ──permanent failure──▶ needs_signin (reason; an episode)
 //	backing_off / failing ──success──▶ ok
 //	storage_degraded ──save retried and succeeds──▶ ok
 //	needs_signin ──sign in / import──▶ ok   (a transient failure leaves it needs_signin)
@@ -18,7 +18,11 @@
 //	(vault unreadable: locked, timed out) ──▶ backing_off, class "storage"
 //
 // "refreshing" is shown while a flight runs; the account returns to the state
-// its outcome decides. In storage_degraded the new pair is held in memory,
+// its outcome decides. Entering failing or needs_signin starts an episode
+// that the keeper announces once (state.Episodes, read from snapshots); the
+// engine itself notifies no one. invalid_scope on the account's own refresh
+// is permanent too: the account's scopes in the settings are wrong, and
+// its reason says to fix them and sign in again. In storage_degraded the new pair is held in memory,
 // Token still serves it, refreshes use its refresh token, and saving is
 // retried with backoff. A held pair is never written blind: under the lock
 // the store is read first, and if another process signed the account out,
@@ -43,7 +47,7 @@
 // tokens kept. A permanent failure stops automatic refreshes until sign-in.
 // With refresh.enabled=false no automatic refresh is scheduled (manual ones
 // and save retries still run). Every refresh — automatic, RefreshNow, Token,
-// TokenFor (per-resource tokens and claims, scoped.go; same flight and lock),
+// TokenFor (per-resource tokens and claims, tokenfor.go; same flight and lock),
 // Import — spends one request of a global sliding-window budget; a spent
 // budget defers automatic refreshes and refuses the others with *Refused.
 // RefreshNow bypasses the interval and the cooldown, never a running
@@ -69,9 +73,22 @@
 // token less than half a lifetime old counts as valid long enough, so Token
 // calls refresh at most once per half lifetime.
 //
+// Every refresh runs one skeleton (refresh.go: run, decide, send): the
+// account's own (scheduled, RefreshNow, Token), a per-resource token, a
+// claims request and the grant check of a narrower-scope refresh. The
+// account's own refresh records every failure, including one before the
+// request (the lock file: transient; reading the vault: storage). A
+// per-resource or claims refresh changes the account only when the
+// provider's answer proves the grant ended (oauth.GrantEnded); any other
+// failure — Conditional Access or consent for that resource, a bad scope,
+// the network, the keychain — goes to its caller alone (ErrResource for a
+// refusal, with the provider's code and what to do), and the account's
+// state, schedule and episodes stay as they were. A provider's Retry-After
+// holds for every request. Every grant teaches the expiry radar.
+//
 // Per-account state that must survive a restart (needs sign-in and why, last
 // attempt and success, failures, backoff and Retry-After deadlines, 24 h of
-// history) lives in the JSON file Options.StatePath; it never holds a secret.
+// history, the expiry radar and the sign-in date last reminded of) lives in the JSON file Options.StatePath; it never holds a secret.
 // Every process shares it: writes are merged per account under
 // "<StatePath>.lock" (an engine replaces only the entries it changed), and
 // an engine picks up what others recorded for its accounts before deciding a

@@ -56,11 +56,7 @@ type Options struct {
 	// in-process locking only.
 	LockDir string
 	Logger  *slog.Logger // nil: discard
-	// Notify is called once per episode (an account starts needing sign-in,
-	// or starts failing), from the goroutine of the action or refresh that
-	// started it, after the engine has released the account. nil: none.
-	Notify func(Notification)
-	Rand   *rand.Rand // nil: seeded from the clock; used for jitter
+	Rand    *rand.Rand   // nil: seeded from the clock; used for jitter
 }
 
 // Engine owns every account's token state: it schedules and performs
@@ -75,7 +71,6 @@ type Engine struct {
 	statePath string
 	lockDir   string
 	log       *slog.Logger
-	notify    func(Notification)
 	wall      func() time.Time // wall clock without monotonic reading; a test hook
 	kick      chan struct{}    // wakes Run after a state change; cap 1
 	persistC  chan struct{}    // serialises state-file writes; cap 1
@@ -91,7 +86,6 @@ type Engine struct {
 	dirty    []*account // changed since Run last recomputed their due times
 	// persistPending is set when the state file needs writing.
 	persistPending bool
-	notes          []Notification // queued for flushNotes
 	// skew is how far the provider's clock ran ahead of the local one
 	// (> clockSlack) in the token response received at skewSince; 0 if not.
 	skew      time.Duration
@@ -123,7 +117,6 @@ func New(opts Options) (*Engine, error) {
 		statePath: opts.StatePath,
 		lockDir:   opts.LockDir,
 		log:       opts.Logger,
-		notify:    opts.Notify,
 		wall:      func() time.Time { return time.Now().Round(0) },
 		kick:      make(chan struct{}, 1),
 		persistC:  make(chan struct{}, 1),
@@ -316,8 +309,7 @@ func (e *Engine) fire(ctx context.Context, wg *sync.WaitGroup, a *account, now t
 		if save {
 			err = e.retrySave(ctx, a)
 		} else {
-			_, _, err = e.refresh(ctx, a, modeAuto, 0)
-			e.flushNotes()
+			_, err = e.run(ctx, a, job{mode: modeAuto})
 		}
 		if errors.Is(err, errBusy) {
 			// Another caller holds the flight without having marked the
@@ -418,7 +410,7 @@ func (e *Engine) loadedLocked(a *account, env vault.Envelope, err error) {
 		// re-reads the vault; a missing envelope then means signed out).
 		if a.state != NeedsSignIn {
 			a.haveEnv = true
-			_ = e.failLocked(a, err, ClassStorage, e.now())
+			e.failLocked(a, err, ClassStorage, e.now())
 		}
 	}
 }

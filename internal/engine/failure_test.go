@@ -69,12 +69,8 @@ func TestFailingAfterMaxFailures(t *testing.T) {
 		if st := w.status("acct0"); st.State != OK {
 			t.Errorf("after the provider recovers: state %s; want ok (tokens kept)", st.State)
 		}
-		var kinds []string
-		for _, n := range w.notes.all() {
-			kinds = append(kinds, n.Kind)
-		}
-		if diff := cmp.Diff([]string{NotifyFailing}, kinds); diff != "" {
-			t.Errorf("notifications (-want +got):\n%s", diff)
+		if diff := cmp.Diff([]string{"acct0 failing"}, w.episodes.started()); diff != "" {
+			t.Errorf("episodes started (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -176,8 +172,8 @@ func TestPermanentErrorsNeedSignInAfterOneRequest(t *testing.T) {
 				if got := w.storedRT("acct0"); got != rtBefore {
 					t.Errorf("the stored refresh token changed after a permanent failure; tokens must be kept")
 				}
-				if n := len(w.notes.all()); n != 1 {
-					t.Errorf("notifications = %d; want 1", n)
+				if n := len(w.episodes.started()); n != 1 {
+					t.Errorf("episodes started = %d; want 1", n)
 				}
 			})
 		})
@@ -419,8 +415,8 @@ func TestRestartKeepsNeedsSignInAndBackoff(t *testing.T) {
 			if n := len(w.tokenRequests("acct0")); n != 1 {
 				t.Errorf("requests over a restart and 24 h = %d; want 1", n)
 			}
-			if n := len(w.notes.all()); n != 1 {
-				t.Errorf("notifications over a restart = %d; want 1", n)
+			if n := len(w.episodes.started()); n != 1 {
+				t.Errorf("episodes started before the restart = %d; want 1", n)
 			}
 		})
 	})

@@ -47,7 +47,7 @@ func (e *Engine) Flush(ctx context.Context) error {
 				continue // removed, or ctx ended
 			}
 			_ = e.saveHeld(ctx, ctx, a)
-			e.release(a, nil)
+			e.release(a)
 		}
 	}
 	var errs []error

@@ -14,6 +14,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -33,10 +34,13 @@ type world struct {
 	eng     *Engine
 	names   []string
 	subject map[string]string // account → simulator subject
-	notes   *noteLog
-	cancel  context.CancelFunc
-	runErr  chan error
-	newEng  func() *Engine // a new engine on the same vault, simulator and files
+	// episodes records the episodes the engine's snapshots start and end
+	// (state.Episodes: the keeper's one rule for its notifications and
+	// hooks), from the engine newWorld built.
+	episodes *episodeLog
+	cancel   context.CancelFunc
+	runErr   chan error
+	newEng   func() *Engine // a new engine on the same vault, simulator and files
 }
 
 type worldOpts struct {
@@ -51,17 +55,37 @@ type worldOpts struct {
 	profile   func(*oauth.Profile) // changes every account's profile
 }
 
-// noteLog records notifications.
-type noteLog struct {
-	mu    sync.Mutex
-	notes []Notification
+// episodeLog follows an engine's snapshots with state.Episodes.
+type episodeLog struct {
+	mu      sync.Mutex
+	rule    state.Episodes
+	changes []state.EpisodeChange
 }
 
-func (l *noteLog) add(n Notification) { l.mu.Lock(); l.notes = append(l.notes, n); l.mu.Unlock() }
-func (l *noteLog) all() []Notification {
+// follow records the episodes of eng's snapshots until ctx ends.
+func (l *episodeLog) follow(ctx context.Context, eng *Engine) {
+	ch := eng.Subscribe(ctx)
+	go func() {
+		for s := range ch {
+			l.mu.Lock()
+			l.changes = append(l.changes, l.rule.Update(s)...)
+			l.mu.Unlock()
+		}
+	}()
+}
+
+// started lists the accounts whose episodes started, with the state each
+// started in ("acct0 needs_signin"), in order.
+func (l *episodeLog) started() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]Notification(nil), l.notes...)
+	var out []string
+	for _, c := range l.changes {
+		if c.Started {
+			out = append(out, c.Account.Name+" "+string(c.Account.State))
+		}
+	}
+	return out
 }
 
 func testProfile() oauth.Profile {
@@ -93,7 +117,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	if o.accounts == 0 {
 		o.accounts = 1
 	}
-	w := &world{t: t, sim: idpsim.New(o.sim), mem: vault.NewMemory(), subject: map[string]string{}, notes: &noteLog{}}
+	w := &world{t: t, sim: idpsim.New(o.sim), mem: vault.NewMemory(), subject: map[string]string{}}
 	w.store = w.mem
 	if o.store != nil {
 		w.store = o.store(w.mem)
@@ -127,7 +151,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	w.newEng = func() *Engine {
 		eng, err := New(Options{
 			Settings: s, Store: w.store, Refresher: &oauth.Client{HTTP: w.sim.Client()}, Accounts: accts,
-			StatePath: o.statePath, LockDir: o.lockDir, Logger: testLogger(t), Notify: w.notes.add,
+			StatePath: o.statePath, LockDir: o.lockDir, Logger: testLogger(t),
 			Rand: rand.New(rand.NewPCG(7, 8)),
 		})
 		if err != nil {
@@ -136,6 +160,8 @@ func newWorld(t *testing.T, o worldOpts) *world {
 		return eng
 	}
 	w.eng = w.newEng()
+	w.episodes = &episodeLog{}
+	w.episodes.follow(t.Context(), w.eng)
 	if !o.noRun {
 		w.start()
 	}
@@ -222,3 +248,22 @@ func (f *failNextSaves) Save(ctx context.Context, account string, e vault.Envelo
 }
 
 func (f *failNextSaves) set(n int) { f.mu.Lock(); f.n = n; f.mu.Unlock() }
+
+// concurrently makes n calls of call at once and returns their results in
+// order; a call that fails fails the test (what names the call).
+func concurrently[T any](t *testing.T, n int, what string, call func() (T, error)) []T {
+	t.Helper()
+	out := make([]T, n)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() {
+			v, err := call()
+			if err != nil {
+				t.Errorf("%s = %v", what, err)
+			}
+			out[i] = v
+		})
+	}
+	wg.Wait()
+	return out
+}

@@ -22,7 +22,7 @@ func TestErrSignedOutIsNeedsSignIn(t *testing.T) {
 	}
 }
 
-// TestNeedsSignInErrors: every error of Token, RefreshNow and RefreshAll for
+// TestNeedsSignInErrors: every error of Token and RefreshNow for
 // an account that is signed out or whose grant ended matches ErrNeedsSignIn.
 func TestNeedsSignInErrors(t *testing.T) {
 	tests := []struct {
@@ -92,20 +92,6 @@ func TestNeedsSignInErrors(t *testing.T) {
 				w.eng.mu.Unlock()
 			},
 			call: func(w *world) error { _, err := w.eng.RefreshNow(w.t.Context(), "acct0"); return err },
-		},
-		{
-			name: "RefreshAll, every grant ended",
-			setup: func(w *world) {
-				w.sim.Inject(idpsim.Fault{Kind: idpsim.InvalidGrant, Count: len(w.names)})
-			},
-			call: func(w *world) error { return w.eng.RefreshAll(w.t.Context()) },
-			after: func(t *testing.T, w *world) {
-				for _, n := range w.names {
-					if st := w.status(n); st.State != NeedsSignIn {
-						t.Errorf("account %s: state %s; want needs_signin", n, st.State)
-					}
-				}
-			},
 		},
 	}
 	for _, tc := range tests {

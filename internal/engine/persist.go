@@ -35,7 +35,6 @@ type stateAccount struct {
 	BackoffUntil    time.Time  `json:"backoff_until,omitzero"`
 	RetryAfterUntil time.Time  `json:"retry_after_until,omitzero"`
 	LastError       *ErrorInfo `json:"last_error,omitempty"`
-	Notified        string     `json:"notified,omitempty"`
 	History         []Event    `json:"history,omitempty"`
 
 	// Radar is the expiry radar's record (radar.go); absent in older files.
@@ -98,7 +97,6 @@ func restoreAccount(a *account, s stateAccount, now time.Time) {
 	a.backoffUntil = s.BackoffUntil.Round(0)
 	a.retryAfterUntil = s.RetryAfterUntil.Round(0)
 	a.lastErr = s.LastError
-	a.notified = s.Notified
 	if s.Radar != nil {
 		a.radar = *s.Radar
 	}
@@ -188,7 +186,7 @@ func (e *Engine) entryLocked(a *account, now time.Time) stateAccount {
 		SignedIn: a.haveEnv, State: st, Reason: a.reason,
 		LastAttempt: a.lastAttempt, LastSuccess: a.lastSuccess, Fresh: a.fresh,
 		Failures: a.failures, BackoffUntil: a.backoffUntil, RetryAfterUntil: a.retryAfterUntil,
-		LastError: a.lastErr, Notified: a.notified, History: a.events(now),
+		LastError: a.lastErr, History: a.events(now),
 		Radar: radarEntry(a),
 	}
 }
@@ -288,10 +286,9 @@ func (e *Engine) pickUpLocked(a *account, s stateAccount, now time.Time) {
 	case s.State == NeedsSignIn && a.state != NeedsSignIn && s.LastAttempt.After(a.lastSuccess):
 		a.state, a.reason, a.failures = NeedsSignIn, s.Reason, max(s.Failures, 1)
 		a.backoffUntil, a.lastErr = time.Time{}, s.LastError
-		a.notified = s.Notified
 	case later && s.Failures > 0 && (s.State == BackingOff || s.State == Failing) && a.state != NeedsSignIn:
 		a.failures, a.backoffUntil, a.lastErr = s.Failures, s.BackoffUntil.Round(0), s.LastError
-		a.state, a.reason, a.notified = s.State, s.Reason, s.Notified
+		a.state, a.reason = s.State, s.Reason
 	}
 	e.changedLocked(a)
 }

@@ -35,6 +35,11 @@ type radarRecord struct {
 	SignInLimit int64     `json:"sign_in_limit_s,omitempty"` // sign-in frequency, seconds (AADSTS70043/70044)
 	SPA         bool      `json:"spa,omitempty"`             // refresh tokens of a single-page app (AADSTS700084)
 	LearnedAt   time.Time `json:"learned_at,omitzero"`
+	// The reminder (RemindRadar): the sign-in date the user was last
+	// reminded of, and when. Kept across new grants and sign-outs (a new
+	// grant brings a new date).
+	Reminded   time.Time `json:"reminded,omitzero"`
+	RemindedAt time.Time `json:"reminded_at,omitzero"`
 	// Updated is the last change, so several processes merge to the newest.
 	Updated time.Time `json:"updated,omitzero"`
 }
@@ -80,12 +85,15 @@ func (r *radarRecord) failed(err error, now time.Time) {
 	}
 }
 
-// signedOut forgets the grant and keeps the learned limits.
+// signedOut forgets the grant and keeps the learned limits and the
+// reminder.
 func (r *radarRecord) signedOut(now time.Time) {
-	if *r == (radarRecord{SignInLimit: r.SignInLimit, SPA: r.SPA, LearnedAt: r.LearnedAt, Updated: r.Updated}) {
+	kept := radarRecord{SignInLimit: r.SignInLimit, SPA: r.SPA, LearnedAt: r.LearnedAt, Reminded: r.Reminded, RemindedAt: r.RemindedAt, Updated: r.Updated}
+	if *r == kept {
 		return
 	}
-	*r = radarRecord{SignInLimit: r.SignInLimit, SPA: r.SPA, LearnedAt: r.LearnedAt, Updated: now}
+	kept.Updated = now
+	*r = kept
 }
 
 // radar is the earliest sign-in date the record supports, nil if none.
@@ -127,9 +135,14 @@ func radarEntry(a *account) *radarRecord {
 	return &r
 }
 
-// pickUpRadar takes another process's record when it is newer.
+// pickUpRadar takes another process's record when it is newer, keeping
+// the newer of the two reminders.
 func pickUpRadar(a *account, s *radarRecord, now time.Time) {
 	if s != nil && s.Updated.After(a.radar.Updated) && !s.Updated.After(now.Add(clockSlack)) {
+		mine := a.radar
 		a.radar = *s
+		if mine.RemindedAt.After(s.RemindedAt) {
+			a.radar.Reminded, a.radar.RemindedAt = mine.Reminded, mine.RemindedAt
+		}
 	}
 }

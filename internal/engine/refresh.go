@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
@@ -18,7 +19,7 @@ type mode int
 const (
 	modeAuto   mode = iota // the scheduler: skipped if another process already refreshed
 	modeManual             // Refresh now: always sent, unless Retry-After or budget forbid
-	modeToken              // Token(minValid): sent only if the stored token is not valid long enough
+	modeToken              // Token(minValid), TokenFor: sent only if no stored token serves
 )
 
 func (m mode) String() string {
@@ -31,286 +32,211 @@ func (m mode) String() string {
 	return "token"
 }
 
-// acquire takes a's flight. Automatic refreshes never queue behind a flight.
-// It fails with ErrUnknownAccount once a has been removed, so nothing that
-// waited for the flight of a removed account can bring it back.
-func (e *Engine) acquire(ctx context.Context, a *account, wait bool) error {
-	if !wait {
-		select {
-		case a.sem <- struct{}{}:
-		default:
-			return errBusy
-		}
-	} else {
-		select {
-		case a.sem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+// job is one refresh: what it asks the provider for and whose answer it
+// is. Every refresh runs through one skeleton (run, then send): the
+// account's own (scheduled, Refresh now, Token), a per-resource token, a
+// claims request and the grant check (grantcheck.go).
+type job struct {
+	mode     mode          // who asked: waiting for the flight, "still needed", the budget
+	minValid time.Duration // how long the token must stay valid (modeToken)
+	scopes   []string      // a per-resource token's scope set; nil: the account's own scopes
+	claims   string        // a claims request: forces the refresh and carries the claims
+	asked    time.Time     // a claims request: when its caller asked (claimsHit)
+}
+
+// own reports whether j is the account's own refresh, whose outcome is the
+// account's: its failures change the account's state and schedule. A
+// per-resource or claims refresh changes the account only when the answer
+// proves the grant ended (oauth.GrantEnded); any other failure is its
+// caller's alone.
+func (j job) own() bool { return j.scopes == nil && j.claims == "" }
+
+// key is j's scope set as the per-resource cache names it.
+func (j job) key() string { return strings.Join(j.scopes, " ") }
+
+// what names j and its account in errors.
+func (j job) what(name string) string {
+	switch {
+	case j.own():
+		return fmt.Sprintf("refresh account %q", name)
+	case j.scopes == nil:
+		return fmt.Sprintf("token of account %q", name)
 	}
-	if a.removed() {
+	return fmt.Sprintf("token for scopes %q of account %q", j.key(), name)
+}
+
+// jobResult is what a refresh hands back: for the account's own token the
+// result and the envelope held afterwards; for a per-resource or claims
+// request the access token.
+type jobResult struct {
+	res  Result
+	held vault.Envelope
+	tok  AccessToken
+}
+
+// run performs j for a: a's flight (one refresh of a at a time in this
+// process), the cross-process lock file, a re-read of the vault (another
+// process may have rotated the pair), what other processes recorded in the
+// state file, the decision whether a request is still needed, Retry-After
+// and the budget, then send. A new pair is saved (or the account marked
+// storage degraded) before run returns.
+//
+// The account's own refresh records a failure before the request as it
+// records a failed request (the lock file: transient; reading the vault:
+// storage); a per-resource or claims request leaves the account alone and
+// returns the failure to its caller (failed).
+func (e *Engine) run(ctx context.Context, a *account, j job) (out jobResult, err error) {
+	wrap := func(err error) error { return fmt.Errorf("%s: %w", j.what(a.name), err) }
+	defer func() { err = e.signInNeeded(a, j, err) }()
+	if err := e.acquire(ctx, a, j.mode != modeAuto); err != nil {
+		return jobResult{}, wrap(err)
+	}
+	if out, ok := e.hit(a, j); ok {
 		<-a.sem
-		return ErrUnknownAccount
+		return out, nil
 	}
-	return nil
-}
-
-var errBusy = errors.New("a refresh of this account is already running")
-
-func (e *Engine) setBusy(a *account) {
-	e.mu.Lock()
-	a.busy = true
-	e.publishLocked()
-	e.mu.Unlock()
-}
-
-// done ends the busy part of a flight: marks a for rescheduling and
-// publishes. The caller still holds the flight.
-func (e *Engine) done(a *account) {
-	e.mu.Lock()
-	a.busy = false
-	e.changedLocked(a)
-	e.mu.Unlock()
-}
-
-// release gives up a's flight, then persists the state and queues the
-// notification, if any. The public entry points deliver queued
-// notifications with flushNotes once they hold nothing, so a slow Notify
-// never holds up an account or callers sharing its flight.
-func (e *Engine) release(a *account, n *Notification) {
-	<-a.sem
-	e.persist()
-	if n != nil {
-		e.mu.Lock()
-		e.notes = append(e.notes, *n)
-		e.mu.Unlock()
-	}
-}
-
-// flushNotes delivers the queued notifications.
-func (e *Engine) flushNotes() {
-	for {
-		e.mu.Lock()
-		if len(e.notes) == 0 {
-			e.mu.Unlock()
-			return
-		}
-		n := e.notes[0]
-		e.notes = e.notes[1:]
-		e.mu.Unlock()
-		if e.notify != nil {
-			e.notify(n)
-		}
-	}
-}
-
-// heldValidLocked returns the envelope held in memory if its access token
-// can be served to a Token caller asking for minValid (tokenUsable).
-func (e *Engine) heldValidLocked(a *account, minValid time.Duration, now time.Time) (vault.Envelope, bool) {
-	if a.haveEnv && a.env.ObtainedAt.After(now.Add(clockSlack)) {
-		e.clampLocked(a, now) // the clock went back since it was obtained
-	}
-	if a.haveEnv && tokenUsable(a.env, minValid, e.tokenNowLocked(a.env, now)) {
-		return a.env, true
-	}
-	return vault.Envelope{}, false
-}
-
-// tokenUsable reports whether env's access token can be served to a Token
-// caller asking for minValid at now: it stays valid that long, or, when the
-// provider's lifetime is shorter than minValid (no token could), it was
-// obtained less than half a lifetime ago and is not about to expire. So
-// short-lived tokens are refreshed at most once per half lifetime
-// (invariant 7), and long-lived ones when they expire within minValid.
-func tokenUsable(env vault.Envelope, minValid time.Duration, now time.Time) bool {
-	if env.AccessToken == "" {
-		return false
-	}
-	if env.Expiry.After(now.Add(minValid)) {
-		return true
-	}
-	life := lifetime(env)
-	if life <= 0 || life >= minValid {
-		return false
-	}
-	margin := min(life/10, 10*time.Second)
-	return env.Expiry.Add(-margin).After(now) && now.Sub(env.ObtainedAt) < life/2
-}
-
-// lifetime is how long the provider made env's access token valid: expiry
-// minus obtained-at; 0 if either is unknown.
-func lifetime(env vault.Envelope) time.Duration {
-	if env.AccessToken == "" || env.Expiry.IsZero() || env.ObtainedAt.IsZero() {
-		return 0
-	}
-	return max(env.Expiry.Sub(env.ObtainedAt), 0)
-}
-
-// refresh runs one flight for a: flight, cross-process lock, re-read, decide
-// again, gate (Retry-After, budget), refresh, save, record. It returns the
-// envelope held afterwards. The new pair is saved (or the account marked
-// storage degraded) before refresh returns.
-func (e *Engine) refresh(ctx context.Context, a *account, m mode, minValid time.Duration) (res Result, held vault.Envelope, err error) {
-	defer func() { err = e.signInNeeded(a, err) }()
-	if err := e.acquire(ctx, a, m != modeAuto); err != nil {
-		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
-	}
-	if m == modeToken {
-		e.mu.Lock()
-		env, ok := e.heldValidLocked(a, minValid, e.now())
-		saved := !a.unsaved
-		e.mu.Unlock()
-		if ok {
-			<-a.sem
-			return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, env, nil
-		}
-	}
-
 	e.setBusy(a)
-	var note *Notification
-	defer func() { e.release(a, note) }()
+	defer e.release(a)
 	defer e.done(a)
 
 	start := time.Now()
 	unlock, err := e.lockFile(ctx, a)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, ctx.Err())
+			return jobResult{}, wrap(ctx.Err())
 		}
-		e.mu.Lock()
-		note = e.failLocked(a, err, ClassTransient, e.now())
-		e.mu.Unlock()
-		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
+		e.failed(a, j, err, ClassTransient, start)
+		return jobResult{}, wrap(err)
 	}
 	defer unlock()
 
 	env, base, checked, err := e.reread(ctx, a)
 	if err != nil {
 		if errors.Is(err, ErrSignedOut) || ctx.Err() != nil {
-			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
+			return jobResult{}, wrap(err)
 		}
-		e.mu.Lock()
-		note = e.failLocked(a, err, ClassStorage, e.now())
-		e.mu.Unlock()
-		e.logRefresh(a, "failed", false, time.Time{}, time.Since(start), ClassStorage)
-		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: read the vault: %w", a.name, err)
+		e.failed(a, j, err, ClassStorage, start)
+		return jobResult{}, wrap(fmt.Errorf("read the vault: %w", err))
 	}
-
 	if ctx.Err() != nil {
 		// The caller has gone before anything was sent: nothing to keep.
-		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, ctx.Err())
+		return jobResult{}, wrap(ctx.Err())
 	}
-
 	// Another process may have recorded a Retry-After or an ended grant.
 	e.syncState(a)
 
-	// Decide again, now that we hold the lock and the newest envelope.
 	now := e.now()
+	if out, done, err := e.decide(a, j, env, now, start); done {
+		if err != nil {
+			return jobResult{}, wrap(err)
+		}
+		return out, nil
+	}
+	return e.send(ctx, a, j, env, now, base, checked, start)
+}
+
+// hit is what a caller of j gets without a request, once it holds the
+// flight: a token still good enough, or one another caller's flight
+// produced meanwhile.
+func (e *Engine) hit(a *account, j job) (jobResult, bool) {
+	switch {
+	case j.claims != "":
+		t, ok := e.claimsHit(a, j)
+		return jobResult{tok: t}, ok
+	case j.scopes != nil:
+		t, ok := e.scopedHit(a, j.key(), j.minValid)
+		return jobResult{tok: t}, ok
+	case j.mode == modeToken:
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		env, ok := e.heldValidLocked(a, j.minValid, e.now())
+		return jobResult{res: Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: !a.unsaved}, held: env}, ok
+	}
+	return jobResult{}, false
+}
+
+// decide says, under the lock and with env, the newest envelope, whether j
+// still needs a request. done with a result: another process already did
+// the work (skipped); done with an error: j may not be sent (needs sign-in,
+// per-resource tokens off, Retry-After, budget). Otherwise it has spent a
+// budget request and recorded the attempt.
+func (e *Engine) decide(a *account, j job, env vault.Envelope, now, start time.Time) (out jobResult, done bool, err error) {
 	e.mu.Lock()
-	skip := false
-	switch m {
-	case modeToken:
-		if tokenUsable(env, minValid, e.tokenNowLocked(env, now)) {
-			skip = true
-		} else if a.state == NeedsSignIn {
-			reason := a.reason
-			e.mu.Unlock()
-			return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w: %s", a.name, ErrNeedsSignIn, reason)
-		}
-	case modeAuto:
-		if a.failures == 0 && !a.unsaved && a.state != NeedsSignIn {
-			if d := e.pol.baseDue(dueInputs{lastSuccess: a.lastSuccess, accessExpiry: env.Expiry}); d.After(now) {
-				skip = true
-			}
-		}
-		if a.state == NeedsSignIn || !e.pol.enabled && !a.unsaved {
-			skip = true // changed while we waited
-		}
+	skip, err := e.neededLocked(a, j, env, now)
+	if err != nil {
+		e.mu.Unlock()
+		return jobResult{}, true, err
 	}
 	if skip {
 		e.counters.RefreshSkippedTotal++
 		saved := !a.unsaved
 		e.mu.Unlock()
-		e.logRefresh(a, "skipped", false, env.Expiry, time.Since(start), "")
-		return Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, env, nil
+		e.logJob(a, j, "skipped", false, env.Expiry, time.Since(start), "")
+		return jobResult{res: Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, held: env}, true, nil
 	}
+	if err := e.gateLocked(a, j, now); err != nil {
+		e.counters.RefreshSkippedTotal++
+		e.mu.Unlock()
+		class := ClassRetryAfter
+		if r := (*Refused)(nil); errors.As(err, &r) && r.Reason == RefusedBudget {
+			class = "budget"
+		}
+		e.logJob(a, j, "refused", false, env.Expiry, time.Since(start), class)
+		return jobResult{}, true, err
+	}
+	if j.scopes == nil {
+		a.lastAttempt = now
+		a.deferUntil = time.Time{}
+	}
+	e.mu.Unlock()
+	return jobResult{}, false, nil
+}
+
+// neededLocked says whether j is still needed with env: skip when the
+// account's own refresh finds it done (another process refreshed; automatic
+// refresh was turned off or the account needs sign-in meanwhile), an error
+// when j must not be sent at all.
+func (e *Engine) neededLocked(a *account, j job, env vault.Envelope, now time.Time) (skip bool, err error) {
+	if !j.own() {
+		switch {
+		case a.state == NeedsSignIn:
+			return false, fmt.Errorf("%w: %s", ErrNeedsSignIn, a.reason)
+		case j.scopes != nil && a.narrows != "":
+			return false, fmt.Errorf("%w: per-resource tokens are off for this account: %s", ErrResource, a.narrows)
+		}
+		return false, nil
+	}
+	switch j.mode {
+	case modeToken:
+		if tokenUsable(env, j.minValid, e.tokenNowLocked(env, now)) {
+			return true, nil
+		}
+		if a.state == NeedsSignIn {
+			return false, fmt.Errorf("%w: %s", ErrNeedsSignIn, a.reason)
+		}
+	case modeAuto:
+		if a.failures == 0 && !a.unsaved && a.state != NeedsSignIn {
+			if d := e.pol.baseDue(dueInputs{lastSuccess: a.lastSuccess, accessExpiry: env.Expiry}); d.After(now) {
+				return true, nil
+			}
+		}
+		if a.state == NeedsSignIn || !e.pol.enabled && !a.unsaved {
+			return true, nil // changed while we waited
+		}
+	}
+	return false, nil
+}
+
+// gateLocked refuses j while the provider's Retry-After runs, or when the
+// budget is spent; otherwise it spends a budget request.
+func (e *Engine) gateLocked(a *account, j job, now time.Time) error {
 	if a.retryAfterUntil.After(now) {
-		r := &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
-		e.counters.RefreshSkippedTotal++
-		e.mu.Unlock()
-		e.logRefresh(a, "refused", false, env.Expiry, time.Since(start), ClassRetryAfter)
-		return Result{}, env, fmt.Errorf("refresh account %q: %w", a.name, r)
+		return &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
 	}
-	if ok, until := e.takeBudgetLocked(m, now); !ok {
-		r := &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)}
-		e.counters.RefreshSkippedTotal++
-		e.mu.Unlock()
-		e.logRefresh(a, "refused", false, env.Expiry, time.Since(start), "budget")
-		return Result{}, env, fmt.Errorf("refresh account %q: %w", a.name, r)
+	if ok, until := e.takeBudgetLocked(j.mode, now); !ok {
+		return &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)}
 	}
-	a.lastAttempt = now
-	a.deferUntil = time.Time{}
-	prof := a.profile
-	e.mu.Unlock()
-
-	if prof.ClientSecret == "" {
-		prof.ClientSecret = env.ClientSecret
-	}
-	// From here on the provider may rotate the refresh token: its answer is
-	// read and saved even if the caller goes away meanwhile (item 1 of
-	// invariant 1), bounded by exchangeGrace and saveGrace once ctx ends.
-	xctx, cancel := detach(ctx, exchangeGrace)
-	tok, err := e.ref.Refresh(xctx, prof, env.RefreshToken, env.AccessToken)
-	cancel()
-	if err != nil {
-		class := classOf(err)
-		e.mu.Lock()
-		note = e.failLocked(a, err, class, e.now())
-		e.mu.Unlock()
-		e.logRefresh(a, "failed", false, time.Time{}, time.Since(start), class)
-		return Result{}, vault.Envelope{}, fmt.Errorf("refresh account %q: %w", a.name, err)
-	}
-
-	res, held = e.commit(ctx, a, env, tok, now, true, base, checked)
-	e.mu.Lock()
-	a.radar.granted(tok, now, false, false)
-	e.mu.Unlock()
-	e.logRefresh(a, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
-	return res, held, nil
-}
-
-// How long work that must not be lost may run on once its caller's ctx has
-// ended: the answer to a token request already sent, and saving a new pair.
-const (
-	exchangeGrace = 30 * time.Second
-	saveGrace     = 30 * time.Second
-)
-
-// detach returns a context that carries ctx's values but is not cancelled
-// with it: it ends grace after ctx ends, or when cancel is called.
-func detach(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	d, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(grace, cancel)
-		context.AfterFunc(d, func() { t.Stop() })
-	})
-	return d, func() { stop(); cancel() }
-}
-
-// signInNeeded makes err, an error of a refresh of a, match ErrNeedsSignIn
-// if the provider ended the grant or a needs sign-in anyway (then a refusal
-// or a network failure does not change what the user has to do).
-func (e *Engine) signInNeeded(a *account, err error) error {
-	if err == nil || errors.Is(err, ErrNeedsSignIn) || errors.Is(err, ErrUnknownAccount) {
-		return err
-	}
-	e.mu.Lock()
-	needs := a.state == NeedsSignIn
-	e.mu.Unlock()
-	if needs || oauth.ClassOf(err) == oauth.Permanent {
-		return &needsSignInError{err: err}
-	}
-	return err
+	return nil
 }
 
 // takeBudgetLocked spends one budget request for a refresh in mode m; an
@@ -322,182 +248,112 @@ func (e *Engine) takeBudgetLocked(m mode, now time.Time) (bool, int64) {
 	return e.bud.take(now.UnixNano())
 }
 
-// commit saves the pair tok produced on top of env and records the success.
-// It runs under the flight and the lock. The save is not cancelled with ctx:
-// a rotated refresh token must not be lost to a cancellation (it gets
-// saveGrace after ctx ends). base is what the store holds (the new pair
-// replaces it); with write false the store's state is unknown, so the pair
-// is held unsaved and settled later (held.go) instead of written blind.
-func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool, base storedRef, write bool) (Result, vault.Envelope) {
-	n := merge(env, tok, now)
-	err := e.savePair(ctx, a, n, write)
+// send asks the provider for j with env's refresh token, records the
+// answer and commits it. The caller holds a's flight and lock file, and
+// has spent the budget. From the request on, the provider may rotate the
+// refresh token: its answer is read and saved even if the caller goes away
+// meanwhile (invariant 1), bounded by exchangeGrace and saveGrace once ctx
+// ends.
+func (e *Engine) send(ctx context.Context, a *account, j job, env vault.Envelope, now time.Time, base storedRef, checked bool, start time.Time) (jobResult, error) {
 	e.mu.Lock()
-	// The held pair's refresh token differs from the stored one if this
-	// response rotated it or an earlier unsaved response had.
-	rotated := n.RefreshToken != env.RefreshToken || a.unsaved && a.heldRotated
-	e.learnSkewLocked(tok.ClockOffset, now)
-	e.successLocked(a, n, tok.Fresh, err == nil, now, err)
-	a.heldRotated = a.unsaved && rotated
-	if a.unsaved {
-		a.heldBase = base
-	}
-	if counted {
-		e.counters.RefreshSuccessTotal++
-	}
+	prof := a.profile
 	e.mu.Unlock()
-	return Result{Account: a.name, Fresh: tok.Fresh, Expiry: n.Expiry, Saved: err == nil}, n
-}
-
-// savePair saves n as a's pair, not cancelled with ctx (saveGrace after
-// it ends); with write false it does not write (the store's state is
-// unknown) and returns errHeldUnchecked. A failure is logged: the caller
-// holds n in memory (unsavedLocked).
-func (e *Engine) savePair(ctx context.Context, a *account, n vault.Envelope, write bool) error {
-	if !write {
-		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", errHeldUnchecked)
-		return errHeldUnchecked
+	if prof.ClientSecret == "" {
+		prof.ClientSecret = env.ClientSecret
 	}
-	sctx, cancel := detach(ctx, saveGrace)
-	err := e.store.Save(sctx, a.name, n)
+	if j.scopes != nil {
+		prof.Scopes = requestScopes(prof, j.scopes)
+	}
+	prof.Claims = j.claims
+	xctx, cancel := detach(ctx, exchangeGrace)
+	tok, err := e.ref.Refresh(xctx, prof, env.RefreshToken, env.AccessToken)
 	cancel()
 	if err != nil {
-		e.log.Warn("save failed; new token kept in memory", "account", a.name, "error", err)
+		e.failed(a, j, err, classOf(err), start)
+		return jobResult{}, fmt.Errorf("%s: %w", j.what(a.name), refusal(j, err))
 	}
-	return err
-}
-
-// merge applies a token response to the stored envelope. A response without
-// a refresh token keeps the old one (invariant 1).
-func merge(env vault.Envelope, tok oauth.Token, now time.Time) vault.Envelope {
-	n := env
-	n.Version = vault.CurrentVersion
-	n.AccessToken = tok.AccessToken
-	n.Expiry = tok.Expiry.Round(0)
-	if tok.TokenType != "" {
-		n.TokenType = tok.TokenType
+	if j.scopes != nil {
+		return jobResult{tok: e.commitScoped(ctx, a, j, env, tok, now, base, checked, start)}, nil
 	}
-	if tok.RefreshToken != "" {
-		n.RefreshToken = tok.RefreshToken
-	}
-	if len(tok.Scopes) > 0 {
-		n.Scopes = append([]string(nil), tok.Scopes...)
-	}
-	if tok.Claims != (oauth.Claims{}) {
-		n.Claims = vault.Claims(tok.Claims)
-	}
-	n.ObtainedAt = now
-	return n
-}
-
-// reread returns the newest envelope under the lock: the unsaved in-memory
-// pair if there is one and it still stands (after trying once more to save
-// it; see settleHeld), else the store's. base is what the store holds, which
-// a new pair replaces; checked is false when the store could not be read to
-// check the held pair (a new pair must then not be written blind).
-func (e *Engine) reread(ctx context.Context, a *account) (env vault.Envelope, base storedRef, checked bool, err error) {
+	res, held := e.commit(ctx, a, env, tok, now, true, base, checked)
 	e.mu.Lock()
-	wasUnsaved := a.unsaved
+	a.radar.granted(tok, now, false, false)
+	if j.claims != "" {
+		a.claimed = claimed{claims: j.claims, at: now}
+	}
+	unsaved := a.unsaved && a.env.AccessToken == held.AccessToken
 	e.mu.Unlock()
-	if wasUnsaved {
-		sctx, cancel := detach(ctx, saveGrace)
-		checked, yielded, _ := e.settleHeld(ctx, sctx, a)
-		cancel()
-		e.mu.Lock()
-		unsaved, held, hb, signedIn := a.unsaved, a.env, a.heldBase, a.haveEnv
-		e.mu.Unlock()
-		switch {
-		case unsaved: // not saved (or not checked): refresh with the held pair
-			return held, hb, checked, nil
-		case yielded && !signedIn:
-			return vault.Envelope{}, storedRef{}, true, ErrSignedOut
-		}
-		// Saved now, or dropped for what the store has (now a.env).
-		return held, storedRef{held, true}, true, nil
-	}
-	env, err = e.store.Load(ctx, a.name)
-	if errors.Is(err, vault.ErrNotFound) || (err == nil && env.RefreshToken == "") {
-		// No envelope, or only a confidential client's secret stored
-		// before the first sign-in.
-		e.mu.Lock()
-		e.signedOutLocked(a)
-		a.env.ClientSecret = env.ClientSecret
-		e.mu.Unlock()
-		return vault.Envelope{}, storedRef{}, true, ErrSignedOut
-	}
-	if err != nil {
-		return vault.Envelope{}, storedRef{}, false, err
-	}
+	e.logJob(a, j, "ok", tok.Fresh, held.Expiry, time.Since(start), "")
+	return jobResult{res: res, held: held, tok: withScopes(envToken(held, j.minValid, unsaved), held)}, nil
+}
+
+// failed records a refresh of j that failed with err of class, and logs it.
+// The account's own refresh records every failure (failLocked: backoff,
+// failing, needs sign-in). A per-resource or claims refresh changes the
+// account only when err proves the grant ended (oauth.GrantEnded), exactly
+// as the account's own refresh would; a Retry-After it got holds for every
+// request of the account; anything else (Conditional Access or consent for
+// one resource, a bad scope, a network failure, a locked keychain) is its
+// caller's alone: the account's state, schedule and episodes stay as they
+// were, and its own refresh finds out for itself.
+func (e *Engine) failed(a *account, j job, err error, class string, start time.Time) {
 	e.mu.Lock()
-	e.adoptLocked(a, env)
-	env = a.env
-	e.mu.Unlock()
-	return env, storedRef{env, true}, true, nil
-}
-
-// savedLocked records that a's in-memory pair is in the store: nothing is
-// held unsaved any more, and a storage degradation ends.
-func (e *Engine) savedLocked(a *account) {
-	a.unsaved = false
-	a.heldRotated = false
-	a.heldBase = storedRef{}
-	a.saveErr = nil
-	a.saveFailures = 0
-	if a.state == StorageDegraded {
-		a.state = OK
-		if a.lastErr != nil && a.lastErr.Class == ClassStorage {
-			a.lastErr = nil
-		}
+	var oe *oauth.Error
+	switch {
+	case j.own() || oauth.GrantEnded(err):
+		e.failLocked(a, err, class, e.now())
+	case errors.As(err, &oe) && oe.RetryAfter > 0:
+		a.retryAfterUntil = e.now().Add(oe.RetryAfter)
 	}
+	e.mu.Unlock()
+	e.logJob(a, j, "failed", false, time.Time{}, time.Since(start), class)
 }
 
-// retrySave tries again to save a pair that is held only in memory. It
-// returns errBusy if the account's flight is taken, else nil (the outcome is
-// recorded in the account).
-func (e *Engine) retrySave(ctx context.Context, a *account) error {
-	if err := e.acquire(ctx, a, false); err != nil {
+// refusal is the error the caller of j gets for the provider's answer err.
+// A per-resource or claims request refused for a reason other than an
+// ended grant matches ErrResource and says what to do (oauth.ResourceAdvice).
+func refusal(j job, err error) error {
+	if j.own() || oauth.GrantEnded(err) || !(oauth.ClassOf(err) == oauth.Permanent || resourceError(err)) {
 		return err
 	}
-	defer e.release(a, nil)
-	sctx, cancel := detach(ctx, saveGrace)
-	defer cancel()
-	_ = e.saveHeld(ctx, sctx, a)
-	return nil
+	advice := oauth.ResourceAdvice(err)
+	if advice == "" {
+		advice = "the provider refused it"
+	}
+	return fmt.Errorf("%w: %s (the account itself is not affected): %w", ErrResource, advice, err)
 }
 
-// saveHeld writes a's unsaved pair to the store under the lock file (taken
-// with ctx; the save runs with sctx) and records the outcome. It returns the
-// failure, nil if the pair is saved or there is none. The caller holds a's
-// flight.
-func (e *Engine) saveHeld(ctx, sctx context.Context, a *account) error {
-	e.setBusy(a)
-	defer e.done(a)
-	unlock, err := e.lockFile(ctx, a)
-	if err == nil {
-		defer unlock()
-		var yielded bool
-		_, yielded, err = e.settleHeld(ctx, sctx, a)
-		if err == nil {
-			if !yielded {
-				e.log.Info("saved token kept in memory", "account", a.name)
-			}
-			return nil
-		}
+// signInNeeded makes err, an error of a refresh j of a, match
+// ErrNeedsSignIn if a needs sign-in now (the provider ended the grant, or
+// it had already: then a refusal or a network failure does not change what
+// the user has to do), or if the account's own refresh got a permanent
+// error.
+func (e *Engine) signInNeeded(a *account, j job, err error) error {
+	if err == nil || errors.Is(err, ErrNeedsSignIn) || errors.Is(err, ErrUnknownAccount) || errors.Is(err, ErrResource) {
+		return err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !a.unsaved {
-		return nil
+	needs := a.state == NeedsSignIn
+	e.mu.Unlock()
+	if needs || j.own() && oauth.ClassOf(err) == oauth.Permanent {
+		return &needsSignInError{err: err}
 	}
-	a.saveFailures++
-	a.saveErr = err
-	now := e.now()
-	a.saveRetryAt = now.Add(spread(e.pol.backoff(a.saveFailures), e.rnd))
-	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(err), At: now}
-	e.log.Warn("save retry failed; token still in memory only", "account", a.name, "error", err, "retry_in", a.saveRetryAt.Sub(now).Round(time.Second))
 	return err
 }
 
-// logRefresh writes the one log line of a refresh. It never logs a token.
+// logJob writes the one log line of a refresh: "refresh" for the account's
+// own, "scoped refresh" for a per-resource or claims request. It never logs
+// a token or the scopes' values.
+func (e *Engine) logJob(a *account, j job, result string, fresh bool, expiry time.Time, took time.Duration, class string) {
+	if !j.own() {
+		e.log.Info("scoped refresh", "account", a.name, "result", result, "duration", took, "class", class)
+		return
+	}
+	e.logRefresh(a, result, fresh, expiry, took, class)
+}
+
+// logRefresh writes the one log line of a refresh of the account's own
+// token (or a sign-in's save). It never logs a token.
 func (e *Engine) logRefresh(a *account, result string, fresh bool, expiry time.Time, took time.Duration, class string) {
 	lvl := slog.LevelInfo
 	if result == "failed" {

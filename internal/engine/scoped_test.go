@@ -38,18 +38,9 @@ func TestTokenForResource(t *testing.T) {
 		w.sim.Consent(w.subject["acct0"], "api://reports")
 		oldRT := w.storedRT("acct0")
 		const scope = "api://reports/.default"
-		toks := make([]AccessToken, 20)
-		var wg sync.WaitGroup
-		for i := range toks {
-			wg.Go(func() {
-				tok, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{scope}, MinValid: time.Minute})
-				if err != nil {
-					t.Errorf("TokenFor(%s) = %v", scope, err)
-				}
-				toks[i] = tok
-			})
-		}
-		wg.Wait()
+		toks := concurrently(t, 20, "TokenFor("+scope+")", func() (AccessToken, error) {
+			return w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{scope}, MinValid: time.Minute})
+		})
 		if n := w.scopedRequests("acct0", scope); n != 1 {
 			t.Fatalf("provider requests for 20 concurrent TokenFor(%s) = %d; want 1", scope, n)
 		}
@@ -141,8 +132,9 @@ func TestTokenForResourceFailures(t *testing.T) {
 			t.Errorf("status after resource failures = %s, last error %+v, next due %v (was %v), failures %d; want OK, none, unchanged, 0",
 				after.State, after.LastError, after.NextDue, before.NextDue, after.Failures)
 		}
-		if n := len(w.notes.all()); n != 0 {
-			t.Errorf("notifications = %d; want 0", n)
+		synctest.Wait()
+		if n := len(w.episodes.started()); n != 0 {
+			t.Errorf("episodes started = %d; want 0", n)
 		}
 		w.sim.RevokeGrant(w.subject["acct0"])
 		_, err := w.eng.TokenFor(t.Context(), "acct0", TokenRequest{Scopes: []string{"api://locked/.default"}})
@@ -157,8 +149,9 @@ func TestTokenForResourceFailures(t *testing.T) {
 		if st := w.status("acct0"); st.State != NeedsSignIn {
 			t.Errorf("state after a revoked grant = %s; want %s", st.State, NeedsSignIn)
 		}
-		if n := len(w.notes.all()); n != 1 {
-			t.Errorf("notifications after a revoked grant = %d; want 1", n)
+		synctest.Wait()
+		if n := len(w.episodes.started()); n != 1 {
+			t.Errorf("episodes started after a revoked grant = %d; want 1", n)
 		}
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -325,8 +326,9 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 	scan := &secretScan{}
 	var (
 		notesMu sync.Mutex
-		notes   []Notification
-		bad     []string // wrong states seen while running
+		notes   int            // episodes started: the keeper's notifications
+		rule    state.Episodes // used by the snapshot watcher only
+		bad     []string       // wrong states seen while running
 		seen    = map[State]int{}
 	)
 	addBad := func(format string, args ...any) {
@@ -340,29 +342,7 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 	eng, err := New(Options{
 		Settings: s, Store: mem, Refresher: &oauth.Client{HTTP: sim.Client()}, Accounts: accts,
 		Logger: slog.New(slog.NewTextHandler(scan, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Notify: func(n Notification) {
-			i := accountOf(n.Account)
-			switch n.Kind {
-			case NotifyFailing:
-				if k := trailingFailures(plan, sim, i); k < s.Backoff.MaxFailures {
-					addBad("%s: failing notified after %d transient failures in a row; want ≥ %d", n.Account, k, s.Backoff.MaxFailures)
-				}
-			case NotifyNeedsSignIn:
-				plan.mu.Lock()
-				ended := plan.ended[i]
-				plan.mu.Unlock()
-				if !ended {
-					addBad("%s: needs sign-in notified but the simulator did not end the grant", n.Account)
-				}
-			}
-			if leaks(n.Message) {
-				addBad("%s: a notification message holds a token", n.Account)
-			}
-			notesMu.Lock()
-			notes = append(notes, n)
-			notesMu.Unlock()
-		},
-		Rand: rand.New(rand.NewPCG(seed, 1<<32)),
+		Rand:   rand.New(rand.NewPCG(seed, 1<<32)),
 	})
 	if err != nil {
 		t.Fatalf("New() = %v", err)
@@ -375,6 +355,17 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 	go func() {
 		defer close(watched)
 		for snap := range eng.Subscribe(ctx) {
+			for _, c := range rule.Update(snap) {
+				if !c.Started {
+					continue
+				}
+				if leaks(c.Account.Reason) {
+					addBad("%s: the reason of an episode holds a token", c.Account.Name)
+				}
+				notesMu.Lock()
+				notes++
+				notesMu.Unlock()
+			}
 			for _, st := range snap.Accounts {
 				i := accountOf(st.Name)
 				notesMu.Lock()
@@ -541,7 +532,7 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 		}
 	}
 	t.Logf("RELIABILITY faultmatrix rotation=%s span=%v accounts=%d requests=%d success=%d transient=%d permanent=%d peak_per_window=%d/%d skipped_or_deferred=%d notifications=%d log_lines=%d",
-		rot, span, soakAccounts, len(times), outcomes[success], outcomes[transientFail], outcomes[permanentFail], peak, s.Budget.Requests, final.Counters.RefreshSkippedTotal, len(notes), scan.lines)
+		rot, span, soakAccounts, len(times), outcomes[success], outcomes[transientFail], outcomes[permanentFail], peak, s.Budget.Requests, final.Counters.RefreshSkippedTotal, notes, scan.lines)
 	t.Logf("RELIABILITY faultmatrix rotation=%s faults %s", rot, strings.Join(kinds, " "))
 	t.Logf("RELIABILITY faultmatrix rotation=%s states_seen failing=%d backing_off=%d needs_signin=%d", rot, seen[Failing], seen[BackingOff], seen[NeedsSignIn])
 }

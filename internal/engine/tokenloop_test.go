@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,18 +17,7 @@ func TestShortLivedTokenRefreshesOncePerHalfLifetime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, worldOpts{noRun: true, stored: storedNow, lockDir: t.TempDir(), sim: idpsim.Options{AccessTTL: time.Minute}})
 		const minValid = 5 * time.Minute
-		var wg sync.WaitGroup
-		toks := make([]AccessToken, 20)
-		for i := range toks {
-			wg.Go(func() {
-				tok, err := w.eng.Token(t.Context(), "acct0", minValid)
-				if err != nil {
-					t.Errorf("Token() = %v", err)
-				}
-				toks[i] = tok
-			})
-		}
-		wg.Wait()
+		toks := concurrently(t, 20, "Token()", func() (AccessToken, error) { return w.eng.Token(t.Context(), "acct0", minValid) })
 		if n := len(w.tokenRequests("acct0")); n != 1 {
 			t.Fatalf("requests for 20 concurrent Token(5m) calls with 60 s tokens = %d; want 1", n)
 		}

@@ -88,25 +88,11 @@ func (t AccessToken) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("type", t.Type), slog.Time("expiry", t.Expiry), slog.Duration("lifetime", t.Lifetime))
 }
 
-// Notification kinds.
-const (
-	NotifyNeedsSignIn = "needs_signin"
-	NotifyFailing     = "failing"
-)
-
-// Notification is sent once per episode: when an account needs sign-in, and
-// when it starts failing.
-type Notification struct {
-	Account string
-	Kind    string // NotifyNeedsSignIn | NotifyFailing
-	Message string
-}
-
 // Errors returned by the engine's actions.
 var (
 	ErrUnknownAccount = errors.New("no such account in the settings")
 	// ErrNeedsSignIn is matched (errors.Is) by every error of Token,
-	// RefreshNow and RefreshAll for an account that gets no tokens until the
+	// RefreshNow and TokenFor for an account that gets no tokens until the
 	// user signs in: it is signed out (ErrSignedOut), or the provider ended
 	// its grant (a permanent OAuth error; state NeedsSignIn).
 	ErrNeedsSignIn = errors.New("needs sign-in")

@@ -29,15 +29,16 @@ func init() {
 // registered resources, per-user consents and pending claims challenges.
 // Guarded by Server.mu.
 type resourceState struct {
-	known      map[string]bool            // registered resources besides Graph
-	consents   map[string]map[string]bool // subject → resources consented to
-	challenges map[string]int64           // subject → nbf a token must have been asked for
+	known      map[string]bool              // registered resources besides Graph
+	consents   map[string]map[string]bool   // subject → resources consented to
+	challenges map[string]int64             // subject → nbf a token must have been asked for
+	ca         map[string]ConditionalAccess // resource → policy (conditionalaccess.go)
 }
 
 // resLocked returns s's resource state, creating it. s.mu must be held.
 func (s *Server) resLocked() *resourceState {
 	if s.res == nil {
-		s.res = &resourceState{known: map[string]bool{}, consents: map[string]map[string]bool{}, challenges: map[string]int64{}}
+		s.res = &resourceState{known: map[string]bool{}, consents: map[string]map[string]bool{}, challenges: map[string]int64{}, ca: map[string]ConditionalAccess{}}
 	}
 	return s.res
 }

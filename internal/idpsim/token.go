@@ -191,6 +191,9 @@ func (s *Server) redeemRefresh(f url.Values, clientID, iss string) (tokenRespons
 	}
 	// A request refused for its resource or claims does not use the token.
 	aud, e := s.requestedResource(rt.g, scopes)
+	if e == nil {
+		e = s.conditionalAccessLocked(aud)
+	}
 	if e != nil {
 		return tokenResponse{}, e
 	}

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -25,6 +26,10 @@ var permanentCodes = map[string]bool{
 	"unauthorized_client":  true,
 	"access_denied":        true, // device flow: the user declined
 	"expired_token":        true, // device flow: the code expired
+	// invalid_scope: the scopes asked for are wrong (settings, or a scope
+	// the grant does not cover); asking again with the same scopes never
+	// heals it.
+	"invalid_scope": true,
 }
 
 // transientCodes are OAuth error codes that say "try again later".
@@ -46,6 +51,76 @@ var aadstsText = map[int]string{
 	65001:   "the user or an administrator has not consented to the requested scopes",
 	70008:   "the refresh token or code has expired",
 	9002327: "the app is registered as a single-page app: add an Origin header to the account",
+}
+
+// resourceAdvice says what to do about a refusal of one resource's token
+// (a per-resource or claims request), by AADSTS code: Conditional Access
+// and consent are settled per resource, in a browser or by an
+// administrator.
+var resourceAdvice = map[int]string{
+	50076:  "the administrator's Conditional Access policy requires multi-factor authentication for this resource: complete it by signing in with this scope in a browser",
+	50079:  "the administrator's Conditional Access policy requires registering for multi-factor authentication: register, then sign in with this scope in a browser",
+	53003:  "the administrator's Conditional Access policy blocks tokens for this resource: ask the administrator",
+	50158:  "an external security challenge of the administrator's Conditional Access policy is not satisfied: complete it by signing in with this scope in a browser",
+	50097:  "the administrator's Conditional Access policy requires device authentication for this resource: use a registered or managed device",
+	65001:  "consent to this resource is missing: sign in once with this scope, or ask the administrator to consent",
+	500011: "the resource is not known in the tenant: check the scope",
+	650057: "the app registration does not list this resource: check the scope or the app registration",
+	70011:  "the scope is not valid: check the scope",
+	28000:  "the scopes name more than one resource: ask for one resource at a time",
+}
+
+// ResourceAdvice says what to do about err, a refusal of a per-resource or
+// claims request: "AADSTS50076: the administrator's Conditional Access
+// policy requires ..."; for other errors what their code says, "" when
+// nothing is known.
+func ResourceAdvice(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	for _, c := range e.AADSTS {
+		if t, ok := resourceAdvice[c]; ok {
+			return fmt.Sprintf("AADSTS%d: %s", c, t)
+		}
+	}
+	switch e.Code {
+	case "consent_required":
+		return "consent to this resource is missing: sign in once with this scope"
+	case "interaction_required", "login_required":
+		return "the provider wants an interactive sign-in for this resource: sign in once with this scope in a browser"
+	case "invalid_scope", "invalid_resource":
+		return "the provider does not know this scope or resource: check the scope"
+	}
+	return ""
+}
+
+// grantEndedAADSTS are the AADSTS codes that prove the grant itself (the
+// refresh token) ended, whatever the request asked for: expired by
+// inactivity or age (70008, 700082), revoked (50173), invalid (70000),
+// past a sign-in frequency limit (70043, 70044), a single-page app's 24 h
+// lifetime (700084), or the session's password expired or changed (50133).
+// Consent (65001), Conditional Access (50076, 50079, 53003, 50158, 50097)
+// and scope errors are about one request's resource and prove nothing
+// about the grant.
+var grantEndedAADSTS = map[int]bool{70008: true, 700082: true, 50173: true, 70000: true, 70043: true, 70044: true, 700084: true, 50133: true}
+
+// GrantEnded reports whether err, the token endpoint's answer to a refresh,
+// proves the grant ended: a permanent answer with one of grantEndedAADSTS,
+// or invalid_grant with no AADSTS code at all (providers other than
+// Microsoft say no more). Every
+// other refusal of a per-resource or claims request concerns that request
+// alone; only a refresh of the account's own scopes learns the account's
+// state from it.
+func GrantEnded(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Class != Permanent {
+		return false
+	}
+	if slices.ContainsFunc(e.AADSTS, func(c int) bool { return grantEndedAADSTS[c] }) {
+		return true
+	}
+	return e.Code == "invalid_grant" && len(e.AADSTS) == 0
 }
 
 // permanentAADSTS are the AADSTS codes classified Permanent when the OAuth
@@ -114,6 +189,9 @@ func parseRetryAfter(v string, now time.Time) (wait, asked time.Duration) {
 
 // UserMessage says what happened and what the user should do next.
 func (e *Error) UserMessage() string {
+	if e.Class == Permanent && e.Code == "invalid_scope" {
+		return "fix the account's scopes in the settings, then sign in again: " + e.reason()
+	}
 	switch e.Class {
 	case Permanent:
 		return "sign in again: " + e.reason()
@@ -150,6 +228,8 @@ func (e *Error) reason() string {
 		what = "the provider needs you to sign in interactively"
 	case "consent_required":
 		what = "the provider needs consent for the requested scopes"
+	case "invalid_scope":
+		what = "the provider refused the requested scopes as invalid"
 	case "invalid_client", "unauthorized_client":
 		what = "the provider rejected the client id; check the app registration"
 	case "access_denied":

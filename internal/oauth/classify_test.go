@@ -232,3 +232,76 @@ func TestParseClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidScopeIsAConfigurationError: invalid_scope never heals by
+// retrying the same scopes: it is permanent, and its message says to fix
+// the account's scopes in the settings.
+func TestInvalidScopeIsAConfigurationError(t *testing.T) {
+	_, err := parseTokenResponse(400, hdr(jsonCT...), []byte(`{"error":"invalid_scope","error_description":"AADSTS70011: The provided value for the input parameter 'scope' is not valid.","error_codes":[70011]}`), epoch)
+	if err == nil || err.Class != Permanent {
+		t.Fatalf("class of invalid_scope = %v; want permanent", err)
+	}
+	if m := err.UserMessage(); !strings.Contains(m, "fix the account's scopes in the settings") || !strings.Contains(m, "AADSTS70011") {
+		t.Errorf("UserMessage() = %q; want it to say to fix the account's scopes in the settings, naming AADSTS70011", m)
+	}
+}
+
+// TestGrantEnded: only answers that prove the grant ended say so; consent,
+// Conditional Access and scope answers are about one request's resource.
+func TestGrantEnded(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want bool
+	}{
+		{`{"error":"invalid_grant","error_codes":[70008]}`, true},
+		{`{"error":"invalid_grant","error_codes":[700082]}`, true},
+		{`{"error":"invalid_grant","error_codes":[50173]}`, true},
+		{`{"error":"invalid_grant","error_codes":[70000]}`, true},
+		{`{"error":"invalid_grant","error_codes":[70043]}`, true},
+		{`{"error":"interaction_required","error_codes":[70044]}`, true},
+		{`{"error":"invalid_grant","error_codes":[700084]}`, true},
+		{`{"error":"invalid_grant","error_codes":[50133]}`, true},
+		{`{"error":"invalid_grant"}`, true}, // another provider: nothing more to go by
+		{`{"error":"invalid_grant","error_codes":[65001],"suberror":"consent_required"}`, false},
+		{`{"error":"invalid_grant","error_codes":[50076],"suberror":"basic_action"}`, false},
+		{`{"error":"interaction_required","error_codes":[50076]}`, false},
+		{`{"error":"interaction_required","error_codes":[50079]}`, false},
+		{`{"error":"invalid_grant","error_codes":[53003]}`, false},
+		{`{"error":"interaction_required","error_codes":[50158]}`, false},
+		{`{"error":"invalid_grant","error_codes":[50097],"suberror":"device_authentication_failed"}`, false},
+		{`{"error":"interaction_required"}`, false},
+		{`{"error":"consent_required","error_codes":[65001]}`, false},
+		{`{"error":"invalid_scope","error_codes":[70011]}`, false},
+		{`{"error":"invalid_resource","error_codes":[500011]}`, false},
+		{`{"error":"temporarily_unavailable"}`, false},
+		{`{"error":"temporarily_unavailable","error_codes":[70043]}`, false}, // the error field first: transient
+	} {
+		_, err := parseTokenResponse(400, hdr(jsonCT...), []byte(tt.body), epoch)
+		if got := GrantEnded(err); got != tt.want {
+			t.Errorf("GrantEnded(%s) = %t; want %t", tt.body, got, tt.want)
+		}
+	}
+	if GrantEnded(errTest("network down")) || GrantEnded(nil) {
+		t.Errorf("GrantEnded of a non-OAuth error = true; want false")
+	}
+}
+
+// TestResourceAdvice: a refusal of one resource's token says what to do,
+// naming the AADSTS code when there is one.
+func TestResourceAdvice(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"error":"interaction_required","error_codes":[50076]}`:    "AADSTS50076: the administrator's Conditional Access policy requires multi-factor authentication",
+		`{"error":"invalid_grant","error_codes":[53003]}`:           "AADSTS53003: the administrator's Conditional Access policy blocks",
+		`{"error":"invalid_grant","error_codes":[50097]}`:           "AADSTS50097: the administrator's Conditional Access policy requires device authentication",
+		`{"error":"invalid_grant","error_codes":[65001]}`:           "AADSTS65001: consent to this resource is missing",
+		`{"error":"interaction_required"}`:                          "sign in once with this scope",
+		`{"error":"invalid_resource","error_codes":[500011]}`:       "AADSTS500011: the resource is not known",
+		`{"error":"temporarily_unavailable","error_codes":[90033]}`: "",
+	} {
+		_, err := parseTokenResponse(400, hdr(jsonCT...), []byte(body), epoch)
+		got := ResourceAdvice(err)
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("ResourceAdvice(%s) = %q; want %q", body, got, want)
+		}
+	}
+}

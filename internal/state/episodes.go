@@ -4,11 +4,8 @@ package state
 // about, read from successive snapshots: an account entering NeedsSignIn or
 // Failing starts an episode, announced once; a refresh in flight
 // (Refreshing) does not end it; any other state does. The keeper's desktop
-// notifications (ui.Episodes) and its hooks (hooks.Watch) both follow it.
-//
-// (The engine's own Options.Notify, once per episode from inside the
-// engine and remembered in state.json, is for embedders and tests; the
-// keeper does not use it.)
+// notifications (ui.Episodes) and its hooks (hooks.Watch) both follow it;
+// the engine itself notifies no one.
 //
 // The zero value is ready. It is not safe for concurrent use.
 type Episodes struct {

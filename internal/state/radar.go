@@ -28,3 +28,9 @@ type Radar struct {
 	// refresh token's lifetime, or the sign-in a limit applies to.
 	Since time.Time `json:"since"`
 }
+
+// RadarSameDate is how far a radar's sign-in date may move and still count
+// as the one the user was reminded of: a single-page app's date wobbles by
+// a second with each refresh (whole seconds left, counted from the
+// request), and a sliding session's moves a little.
+const RadarSameDate = time.Hour
