@@ -57,6 +57,7 @@ var allowed = map[string][]string{
 	"internal/autostart":        {},
 	"internal/quietlocale":      {},
 	"internal/credential":       {},
+	"internal/shell":            {}, // quoting for sh, fish, PowerShell
 	"internal/logfile":          {}, // size-rotated files shared by processes
 	// The values every client sees (snapshot, status, results, scopes).
 	"internal/state": {},
