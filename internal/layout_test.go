@@ -40,9 +40,10 @@ var allowed = map[string][]string{
 
 	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config", "internal/state"},
 	"internal/control": {"internal/state", "internal/config", "internal/control/sockpath", "internal/accesslog"},
-	// The service behind the socket and in-process (control.Service).
+	// The service behind the socket and in-process (control.Service), and
+	// the demo's service over the simulator.
 	"internal/keeper": {"internal/accesslog", "internal/config", "internal/control", "internal/engine", "internal/hooks",
-		"internal/logfile", "internal/oauth", "internal/state", "internal/vault"},
+		"internal/idpsim", "internal/logfile", "internal/oauth", "internal/state", "internal/vault"},
 	// Hooks: commands run on account events, derived from snapshots.
 	"internal/hooks": {"internal/engine", "internal/state", "internal/config"},
 	// Who was handed a token, in a rotated file.

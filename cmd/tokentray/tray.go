@@ -85,7 +85,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			return err
 		}
 		defer d.Close()
-		b = d.backend
+		b = d.Backend()
 	} else {
 		b, err = keeper.Open(ctx, l, keeper.Options{Keeper: true, Probe: true, TrayHost: trayHost, Version: version})
 		if err != nil {
