@@ -46,6 +46,12 @@ var allowed = map[string][]string{
 		"internal/idpsim", "internal/logfile", "internal/oauth", "internal/state", "internal/vault"},
 	// Hooks: commands run on account events, derived from snapshots.
 	"internal/hooks": {"internal/engine", "internal/state", "internal/config"},
+	// git's and kubectl's credential protocols, and git's helper set-up for
+	// the git.credentials mappings.
+	"internal/credential": {"internal/config", "internal/shell"},
+	// tokentray doctor's checks, over the settings, the service's storage,
+	// git's helpers and the login entry.
+	"internal/doctor": {"internal/autostart", "internal/config", "internal/credential", "internal/keeper", "internal/vault"},
 	// Who was handed a token, in a rotated file.
 	"internal/accesslog": {"internal/logfile"},
 
@@ -57,7 +63,6 @@ var allowed = map[string][]string{
 	"internal/idpsim":           {},
 	"internal/autostart":        {},
 	"internal/quietlocale":      {},
-	"internal/credential":       {},
 	"internal/shell":            {}, // quoting for sh, fish, PowerShell
 	"internal/logfile":          {}, // size-rotated files shared by processes
 	// The values every client sees (snapshot, status, results, scopes).

@@ -58,6 +58,16 @@ func (f *tokenFlags) options() (control.TokenOptions, error) {
 	return control.TokenOptions{MinValid: f.minValid, Scopes: scopes, Claims: f.claims}, nil
 }
 
+// fetch validates the flags and gets the token they ask for (fetchToken).
+func (f *tokenFlags) fetch(cmd *cobra.Command, g *globals, args []string) (control.Token, control.TokenOptions, error) {
+	o, err := f.options()
+	if err != nil {
+		return control.Token{}, o, err
+	}
+	tok, err := fetchToken(cmd, g, args, o)
+	return tok, o, err
+}
+
 // fetchToken gets a token of the account named by args (or the only one)
 // from the service: the running keeper's memory, or in-process under the
 // cross-process lock when none runs.
@@ -120,11 +130,7 @@ it is served by the running keeper when there is one, else in-process.
 			if err != nil {
 				return control.Usagef("--shell %q: want one of %s", shellName, strings.Join(shell.Names, ", "))
 			}
-			o, err := f.options()
-			if err != nil {
-				return err
-			}
-			tok, err := fetchToken(cmd, g, args, o)
+			tok, _, err := f.fetch(cmd, g, args)
 			if err != nil {
 				return err
 			}
@@ -185,11 +191,7 @@ refreshes at once with those claims and prints the new token.
 ` + exitCodesHelp,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := f.options()
-			if err != nil {
-				return err
-			}
-			tok, err := fetchToken(cmd, g, args, o)
+			tok, o, err := f.fetch(cmd, g, args)
 			if err != nil {
 				return err
 			}
