@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -78,22 +76,14 @@ func newIdpSimCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			ln, err := net.Listen("tcp", addr)
+			sim := idpsim.New(idpsim.Options{AccessTTL: accessTTL, SignInFrequency: signInFrequency, SPAClients: spaClients})
+			srv, err := sim.ServeLoopback(addr)
 			if err != nil {
 				return control.Usagef("--addr %q: %v", addr, err)
 			}
-			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-				ln.Close()
-				return control.Usagef("--addr %q: the simulator listens on loopback addresses only", addr)
-			}
-			sim := idpsim.New(idpsim.Options{AccessTTL: accessTTL, SignInFrequency: signInFrequency, SPAClients: spaClients})
-			srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-			base := "http://" + ln.Addr().String()
-			fmt.Fprintf(cmd.OutOrStdout(), "idp-sim listening on %s\nissuer (oidc): %s\nmicrosoft-style: %s/common/oauth2/v2.0/token\n", base, sim.Issuer(base), base)
-			go func() { <-ctx.Done(); srv.Close() }()
-			if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-				return err
-			}
+			defer srv.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "idp-sim listening on %s\nissuer (oidc): %s\nmicrosoft-style: %s/common/oauth2/v2.0/token\n", srv.Base, sim.Issuer(srv.Base), srv.Base)
+			<-ctx.Done()
 			return nil
 		},
 	}

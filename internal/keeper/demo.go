@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -36,7 +35,7 @@ type DemoOptions struct {
 type Demo struct {
 	backend *Backend
 	sim     *idpsim.Server
-	srv     *http.Server
+	srv     *idpsim.Listening
 	tmp     string
 	once    sync.Once
 	stopScn context.CancelFunc
@@ -83,15 +82,11 @@ func StartDemo(ctx context.Context, l *config.Loaded, o DemoOptions) (*Demo, err
 	demo := *l
 	demo.Settings = demoSettings(l.Settings)
 	sim := idpsim.New(idpsim.Options{AccessTTL: 3 * time.Minute, Clients: []string{demoClient}, DefaultSubject: demoSubject})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := sim.ServeLoopback("127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start the demo simulator: %w", err)
 	}
-	base := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }() // ends with ErrServerClosed on Close
-
-	prof, err := oauth.MicrosoftProfileAt(base, "common", demoClient, []string{"User.Read"})
+	prof, err := oauth.MicrosoftProfileAt(srv.Base, "common", demoClient, []string{"User.Read"})
 	if err != nil {
 		srv.Close()
 		return nil, err
