@@ -40,11 +40,18 @@ var allowed = map[string][]string{
 
 	"internal/engine":  {"internal/oauth", "internal/vault", "internal/config", "internal/state"},
 	"internal/control": {"internal/state", "internal/config", "internal/control/sockpath", "internal/accesslog", "internal/wire"},
-	// The service behind the socket and in-process (control.Service).
+	// The service behind the socket and in-process (control.Service), and
+	// the demo's service over the simulator.
 	"internal/keeper": {"internal/accesslog", "internal/config", "internal/control", "internal/engine", "internal/hooks",
-		"internal/logfile", "internal/oauth", "internal/state", "internal/vault"},
+		"internal/idpsim", "internal/logfile", "internal/oauth", "internal/state", "internal/vault"},
 	// Hooks: commands run on account events, derived from snapshots.
 	"internal/hooks": {"internal/engine", "internal/state", "internal/config"},
+	// git's and kubectl's credential protocols, and git's helper set-up for
+	// the git.credentials mappings.
+	"internal/credential": {"internal/config", "internal/shell"},
+	// tokentray doctor's checks, over the settings, the service's storage,
+	// git's helpers and the login entry.
+	"internal/doctor": {"internal/autostart", "internal/config", "internal/credential", "internal/keeper", "internal/vault"},
 	// Who was handed a token, in a rotated file.
 	"internal/accesslog": {"internal/logfile"},
 
@@ -58,7 +65,7 @@ var allowed = map[string][]string{
 	"internal/idpsim":      {},
 	"internal/autostart":   {},
 	"internal/quietlocale": {},
-	"internal/credential":  {},
+	"internal/shell":       {}, // quoting for sh, fish, PowerShell
 	"internal/logfile":     {}, // size-rotated files shared by processes
 	// The values every client sees (snapshot, status, results, scopes).
 	"internal/state": {},

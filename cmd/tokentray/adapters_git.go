@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -105,7 +101,7 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			// with another helper configured for this remote, the token
 			// would land in it (~/.git-credentials for store). quit=1 makes
 			// git stop instead of asking that helper.
-			if err := gitHelpersOnlyOurs(cmd.Context(), req, m.Account); err != nil {
+			if err := (credential.GitConfig{}).OnlyOurs(cmd.Context(), req, m.Account); err != nil {
 				fmt.Fprintln(cmd.OutOrStdout(), "quit=1")
 				return &control.CodedError{Code: exitFailure, Err: err}
 			}
@@ -113,15 +109,8 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			if err != nil {
 				return err
 			}
-			user := m.Username // the mapping's, else the URL's, else "tokentray"
-			if user == "" {
-				user = req.Username
-			}
-			if user == "" {
-				user = m.EffectiveUsername()
-			}
 			return credential.WriteGitAnswer(cmd.OutOrStdout(), credential.GitAnswer{
-				Username: user, Password: tok.AccessToken, PasswordExpiry: tok.Expiry,
+				Username: credential.GitUsername(m, req), Password: tok.AccessToken, PasswordExpiry: tok.Expiry,
 			})
 		},
 	}
@@ -144,81 +133,6 @@ func showGitCredentials(w io.Writer, s config.Settings) {
 	}
 }
 
-// gitHelpersOnlyOurs checks, with the git that runs this helper (its
-// environment and working directory), that tokentray's helper is the only
-// one git consults for the remote of req; otherwise it names the others
-// and what to do.
-func gitHelpersOnlyOurs(ctx context.Context, req credential.GitRequest, account string) error {
-	hs, err := credential.GitConfig{}.Helpers(ctx, req.Protocol, req.Host, req.Username, req.Path, req.Path != "")
-	if err != nil {
-		return fmt.Errorf("cannot tell which credential helpers git hands the access token of account %q to, so tokentray gives it none: %w", account, err)
-	}
-	return foreignHelpersError(req.Protocol+"://"+req.Host, account, credential.ForeignGitHelpers(hs))
-}
-
-// foreignHelpersError says which helpers besides tokentray's git would
-// hand the token to; nil when there are none.
-func foreignHelpersError(remote, account string, foreign []credential.GitHelper) error {
-	if len(foreign) == 0 {
-		return nil
-	}
-	names := make([]string, len(foreign))
-	for i, h := range foreign {
-		names[i] = h.String()
-	}
-	return fmt.Errorf("git would also hand the access token of account %q for %s to %s, which may store it; tokentray gives git no token while another helper is configured for that remote: run tokentray git-credential setup (it resets the list for the remote at the end of ~/.gitconfig), or remove the helper",
-		account, remote, strings.Join(names, ", "))
-}
-
-// gitRemote is one scheme://host git.credentials maps, with whether any of
-// its mappings has a path (then git must send paths: useHttpPath).
-type gitRemote struct {
-	Protocol, Host string
-	UseHTTPPath    bool
-}
-
-func (r gitRemote) URL() string { return r.Protocol + "://" + r.Host }
-
-// gitRemotes lists the remotes of the git.credentials mappings, once each.
-func gitRemotes(s config.Settings) []gitRemote {
-	var out []gitRemote
-	at := map[string]int{}
-	for _, m := range s.Git.Credentials {
-		id := m.EffectiveProtocol() + "://" + strings.ToLower(m.Host)
-		i, ok := at[id]
-		if !ok {
-			i = len(out)
-			at[id] = i
-			out = append(out, gitRemote{Protocol: m.EffectiveProtocol(), Host: m.Host})
-		}
-		out[i].UseHTTPPath = out[i].UseHTTPPath || strings.Trim(m.Path, "/") != ""
-	}
-	return out
-}
-
-// gitHelperCheck is doctor's line for one mapped remote: tokentray's helper
-// is the only one git consults for it.
-func gitHelperCheck(ctx context.Context, gc credential.GitConfig, r gitRemote) check {
-	c := check{Name: "git " + r.URL(), Fix: "run: tokentray git-credential setup (or remove the other helper)"}
-	hs, err := gc.Helpers(ctx, r.Protocol, r.Host, "", "", false)
-	if err != nil {
-		c.Detail = err.Error()
-		c.Fix = "install git, or fix the git configuration it names"
-		return c
-	}
-	ours := len(hs) - len(credential.ForeignGitHelpers(hs))
-	if err := foreignHelpersError(r.URL(), "the mapped account", credential.ForeignGitHelpers(hs)); err != nil {
-		c.Detail = err.Error()
-		return c
-	}
-	if ours == 0 {
-		c.Detail = "git asks no tokentray helper for " + r.URL() + " (git.credentials maps it)"
-		return c
-	}
-	c.OK, c.Detail, c.Fix = true, "git asks only tokentray for "+r.URL(), ""
-	return c
-}
-
 // setupGitHelpers writes, for every mapped remote, the git configuration
 // that makes tokentray its only credential helper, then checks it.
 func setupGitHelpers(cmd *cobra.Command, g *globals) error {
@@ -226,11 +140,11 @@ func setupGitHelpers(cmd *cobra.Command, g *globals) error {
 	if err != nil {
 		return err
 	}
-	remotes := gitRemotes(l.Settings)
+	remotes := credential.GitRemotes(l.Settings.Git.Credentials)
 	if len(remotes) == 0 {
 		return control.Usagef("git-credential setup: git.credentials maps no remote; add one to the settings first (see tokentray git-credential --help)")
 	}
-	helper, err := gitHelperCommand()
+	helper, err := credential.HelperCommand()
 	if err != nil {
 		return err
 	}
@@ -240,7 +154,7 @@ func setupGitHelpers(cmd *cobra.Command, g *globals) error {
 		if err := gc.SetupGitHelper(cmd.Context(), r.URL(), helper, r.UseHTTPPath); err != nil {
 			return fmt.Errorf("git-credential setup for %s: %w", r.URL(), err)
 		}
-		c := gitHelperCheck(cmd.Context(), gc, r)
+		c := gc.CheckRemote(cmd.Context(), r)
 		if !c.OK {
 			failed++
 			fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: %s\n", c.Detail)
@@ -252,36 +166,4 @@ func setupGitHelpers(cmd *cobra.Command, g *globals) error {
 		return &control.CodedError{Code: exitFailure, Err: fmt.Errorf("git still hands the token to other helpers for %d of %d remotes; remove them from the configuration named above", failed, len(remotes))}
 	}
 	return nil
-}
-
-const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:"
-
-// gitChecks are doctor's lines for git.credentials: one per mapped remote.
-func gitChecks(ctx context.Context, s config.Settings) []check {
-	var out []check
-	for _, r := range gitRemotes(s) {
-		out = append(out, gitHelperCheck(ctx, credential.GitConfig{}, r))
-	}
-	return out
-}
-
-// gitHelperCommand is the credential.helper value for this program:
-// "!tokentray git-credential" when tokentray is on PATH, else its absolute
-// path, quoted for the shell git runs it with.
-func gitHelperCommand() (string, error) {
-	if _, err := exec.LookPath("tokentray"); err == nil {
-		return "!tokentray git-credential", nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find this program for git's helper line: %w", err)
-	}
-	if r, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = r
-	}
-	exe = filepath.ToSlash(exe)
-	if strings.ContainsFunc(exe, func(r rune) bool { return !strings.ContainsRune(shellSafe, r) }) {
-		exe = "'" + strings.ReplaceAll(exe, "'", `'\''`) + "'"
-	}
-	return "!" + exe + " git-credential", nil
 }

@@ -10,11 +10,6 @@ import (
 	"github.com/tokentray/tokentray/internal/credential"
 )
 
-// execExpirySkew is how much earlier than the token's expiry kubectl is told
-// the credential expires: kubectl reuses it until expirationTimestamp, and a
-// request sent in the last seconds would reach the API server expired.
-const execExpirySkew = time.Minute
-
 func newKubectlCredentialCmd(g *globals) *cobra.Command {
 	var apiVersion string
 	var scopes []string
@@ -56,11 +51,7 @@ comes from its memory; without one, one process refreshes at a time.
 			if err != nil {
 				return err
 			}
-			exp := tok.Expiry
-			if early := exp.Add(-execExpirySkew); early.After(time.Now()) {
-				exp = early
-			}
-			out, err := credential.ExecCredential(version, tok.AccessToken, exp)
+			out, err := credential.ExecCredential(version, tok.AccessToken, credential.ExecExpiry(tok.Expiry, time.Now()))
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/internal/credential"
+	"github.com/tokentray/tokentray/internal/doctor"
 	"github.com/tokentray/tokentray/internal/idpsim"
 )
 
@@ -237,7 +239,7 @@ func TestAdapterKubectlCredentialOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantExp := env.Expiry.Add(-execExpirySkew).UTC().Truncate(time.Second).Format(time.RFC3339)
+	wantExp := env.Expiry.Add(-credential.ExecExpirySkew).UTC().Truncate(time.Second).Format(time.RFC3339)
 	info := func(v string) string {
 		return `KUBERNETES_EXEC_INFO={"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/` + v + `","spec":{"interactive":false}}`
 	}
@@ -271,7 +273,7 @@ func TestAdapterKubectlCredentialOutput(t *testing.T) {
 				t.Errorf("status.token (%s) is not the account's current access token (%s)", hash(got.Status.Token), hash(env.AccessToken))
 			}
 			if got.Status.ExpirationTimestamp != wantExp {
-				t.Errorf("expirationTimestamp %q; want %q (the token's expiry less %s)", got.Status.ExpirationTimestamp, wantExp, execExpirySkew)
+				t.Errorf("expirationTimestamp %q; want %q (the token's expiry less %s)", got.Status.ExpirationTimestamp, wantExp, credential.ExecExpirySkew)
 			}
 			if r.stderr != "" {
 				t.Errorf("stderr %q; want nothing", r.stderr)
@@ -518,10 +520,10 @@ func TestAdapterGitRealClone(t *testing.T) {
 
 // gitDoctorCheck is the line of `tokentray doctor --json` for a mapped git
 // remote, run with git's environment env.
-func gitDoctorCheck(t *testing.T, c *cli, env []string, remote string) check {
+func gitDoctorCheck(t *testing.T, c *cli, env []string, remote string) doctor.Check {
 	t.Helper()
 	r := c.exec(binPath, env, "", "", true, "doctor", "--json")
-	var out struct{ Checks []check }
+	var out struct{ Checks []doctor.Check }
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("doctor --json: exit %d, %v: %q", r.code, err, r.stdout)
 	}
@@ -534,7 +536,7 @@ func gitDoctorCheck(t *testing.T, c *cli, env []string, remote string) check {
 		}
 	}
 	t.Fatalf("doctor --json has no check for git %s: %s", remote, r.stdout)
-	return check{}
+	return doctor.Check{}
 }
 
 // appendConfig adds YAML text to the end of c's settings file.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/shell"
 	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/wire"
 )
@@ -58,6 +59,16 @@ func (f *tokenFlags) options() (control.TokenOptions, error) {
 	return control.TokenOptions{MinValid: f.minValid, Scopes: scopes, Claims: f.claims}, nil
 }
 
+// fetch validates the flags and gets the token they ask for (fetchToken).
+func (f *tokenFlags) fetch(cmd *cobra.Command, g *globals, args []string) (control.Token, control.TokenOptions, error) {
+	o, err := f.options()
+	if err != nil {
+		return control.Token{}, o, err
+	}
+	tok, err := fetchToken(cmd, g, args, o)
+	return tok, o, err
+}
+
 // fetchToken gets a token of the account named by args (or the only one)
 // from the service: the running keeper's memory, or in-process under the
 // cross-process lock when none runs.
@@ -93,12 +104,9 @@ func tokenJSON(tok control.Token) map[string]any {
 // envVarRE is a portable environment variable name.
 var envVarRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
-// Shells env can print for.
-var envShells = []string{"sh", "fish", "powershell"}
-
 func newEnvCmd(g *globals) *cobra.Command {
 	var f tokenFlags
-	var varName, shell string
+	var varName, shellName string
 	cmd := &cobra.Command{
 		Use:   "env [NAME]",
 		Short: "Print shell exports of a valid access token, for tools that read it from the environment",
@@ -120,15 +128,11 @@ it is served by the running keeper when there is one, else in-process.
 			if !envVarRE.MatchString(varName) {
 				return control.Usagef("--var %q: want a variable name of letters, digits and _, not starting with a digit (at most 128)", varName)
 			}
-			quote, err := shellQuoter(shell)
+			quote, err := shell.Assignment(shellName)
 			if err != nil {
-				return err
+				return control.Usagef("--shell %q: want one of %s", shellName, strings.Join(shell.Names, ", "))
 			}
-			o, err := f.options()
-			if err != nil {
-				return err
-			}
-			tok, err := fetchToken(cmd, g, args, o)
+			tok, _, err := f.fetch(cmd, g, args)
 			if err != nil {
 				return err
 			}
@@ -137,55 +141,13 @@ it is served by the running keeper when there is one, else in-process.
 	}
 	f.register(cmd, false)
 	cmd.Flags().StringVar(&varName, "var", "TOKENTRAY_ACCESS_TOKEN", "the variable that gets the token")
-	cmd.Flags().StringVar(&shell, "shell", "sh", "the syntax to print: "+strings.Join(envShells, ", "))
+	cmd.Flags().StringVar(&shellName, "shell", "sh", "the syntax to print: "+strings.Join(shell.Names, ", "))
 	return cmd
 }
 
-// assignment renders one environment assignment in a shell's syntax.
-type assignment func(name, value string) string
-
-func shellQuoter(shell string) (assignment, error) {
-	switch shell {
-	case "sh":
-		return func(n, v string) string { return "export " + n + "=" + shQuote(v) }, nil
-	case "fish":
-		return func(n, v string) string { return "set -gx " + n + " " + fishQuote(v) }, nil
-	case "powershell":
-		return func(n, v string) string { return "$env:" + n + " = " + psQuote(v) }, nil
-	}
-	return nil, control.Usagef("--shell %q: want one of %s", shell, strings.Join(envShells, ", "))
-}
-
-func writeEnv(w io.Writer, set assignment, name string, tok control.Token) error {
+func writeEnv(w io.Writer, set shell.Assign, name string, tok control.Token) error {
 	_, err := fmt.Fprintf(w, "%s\n%s\n", set(name, tok.AccessToken), set(name+"_EXPIRES_ON", fmt.Sprint(tok.Expiry.Unix())))
 	return err
-}
-
-// shQuote quotes s for POSIX sh: inside single quotes nothing is special
-// but the quote itself, written '\”.
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// fishQuote quotes s for fish: inside single quotes only \ and ' are
-// special, each escaped with a backslash.
-func fishQuote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
-
-// psQuote quotes s for PowerShell: a verbatim single-quoted string where a
-// quote is doubled; PowerShell also takes the typographic single quotes
-// ‘ ’ ‚ ‛ as quotes, so they are doubled too.
-func psQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for _, r := range s {
-		switch r {
-		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
-			b.WriteRune(r)
-		}
-		b.WriteRune(r)
-	}
-	b.WriteByte('\'')
-	return b.String()
 }
 
 func newTokenCmd(g *globals) *cobra.Command {
@@ -232,11 +194,7 @@ account is signed in as: the user name a mail server expects)}.
 ` + exitCodesHelp,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := f.options()
-			if err != nil {
-				return err
-			}
-			tok, err := fetchToken(cmd, g, args, o)
+			tok, o, err := f.fetch(cmd, g, args)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"fyne.io/systray"
 	"github.com/spf13/cobra"
 
+	"github.com/tokentray/tokentray/internal/autostart"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/ui"
@@ -85,7 +86,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			return err
 		}
 		defer d.Close()
-		b = d.backend
+		b = d.Backend()
 	} else {
 		b, err = keeper.Open(ctx, l, keeper.Options{Keeper: true, Probe: true, TrayHost: trayHost, Version: version})
 		if err != nil {
@@ -93,7 +94,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 			return err
 		}
 		defer b.Close()
-		if err := applyAutostart(b.Settings()); err != nil {
+		if err := autostart.Apply(b.Settings().Autostart); err != nil {
 			b.Log().Warn("start at login: could not apply the setting", "error", err)
 		}
 	}

@@ -168,3 +168,21 @@ func FuzzParseExecInfo(f *testing.F) {
 		}
 	})
 }
+
+func TestExecExpiry(t *testing.T) {
+	now := time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name         string
+		expiry, want time.Time
+	}{
+		{"an hour left: a minute earlier", now.Add(time.Hour), now.Add(time.Hour - ExecExpirySkew)},
+		{"just over the skew left: a minute earlier", now.Add(ExecExpirySkew + time.Second), now.Add(time.Second)},
+		{"exactly the skew left: the expiry", now.Add(ExecExpirySkew), now.Add(ExecExpirySkew)},
+		{"less than the skew left: the expiry", now.Add(30 * time.Second), now.Add(30 * time.Second)},
+		{"expired: the expiry", now.Add(-time.Minute), now.Add(-time.Minute)},
+	} {
+		if got := ExecExpiry(c.expiry, now); !got.Equal(c.want) {
+			t.Errorf("%s: ExecExpiry(%s, %s) = %s; want %s", c.name, c.expiry, now, got, c.want)
+		}
+	}
+}

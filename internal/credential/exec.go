@@ -74,6 +74,20 @@ func jsonProblem(err error) string {
 	return "malformed JSON"
 }
 
+// ExecExpirySkew is how much earlier than the token's expiry kubectl is told
+// the credential expires: kubectl reuses it until expirationTimestamp, and a
+// request sent in the last seconds would reach the API server expired.
+const ExecExpirySkew = time.Minute
+
+// ExecExpiry is the expirationTimestamp for a token that expires at expiry:
+// ExecExpirySkew earlier, unless that is not after now (then expiry itself).
+func ExecExpiry(expiry, now time.Time) time.Time {
+	if early := expiry.Add(-ExecExpirySkew); early.After(now) {
+		return early
+	}
+	return expiry
+}
+
 // ExecCredential renders the ExecCredential kubectl reads from an exec
 // plugin's stdout: the bearer token and, so kubectl caches it no longer,
 // its expiry as RFC 3339 in UTC (whole seconds, rounded down).

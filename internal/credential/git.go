@@ -1,7 +1,9 @@
 // Package credential speaks the credential protocols of the tools tokentray
 // hands tokens to: git's credential-helper protocol (key=value lines) and
 // Kubernetes' ExecCredential (client.authentication.k8s.io). It parses what
-// those tools send and formats what they read; it holds no token itself.
+// those tools send and formats what they read, and reads and writes git's
+// helper list for the remotes git.credentials maps; it holds no token
+// itself.
 package credential
 
 import (

@@ -1,9 +1,10 @@
-package main
+package keeper
 
 import (
 	"context"
 	"testing"
 
+	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/state"
@@ -17,7 +18,7 @@ func TestDemoNeedsSignInRecovery(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := startDemo(ctx, &globals{}, nil, false)
+	d, err := StartDemo(ctx, &config.Loaded{Settings: config.Defaults()}, DemoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

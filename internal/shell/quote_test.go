@@ -1,4 +1,4 @@
-package main
+package shell
 
 import (
 	"math/rand/v2"
@@ -86,7 +86,7 @@ func FuzzEnvQuoting(f *testing.F) {
 		for name, c := range map[string]struct {
 			quote   func(string) string
 			unquote func(string) (string, bool)
-		}{"sh": {shQuote, unquoteSh}, "fish": {fishQuote, unquoteFish}, "powershell": {psQuote, unquotePS}} {
+		}{"sh": {Sh, unquoteSh}, "fish": {Fish, unquoteFish}, "powershell": {PowerShell, unquotePS}} {
 			q := c.quote(s)
 			if got, ok := c.unquote(q); !ok || got != s {
 				t.Fatalf("%s: quote(%q) = %q reads back as %q (one word: %t)", name, s, q, got, ok)
@@ -113,7 +113,7 @@ func TestShQuoteWithRealShell(t *testing.T) {
 		values = append(values, string(r))
 	}
 	var script strings.Builder
-	set, _ := shellQuoter("sh")
+	set, _ := Assignment("sh")
 	for _, v := range values {
 		script.WriteString(set("V", v) + "\n")
 		script.WriteString(`printf '%s\0' "$V"` + "\n")
@@ -133,8 +133,8 @@ func TestShQuoteWithRealShell(t *testing.T) {
 	}
 }
 
-func TestShellQuoterUnknown(t *testing.T) {
-	if _, err := shellQuoter("csh"); err == nil || !strings.Contains(err.Error(), "sh, fish, powershell") {
-		t.Errorf("shellQuoter(csh) = %v; want an error listing the shells", err)
+func TestAssignmentUnknown(t *testing.T) {
+	if _, err := Assignment("csh"); err == nil || !strings.Contains(err.Error(), "sh, fish, powershell") {
+		t.Errorf("Assignment(csh) = %v; want an error listing the shells", err)
 	}
 }
