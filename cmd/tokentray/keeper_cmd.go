@@ -105,9 +105,12 @@ func serveHeadless(cmd *cobra.Command, build func(ctx context.Context) (*keeper.
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ignoreSIGPIPE()
-	slot := &handlerSlot{}
-	srv, err := claimInstance(slot, false)
-	if errors.Is(err, errHandedOver) {
+	path, err := controlPath()
+	if err != nil {
+		return err
+	}
+	sock, err := keeper.Claim(path, false)
+	if errors.Is(err, keeper.ErrHandedOver) {
 		fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running")
 		return nil
 	}
@@ -116,9 +119,9 @@ func serveHeadless(cmd *cobra.Command, build func(ctx context.Context) (*keeper.
 	}
 	b, err := build(ctx)
 	if err != nil {
-		srv.Close()
+		sock.Close()
 		return err
 	}
 	defer b.Close()
-	return serveKeeper(ctx, b, srv, slot, control.Front{Quit: stop})
+	return sock.Serve(ctx, b, control.Front{Quit: stop})
 }

@@ -53,24 +53,23 @@ func startKeeper(t *testing.T, base string) *keeperFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slot := &handlerSlot{}
-	srv, err := control.Listen(filepath.Join(sockDir, "control.sock"), slot)
+	sock, err := keeper.Claim(filepath.Join(sockDir, "control.sock"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- serveKeeper(ctx, b, srv, slot, control.Front{}) }()
+	go func() { done <- sock.Serve(ctx, b, control.Front{}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("serveKeeper = %v", err)
+			t.Errorf("Serve = %v", err)
 		}
 		b.Close()
 		os.RemoveAll(sockDir)
 	})
 	var cl *control.Client
 	waitFor(t, 5*time.Second, "the keeper to answer", func() bool {
-		cl, err = control.Dial(srv.Path())
+		cl, err = control.Dial(sock.Path())
 		return err == nil
 	})
 	f := &keeperFixture{backend: b, path: path, client: cl}

@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/accesslog"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/keeper"
+	"github.com/tokentray/tokentray/ui"
 )
 
 func newLogCmd(g *globals) *cobra.Command {
@@ -59,49 +57,11 @@ the command.
 			if jsonOut {
 				return writeJSON(cmd, es)
 			}
-			return printAccessLog(cmd, es, from)
+			return ui.WriteAccessLog(cmd.OutOrStdout(), cmd.ErrOrStderr(), es, from)
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, parent_pid, parent_exe, client, via)")
 	cmd.Flags().StringVar(&account, "account", "", "only the tokens of this account")
 	cmd.Flags().IntVarP(&n, "n", "n", 20, "at most this many entries (1–500)")
 	return cmd
-}
-
-func printAccessLog(cmd *cobra.Command, es []accesslog.Entry, from string) error {
-	out := cmd.OutOrStdout()
-	if len(es) == 0 {
-		_, err := fmt.Fprintf(out, "no token handed out yet (%s)\n", from)
-		return err
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACCOUNT\tSCOPE\tPROGRAM (PID)\tRUN BY (PID)\tVIA")
-	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Account, scopeText(e.Scopes),
-			programText(e.Exe, e.PID), programText(e.ParentExe, e.ParentPID), e.Via)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "(%s)\n", from)
-	return err
-}
-
-// scopeText is the scopes asked for, or "default" (the account's own).
-func scopeText(s []string) string {
-	if len(s) == 0 {
-		return "default"
-	}
-	return strings.Join(s, " ")
-}
-
-// programText is "exe (pid)", with "unknown" for what the OS did not tell.
-func programText(exe string, pid int) string {
-	if exe == "" {
-		exe = "unknown"
-	}
-	if pid == 0 {
-		return exe
-	}
-	return fmt.Sprintf("%s (%d)", exe, pid)
 }

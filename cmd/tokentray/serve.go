@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,10 +12,6 @@ import (
 	"github.com/tokentray/tokentray/internal/control/sockpath"
 	"github.com/tokentray/tokentray/internal/keeper"
 )
-
-// errHandedOver means another keeper runs and has been asked to open its
-// window; this process exits 0.
-var errHandedOver = errors.New("handed over to the running tokentray")
 
 func controlPath() (string, error) {
 	if p := os.Getenv("TOKENTRAY_CONTROL_SOCKET"); p != "" {
@@ -94,61 +89,4 @@ func keeperClient() (*control.Client, error) {
 		return nil, &control.CodedError{Code: exitFailure, Err: fmt.Errorf("refusing the control socket %s: %w", path, err)}
 	}
 	return nil, fmt.Errorf("a tokentray keeper holds the control socket but does not answer (%w); quit it or wait until it has started", err)
-}
-
-// handlerSlot lets the keeper claim its socket before it builds the
-// service (a second launch hands over without opening the keychain);
-// serveKeeper fills it before the server serves.
-type handlerSlot struct{ h control.Handler }
-
-func (s *handlerSlot) Handle(ctx context.Context, req control.Request) control.Response {
-	return s.h.Handle(ctx, req)
-}
-
-func (s *handlerSlot) HandleStream(ctx context.Context, req control.Request, st *control.Stream) control.Response {
-	return s.h.(control.StreamHandler).HandleStream(ctx, req, st)
-}
-
-// claimInstance listens on the control socket, making this process the
-// keeper. When one runs already it asks it to open its window (show: true)
-// and returns errHandedOver.
-func claimInstance(slot *handlerSlot, show bool) (*control.Server, error) {
-	path, err := controlPath()
-	if err != nil {
-		return nil, err
-	}
-	srv, err := control.Listen(path, slot)
-	if errors.Is(err, control.ErrRunning) {
-		if !show {
-			return nil, errHandedOver
-		}
-		c, derr := control.Dial(path)
-		if derr != nil {
-			return nil, fmt.Errorf("tokentray is already running, but it does not answer: %w", derr)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if serr := c.Show(ctx, control.TabAccounts, ""); serr != nil {
-			fmt.Fprintf(os.Stderr, "tokentray is already running; it could not open its window: %v\n", serr)
-		}
-		return nil, errHandedOver
-	}
-	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	return srv, nil
-}
-
-// serveKeeper serves b on srv (front: the front end's ops) and runs the
-// engine and the user's hooks until ctx ends.
-func serveKeeper(ctx context.Context, b *keeper.Backend, srv *control.Server, slot *handlerSlot, front control.Front) error {
-	slot.h = control.NewHandler(b, front)
-	go func() {
-		if err := srv.Serve(ctx); err != nil {
-			b.Log().Error("control socket stopped", "error", err)
-		}
-	}()
-	defer srv.Close()
-	defer b.StartHooks(ctx, srv.Path())() // the keeper runs the hooks
-	return b.Run(ctx)
 }

@@ -3,15 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -32,7 +27,10 @@ func newStatusCmd(g *globals) *cobra.Command {
 				if runsInKeeper(svc) {
 					from = "running tokentray"
 				}
-				return printStatus(cmd, snap, jsonOut, from)
+				if jsonOut {
+					return writeJSON(cmd, snap)
+				}
+				return ui.WriteStatus(cmd.OutOrStdout(), snap, from)
 			})
 		},
 	}
@@ -62,7 +60,7 @@ func newRefreshCmd(g *globals) *cobra.Command {
 					}
 				} else {
 					for _, r := range results {
-						fmt.Fprintln(cmd.OutOrStdout(), describeResult(r))
+						fmt.Fprintln(cmd.OutOrStdout(), ui.DescribeResult(r))
 					}
 				}
 				return err
@@ -72,107 +70,6 @@ func newRefreshCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&all, "all", false, "refresh every account")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd
-}
-
-func describeResult(r state.Result) string {
-	what := "provider returned the same access token"
-	if r.Fresh {
-		what = "new access token from provider"
-	}
-	if r.Skipped {
-		what = "already fresh (refreshed by another process)"
-	}
-	s := fmt.Sprintf("%s: refreshed — %s, valid until %s", r.Account, what, r.Expiry.Local().Format("15:04:05"))
-	if !r.Saved {
-		s += " (NOT saved: storage failed; kept in memory and retrying)"
-	}
-	return s
-}
-
-func printStatus(cmd *cobra.Command, s state.Snapshot, jsonOut bool, from string) error {
-	if jsonOut {
-		return writeJSON(cmd, s)
-	}
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "# from %s\n", from)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tLAST REFRESH\tNEW TOKEN\tNEXT\tEXPIRES\tLAST ERROR")
-	for _, a := range s.Accounts {
-		errMsg := ""
-		if a.LastError != nil {
-			errMsg = a.LastError.Message
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, stateText(a), clock(a.LastSuccess), yesNo(a.Fresh, a.LastSuccess), clock(a.NextDue), clock(a.AccessExpiry), errMsg)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	printRadar(out, s)
-	printScoped(out, s)
-	fails := []string{}
-	for k, v := range s.Counters.RefreshFailedTotal {
-		fails = append(fails, fmt.Sprintf("%s=%d", k, v))
-	}
-	fmt.Fprintf(out, "refresh_success_total=%d refresh_failed_total{%s} refresh_skipped_total=%d\n",
-		s.Counters.RefreshSuccessTotal, strings.Join(fails, ","), s.Counters.RefreshSkippedTotal)
-	return nil
-}
-
-func stateText(a state.AccountStatus) string {
-	s := string(a.State)
-	if a.State == state.BackingOff && !a.BackoffUntil.IsZero() {
-		s += " until " + a.BackoffUntil.Local().Format("15:04:05")
-	}
-	if a.Storage.Degraded {
-		s += " (not saved)"
-	}
-	return s
-}
-
-func clock(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	l := t.Local()
-	if time.Since(l) < 20*time.Hour && time.Until(l) < 20*time.Hour {
-		return l.Format("15:04:05")
-	}
-	return l.Format("2006-01-02 15:04")
-}
-
-func yesNo(b bool, when time.Time) string {
-	if when.IsZero() {
-		return "-"
-	}
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-// printRadar prints one line per account whose next interactive sign-in
-// date is known (the expiry radar): "work: sign-in needed by Mon 14 Dec
-// 09:00 (in 8 days, sign-in frequency policy)".
-func printRadar(out io.Writer, s state.Snapshot) {
-	now := s.At
-	if now.IsZero() {
-		now = time.Now()
-	}
-	for _, a := range s.Accounts {
-		if a.Radar != nil {
-			fmt.Fprintf(out, "%s: %s\n", a.Name, ui.RadarText(a.Radar, now, time.Local))
-		}
-	}
-}
-
-// printScoped lists the cached per-resource scope sets of every account
-// (status, text form).
-func printScoped(w io.Writer, s state.Snapshot) {
-	for _, a := range s.Accounts {
-		for _, sc := range a.Scoped {
-			fmt.Fprintf(w, "%s: cached token for %s until %s\n", a.Name, strings.Join(sc.Scopes, " "), clock(sc.Expiry))
-		}
-	}
 }
 
 // statusLong is `status --help`: what the columns and the radar lines say.

@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
-	"time"
 
 	"fyne.io/systray"
 	"github.com/spf13/cobra"
@@ -52,26 +50,18 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		})
 	}
 	quit := func() { stop(true) }
-	var restartTo []string // set by restart: the keeper re-executes with these args on exit
-	var restartMu sync.Mutex
-	restart := func(demo bool) {
-		args := os.Args[1:]
-		if demo {
-			args = []string{"demo"}
-		}
-		restartMu.Lock()
-		restartTo = args
-		restartMu.Unlock()
-		stop(false)
-	}
+	var restart keeper.Restart // the keeper re-executes once stopped
 	front := control.Front{
 		Show:    func(sh control.Show) error { return w.Show(sh) },
 		Quit:    quit,
-		Restart: restart,
+		Restart: func(demo bool) { restart.Ask(demo); stop(false) },
 	}
-	slot := &handlerSlot{}
-	srv, err := claimInstance(slot, true)
-	if errors.Is(err, errHandedOver) {
+	path, err := controlPath()
+	if err != nil {
+		return err
+	}
+	sock, err := keeper.Claim(path, true)
+	if errors.Is(err, keeper.ErrHandedOver) {
 		fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is already running; it was asked to open its window")
 		return nil
 	}
@@ -82,7 +72,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 	if o.demo {
 		d, err := startDemo(ctx, g, cmd.ErrOrStderr(), trayHost)
 		if err != nil {
-			srv.Close()
+			sock.Close()
 			return err
 		}
 		defer d.Close()
@@ -90,7 +80,7 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 	} else {
 		b, err = keeper.Open(ctx, l, keeper.Options{Keeper: true, Probe: true, TrayHost: trayHost, Version: version})
 		if err != nil {
-			srv.Close()
+			sock.Close()
 			return err
 		}
 		defer b.Close()
@@ -99,9 +89,9 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		}
 	}
 	log := b.Log()
-	w = keeper.NewWindowLauncher(srv.Path(), b)
+	w = keeper.NewWindowLauncher(sock.Path(), b)
 	errc := make(chan error, 1)
-	go func() { errc <- serveKeeper(ctx, b, srv, slot, front) }()
+	go func() { errc <- sock.Serve(ctx, b, front) }()
 
 	tray := ui.NewTray(ui.TrayActions{
 		RefreshAll: func() {
@@ -119,32 +109,9 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		SignIn:   func(name string) { w.Show(control.Show{Tab: control.TabSignIn, Account: name}) },
 		Quit:     quit,
 	}, log)
-	go func() { // the tray and notifications follow the engine
-		eps := ui.Episodes{RadarDays: b.Settings().Radar.NotifyDays, Remind: b.Engine().RemindRadar}
-		var n ui.Notifier
-		for s := range b.Engine().Subscribe(ctx) {
-			tray.Render(s)
-			for _, note := range eps.Update(s) {
-				if err := n.Send(note); err != nil {
-					log.Warn("desktop notification not shown", "error", err)
-				}
-			}
-		}
-	}()
-	// The window opens at start unless the user asked to start minimized
-	// and there is a tray icon to reach it by; with no account yet it opens
-	// so the user can add one (or try the demo).
-	// After a restart the open window reconnects by itself.
-	restarted := os.Getenv(envRestarted) != ""
-	os.Unsetenv(envRestarted)
-	if restarted {
-		w.ExpectReconnect()
-	}
-	if !restarted && (!trayHost || !b.Settings().UI.StartMinimized || len(b.Engine().Snapshot().Accounts) == 0) {
-		if err := w.Show(control.Show{Tab: control.TabAccounts}); err != nil {
-			log.Warn("window not opened", "error", err)
-		}
-	}
+	eps := &ui.Episodes{RadarDays: b.Settings().Radar.NotifyDays, Remind: b.Engine().RemindRadar}
+	go tray.Follow(b.Engine().Subscribe(ctx), eps, ui.Notifier{}, log)
+	w.OpenAtStart(trayHost)
 	// finish ends the keeper once systray.Run has returned: the engine
 	// stops (and flushes), then a restart re-executes.
 	var finishOnce sync.Once
@@ -153,16 +120,10 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		finishOnce.Do(func() {
 			cancel()
 			err := <-errc
-			restartMu.Lock()
-			args := restartTo
-			restartMu.Unlock()
-			if args != nil {
-				srv.Close() // released before the new keeper claims it
-				if rerr := reexec(args); rerr != nil {
-					log.Error("restart failed", "error", rerr)
-					finishErr = fmt.Errorf("restart: %w", rerr)
-					return
-				}
+			if rerr := restart.Do(sock); rerr != nil {
+				log.Error("restart failed", "error", rerr)
+				finishErr = fmt.Errorf("restart: %w", rerr)
+				return
 			}
 			if err != nil {
 				finishErr = fmt.Errorf("engine: %w", err)
@@ -170,52 +131,5 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 		})
 		return finishErr
 	}
-	runReturned := make(chan struct{})
-	go func() { // SIGINT/SIGTERM, quit, restart
-		<-ctx.Done()
-		systray.Quit()
-		// systray.Quit cannot end a message loop whose tray window was
-		// never made (Windows with no notification area yet, as at login
-		// before the shell is up, or under Wine): the loop would block
-		// forever and the keeper would never exit. Give it trayLoopGrace,
-		// then finish without it.
-		select {
-		case <-runReturned:
-		case <-time.After(trayLoopGrace):
-			log.Warn("the tray's message loop did not end after quit; exiting without it", "waited", trayLoopGrace)
-			code := 0
-			if err := finish(); err != nil {
-				log.Error("keeper stopped", "error", err)
-				code = 1
-			}
-			b.Close()
-			os.Exit(code)
-		}
-	}()
-	systray.Run(tray.OnReady, tray.Close)
-	close(runReturned)
-	return finish()
-}
-
-// trayLoopGrace is how long a quitting keeper waits for the tray's message
-// loop to end before it exits without it.
-const trayLoopGrace = 5 * time.Second
-
-// envRestarted marks a keeper started by a restart.
-const envRestarted = "TOKENTRAY_RESTARTED"
-
-// reexec starts `tokentray args...` detached from this process. The new
-// keeper does not inherit this one's stdout and stderr: they may be a pipe
-// or terminal that closes when this process exits (it logs to its file).
-func reexec(args []string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	p := exec.Command(exe, args...)
-	p.Env = append(os.Environ(), envRestarted+"=1")
-	if err := p.Start(); err != nil {
-		return err
-	}
-	return p.Process.Release()
+	return tray.Run(ctx, finish, func(code int) { b.Close(); os.Exit(code) })
 }

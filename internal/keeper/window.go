@@ -214,3 +214,22 @@ func windowProgram() (string, error) {
 	}
 	return p, nil
 }
+
+// OpenAtStart opens the window when the keeper starts, unless the user
+// asked to start minimized and there is a tray icon (trayHost) to reach it
+// by; with no account yet it opens so the user can add one (or try the
+// demo). A keeper started by a restart opens nothing: the open window
+// reconnects by itself, and shows wait for it a while.
+func (w *WindowLauncher) OpenAtStart(trayHost bool) {
+	restarted := os.Getenv(EnvRestarted) != ""
+	os.Unsetenv(EnvRestarted)
+	if restarted {
+		w.ExpectReconnect()
+		return
+	}
+	if !trayHost || !w.b.settings.UI.StartMinimized || len(w.b.engine.Snapshot().Accounts) == 0 {
+		if err := w.Show(control.Show{Tab: control.TabAccounts}); err != nil {
+			w.log.Warn("window not opened", "error", err)
+		}
+	}
+}
