@@ -17,7 +17,7 @@ import (
 // keychain prompt may appear.
 func (b *Backend) Login(ctx context.Context, account string, o control.LoginOptions) (state.Result, error) {
 	ctx = vault.Interactive(ctx)
-	name, err := b.pick(ctx, account)
+	name, err := b.pick(account)
 	if err != nil {
 		return state.Result{}, err
 	}
@@ -56,7 +56,7 @@ func (w lineWriter) Write(p []byte) (int, error) {
 // its secrets.
 func (b *Backend) Logout(ctx context.Context, account string) error {
 	ctx = vault.Interactive(ctx)
-	name, err := b.pick(ctx, account)
+	name, err := b.pick(account)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (b *Backend) Logout(ctx context.Context, account string) error {
 // proves the provider takes it.
 func (b *Backend) Import(ctx context.Context, account, refreshToken string) (state.Result, error) {
 	ctx = vault.Interactive(ctx)
-	name, err := b.pick(ctx, account)
+	name, err := b.pick(account)
 	if err != nil {
 		return state.Result{}, err
 	}

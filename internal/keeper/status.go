@@ -52,7 +52,7 @@ func (b *Backend) Status(ctx context.Context, account string) (state.Snapshot, e
 }
 
 // pick returns the account named name, or the only account when name is "".
-func (b *Backend) pick(ctx context.Context, name string) (string, error) {
+func (b *Backend) pick(name string) (string, error) {
 	s := b.engine.Snapshot()
 	if name != "" {
 		if _, ok := s.Account(name); !ok {

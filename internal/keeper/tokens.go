@@ -21,7 +21,7 @@ import (
 // raises a keychain prompt. Every token handed out is recorded in the
 // access log.
 func (b *Backend) Token(ctx context.Context, account string, o control.TokenOptions) (control.Token, error) {
-	name, err := b.pick(ctx, account)
+	name, err := b.pick(account)
 	if err != nil {
 		return control.Token{}, err
 	}
@@ -109,7 +109,7 @@ func (b *Backend) Refresh(ctx context.Context, account string, all bool) ([]stat
 			names = append(names, a.Name)
 		}
 	} else {
-		name, err := b.pick(ctx, account)
+		name, err := b.pick(account)
 		if err != nil {
 			return nil, err
 		}
