@@ -561,20 +561,17 @@ func TestMailMsmtpMbsyncDovecot(t *testing.T) {
 	c.must("", "config", "set", "storage.backend", "file")
 	c.must("", "account", "add", mailAccount, "--provider", "microsoft", "--client-id", "cli-1")
 	c.must(sim.Grant("cli-1", mailUser, []string{"offline_access", "openid", "profile", "User.Read"})+"\n", "import", mailAccount, "--refresh-token-stdin")
-	// The user name the servers expect is the UPN status --json shows.
-	var st struct {
-		Accounts []struct {
-			SignedInAs struct {
-				Username string `json:"username"`
-			} `json:"signed_in_as"`
-		} `json:"accounts"`
+	// The user name the servers expect is the UPN token --json prints,
+	// as README says.
+	var tj struct {
+		Username string `json:"username"`
 	}
-	if err := json.Unmarshal([]byte(c.must("", "status", "--json").stdout), &st); err != nil || len(st.Accounts) != 1 {
-		t.Fatalf("status --json: %v, %d accounts; want one", err, len(st.Accounts))
+	if err := json.Unmarshal([]byte(c.must("", "token", mailAccount, "--json").stdout), &tj); err != nil {
+		t.Fatalf("token --json: %v", err)
 	}
-	upn := st.Accounts[0].SignedInAs.Username
+	upn := tj.Username
 	if upn != mailUser {
-		t.Fatalf("status --json shows the account signed in as %q; want %q", upn, mailUser)
+		t.Fatalf("token --json says the account is signed in as %q; want %q", upn, mailUser)
 	}
 
 	msmtprc := recipe(t, readmeBlock(t, "### msmtp"), map[string]string{
