@@ -42,7 +42,7 @@ var allowed = map[string][]string{
 	"internal/control": {"internal/state", "internal/config", "internal/control/sockpath", "internal/accesslog", "internal/wire"},
 	// The service behind the socket and in-process (control.Service).
 	"internal/keeper": {"internal/accesslog", "internal/config", "internal/control", "internal/engine", "internal/hooks",
-		"internal/logfile", "internal/oauth", "internal/state", "internal/vault", "internal/azuremi"},
+		"internal/logfile", "internal/oauth", "internal/state", "internal/vault", "internal/azuremi", "internal/wire"},
 	// Hooks: commands run on account events, derived from snapshots.
 	"internal/hooks": {"internal/engine", "internal/state", "internal/config"},
 	// Who was handed a token, in a rotated file.
