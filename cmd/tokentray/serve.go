@@ -145,5 +145,6 @@ func serveKeeper(ctx context.Context, b *keeper.Backend, srv *control.Server, sl
 	}()
 	defer srv.Close()
 	defer b.StartHooks(ctx, srv.Path())() // the keeper runs the hooks
+	defer b.StartAzureSDK(ctx)()          // and the Azure SDK endpoints
 	return b.Run(ctx)
 }

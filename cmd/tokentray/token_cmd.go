@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/wire"
@@ -99,6 +101,7 @@ var envShells = []string{"sh", "fish", "powershell"}
 func newEnvCmd(g *globals) *cobra.Command {
 	var f tokenFlags
 	var varName, shell string
+	var azureSDK bool
 	cmd := &cobra.Command{
 		Use:   "env [NAME]",
 		Short: "Print shell exports of a valid access token, for tools that read it from the environment",
@@ -114,6 +117,11 @@ read a token from the environment:
 The value is quoted for the shell, so any token is safe to eval. Like token,
 it is served by the running keeper when there is one, else in-process.
 
+With --azure-sdk it prints IDENTITY_ENDPOINT and IDENTITY_HEADER instead: the
+running keeper's managed-identity endpoint of an account with azure_sdk,
+where every Azure SDK's DefaultAzureCredential gets its tokens (see README,
+"Azure SDKs"). They stay valid across keeper restarts.
+
 ` + exitCodesHelp,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -123,6 +131,9 @@ it is served by the running keeper when there is one, else in-process.
 			quote, err := shellQuoter(shell)
 			if err != nil {
 				return err
+			}
+			if azureSDK {
+				return writeAzureEnv(cmd, g, args, quote)
 			}
 			o, err := f.options()
 			if err != nil {
@@ -138,7 +149,37 @@ it is served by the running keeper when there is one, else in-process.
 	f.register(cmd, false)
 	cmd.Flags().StringVar(&varName, "var", "TOKENTRAY_ACCESS_TOKEN", "the variable that gets the token")
 	cmd.Flags().StringVar(&shell, "shell", "sh", "the syntax to print: "+strings.Join(envShells, ", "))
+	cmd.Flags().BoolVar(&azureSDK, "azure-sdk", false, "print IDENTITY_ENDPOINT and IDENTITY_HEADER of the keeper's managed-identity endpoint for the Azure SDKs (account setting azure_sdk)")
+	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "var")
+	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "scope")
+	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "resource")
 	return cmd
+}
+
+// writeAzureEnv prints the exports of the running keeper's Azure SDK
+// endpoint of the account named by args (or the only one).
+func writeAzureEnv(cmd *cobra.Command, g *globals, args []string, set assignment) error {
+	kc, err := keeperClient()
+	if err != nil {
+		return err
+	}
+	if kc == nil {
+		return errors.New("the Azure SDK endpoint is served by the running keeper, and none runs: start it (tokentray, or tokentray run --headless), then run this again")
+	}
+	l, err := loadSettings(g, false)
+	if err != nil {
+		return err
+	}
+	account := ""
+	if len(args) == 1 {
+		account = args[0]
+	}
+	endpoint, secret, err := keeper.AzureSDKEnv(cmd.Context(), l, account)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s\n", set("IDENTITY_ENDPOINT", endpoint), set("IDENTITY_HEADER", secret))
+	return err
 }
 
 // assignment renders one environment assignment in a shell's syntax.
