@@ -216,22 +216,3 @@ func TestNewSecret(t *testing.T) {
 		seen[s] = true
 	}
 }
-
-func TestParseProcAddr(t *testing.T) {
-	for in, want := range map[string]string{
-		"0100007F:1F90":                         "127.0.0.1:8080",
-		"00000000:0000":                         "0.0.0.0:0",
-		"0000000000000000FFFF00000100007F:A1B2": "[::ffff:127.0.0.1]:41394",
-		"00000000000000000000000001000000:0016": "[::1]:22",
-	} {
-		got, ok := parseProcAddr(in)
-		if !ok || got.String() != want {
-			t.Errorf("parseProcAddr(%q) = %v, %v; want %s", in, got, ok, want)
-		}
-	}
-	for _, bad := range []string{"", "0100007F", "XYZ:1", "0100007F:XYZ", "01007F:0001"} {
-		if got, ok := parseProcAddr(bad); ok {
-			t.Errorf("parseProcAddr(%q) = %v; want not ok", bad, got)
-		}
-	}
-}
