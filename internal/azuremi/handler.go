@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -191,10 +192,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 type peerKey struct{}
 
+// ConnContext, as an http.Server's ConnContext, has the requests of one
+// connection share one lookup of the sending process: an SDK that keeps
+// its connection alive pays for it once (on Linux it reads every
+// process's open files, milliseconds).
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	l, err1 := netip.ParseAddrPort(c.LocalAddr().String())
+	r, err2 := netip.ParseAddrPort(c.RemoteAddr().String())
+	return context.WithValue(ctx, peerKey{}, sync.OnceValue(func() int {
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		return tcpPeerPID(l, r)
+	}))
+}
+
 // withPeer returns ctx from which PeerPID finds r's sending process, looked
-// up once, on the first call.
+// up once, on the first call: the connection's lookup (ConnContext), or
+// one of this request's own.
 func withPeer(ctx context.Context, r *http.Request) context.Context {
-	local, _ := ctx.Value(http.LocalAddrContextKey).(interface{ String() string })
+	if _, ok := ctx.Value(peerKey{}).(func() int); ok {
+		return ctx
+	}
+	local, _ := ctx.Value(http.LocalAddrContextKey).(net.Addr)
 	lookup := sync.OnceValue(func() int {
 		if local == nil {
 			return 0

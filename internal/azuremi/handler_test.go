@@ -42,7 +42,7 @@ func startEndpoint(t *testing.T, secret string, token TokenFunc) *endpoint {
 		t.Fatal(err)
 	}
 	ep.h, ep.url = h, h.URL()
-	srv := &http.Server{Handler: h}
+	srv := &http.Server{Handler: h, ConnContext: ConnContext}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ep
@@ -103,6 +103,16 @@ func TestEndpointServesTheSDKRequest(t *testing.T) {
 	}
 	if got := ep.peer.Load(); got != wantPID {
 		t.Errorf("PeerPID = %d; want %d (this process sent the request)", got, wantPID)
+	}
+	// A second request on the kept-alive connection shares its lookup.
+	ep.peer.Store(-1)
+	req, _ = http.NewRequest(http.MethodGet, ep.url+"?api-version=2019-08-01&resource=api%3A%2F%2Fsecond", nil)
+	req.Header.Set(HeaderName, testSecret)
+	if status, body, _ := do(t, req); status != http.StatusOK || body["access_token"] != "at-for-api://second" {
+		t.Fatalf("second GET = %d %v; want 200 with the token of api://second", status, body)
+	}
+	if got := ep.peer.Load(); got != wantPID {
+		t.Errorf("PeerPID on the kept-alive connection = %d; want %d", got, wantPID)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -85,19 +86,24 @@ func parseProcAddr(s string) (netip.AddrPort, bool) {
 }
 
 // socketOwner returns the pid of a process with an open file
-// "socket:[inode]", 0 when none can be read.
+// "socket:[inode]", 0 when none can be read. Newest pids first: the
+// sender is most often a program just started (a script, an SDK's
+// process), and reading every process's open files costs milliseconds.
 func socketOwner(inode string) int {
 	want := "socket:[" + inode + "]"
 	procs, err := os.ReadDir(procRoot)
 	if err != nil {
 		return 0
 	}
+	var pids []int
 	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil || pid <= 0 {
-			continue
+		if pid, err := strconv.Atoi(p.Name()); err == nil && pid > 0 {
+			pids = append(pids, pid)
 		}
-		dir := filepath.Join(procRoot, p.Name(), "fd")
+	}
+	slices.SortFunc(pids, func(a, b int) int { return b - a })
+	for _, pid := range pids {
+		dir := filepath.Join(procRoot, strconv.Itoa(pid), "fd")
 		fds, err := os.ReadDir(dir)
 		if err != nil {
 			continue

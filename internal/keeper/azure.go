@@ -237,7 +237,7 @@ func (z *azureSDK) serveOnce(ctx context.Context, name string, log *slog.Logger)
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+	srv := &http.Server{Handler: h, ConnContext: azuremi.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
 		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
 	z.update(name, &AzureEndpoint{Port: int(addr.Port()), Listening: true})
 	log.Info("azure sdk endpoint listening", "endpoint", h.URL())
