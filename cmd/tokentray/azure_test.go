@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -154,6 +155,9 @@ func TestAzureSDKJavaScript(t *testing.T) {
 		t.Errorf("env home --azure-sdk (not enabled): exit %d, stdout %q, stderr %q; want 2 naming azure_sdk: true", r.code, r.stdout, r.stderr)
 	}
 	vars := []string{"IDENTITY_ENDPOINT=" + endpoint, "IDENTITY_HEADER=" + secret}
+	if r := c.must("", "status"); !strings.Contains(r.stdout, "azure sdk endpoint of work: "+endpoint+", listening") || strings.Contains(r.stdout, "endpoint of home") {
+		t.Errorf("status does not show work's endpoint (%s) listening, or shows one of home:\n%s", endpoint, r.stdout)
+	}
 
 	tok, msg := nodeToken(t, modules, vars, res+"/.default")
 	if msg != "" {
@@ -198,13 +202,27 @@ func TestAzureSDKJavaScript(t *testing.T) {
 		}
 	}
 
-	// A keeper killed and started again serves the same variables.
+	// A keeper killed and started again serves the same variables; while
+	// another program holds the port, status and env say so.
 	h.kill()
+	port := strings.TrimSuffix(strings.TrimPrefix(endpoint, "http://127.0.0.1:"), "/msi/token")
+	blocker, err := net.Listen("tcp4", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatalf("take the endpoint's port %s while no keeper runs: %v", port, err)
+	}
 	startHeadless(t, c)
+	taken := "port " + port + " on 127.0.0.1 is taken"
+	waitFor(t, 15*time.Second, "status to say the port is taken", func() bool {
+		return strings.Contains(c.must("", "status").stdout, "azure sdk endpoint of work: "+endpoint+", not listening: "+taken)
+	})
+	if r := c.run("", "env", "work", "--azure-sdk"); r.code == 0 || !strings.Contains(r.stderr, taken) || r.stdout != "" {
+		t.Errorf("env --azure-sdk with the port taken: exit %d, stdout %q, stderr %q; want a failure naming the taken port", r.code, r.stdout, r.stderr)
+	}
+	blocker.Close()
 	res2 := "https://storage.azure.com"
 	sim.Consent(user, res2)
 	var tok2 jsToken
-	waitFor(t, 15*time.Second, "the restarted keeper's endpoint to serve the old variables", func() bool {
+	waitFor(t, 30*time.Second, "the restarted keeper's endpoint to serve the old variables", func() bool {
 		tok2, msg = nodeToken(t, modules, vars, res2+"/.default")
 		return msg == ""
 	})

@@ -32,7 +32,10 @@ func newStatusCmd(g *globals) *cobra.Command {
 				if runsInKeeper(svc) {
 					from = "running tokentray"
 				}
-				return printStatus(cmd, snap, jsonOut, from)
+				if err := printStatus(cmd, snap, jsonOut, from); err != nil || jsonOut || !runsInKeeper(svc) {
+					return err
+				}
+				return printAzureEndpoints(cmd)
 			})
 		},
 	}

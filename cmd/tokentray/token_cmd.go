@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokentray/tokentray/internal/control"
-	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/wire"
@@ -154,32 +152,6 @@ where every Azure SDK's DefaultAzureCredential gets its tokens (see README,
 	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "scope")
 	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "resource")
 	return cmd
-}
-
-// writeAzureEnv prints the exports of the running keeper's Azure SDK
-// endpoint of the account named by args (or the only one).
-func writeAzureEnv(cmd *cobra.Command, g *globals, args []string, set assignment) error {
-	kc, err := keeperClient()
-	if err != nil {
-		return err
-	}
-	if kc == nil {
-		return errors.New("the Azure SDK endpoint is served by the running keeper, and none runs: start it (tokentray, or tokentray run --headless), then run this again")
-	}
-	l, err := loadSettings(g, false)
-	if err != nil {
-		return err
-	}
-	account := ""
-	if len(args) == 1 {
-		account = args[0]
-	}
-	endpoint, secret, err := keeper.AzureSDKEnv(cmd.Context(), l, account)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s\n", set("IDENTITY_ENDPOINT", endpoint), set("IDENTITY_HEADER", secret))
-	return err
 }
 
 // assignment renders one environment assignment in a shell's syntax.

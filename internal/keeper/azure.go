@@ -63,6 +63,10 @@ type azureStateFile struct {
 	Accounts map[string]AzureEndpoint `json:"accounts"`
 }
 
+// AzureEndpoints returns what the keeper last recorded of each account's
+// endpoint in state directory dir.
+func AzureEndpoints(dir string) (map[string]AzureEndpoint, error) { return readAzureState(dir) }
+
 // readAzureState reads the endpoints' file; a missing file has none.
 func readAzureState(dir string) (map[string]AzureEndpoint, error) {
 	b, err := os.ReadFile(AzureStatePath(dir))
@@ -103,7 +107,7 @@ type served struct {
 // not start (port taken, keychain locked) tries again.
 const (
 	minBackoff = 250 * time.Millisecond
-	maxBackoff = 30 * time.Second
+	maxBackoff = 5 * time.Second
 )
 
 // StartAzureSDK serves the endpoint of every account whose settings enable
