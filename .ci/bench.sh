@@ -10,13 +10,17 @@
 #      - `tokentray token` with a keeper running, and without, against
 #        oidc-agent's `oidc-token` on the same OpenID Provider (the zitadel
 #        example OP on loopback), with hyperfine and an interleaved loop;
+#      - tokens through the keeper's Azure SDK endpoint (Go azidentity in
+#        process, JavaScript @azure/identity in Node): first (the keeper
+#        refreshes), keeper-cached and process-cached, beside `tokentray
+#        token` in the same run (cmd/tokentray/perf_azure_test.go);
 #      - under Xvfb and a private D-Bus session with a fake tray host:
 #        start-up, "Open tokentray" -> window mapped, and 60 s idle CPU and
 #        RSS of the keeper with its tray icon and no window next to the
 #        headless keeper, the keeper with its window open, an idle Go
 #        program and a bare Fyne window.
 # Installs what it needs and lacks (oidc-agent-cli, hyperfine: apt as root,
-# through .ci/deps.sh). Every figure is one line on stdout starting with
+# through .ci/deps.sh; @azure/identity from npm through .ci/azure-js.sh). Every figure is one line on stdout starting with
 # "BENCH " or "PERF ", and a summary of the targets ("TARGET ... met=yes|no")
 # comes last. Raw outputs go to artifacts/bench/. Missed targets are
 # reported, not failures: the script exits 0 when every measurement ran, 1
@@ -108,6 +112,17 @@ env -u DISPLAY -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS \
   $GO test -count=1 -timeout 5m -v -run '^TestPerfTokenVsOIDCAgent$' ./cmd/tokentray >"$OUT/peer.txt" 2>&1 ||
   { echo "BENCH peer error=go-test-failed (see $OUT/peer.txt)"; grep -E -A12 -- '--- FAIL|perf_oidcagent_test' "$OUT/peer.txt" >&2; failed=1; }
 grep '^PERF' "$OUT/peer.txt"
+
+step "Azure SDK endpoint: the Go and JavaScript SDKs' first and cached token time beside tokentray token"
+if TOKENTRAY_AZURE_JS=$(bash .ci/azure-js.sh); then
+  export TOKENTRAY_AZURE_JS
+  env -u DISPLAY -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS \
+    $GO test -count=1 -timeout 5m -v -run '^TestPerfAzureSDK$' ./cmd/tokentray >"$OUT/azure.txt" 2>&1 ||
+    { echo "BENCH azure-sdk error=go-test-failed (see $OUT/azure.txt)"; grep -E -A12 -- '--- FAIL|perf_azure_test' "$OUT/azure.txt" >&2; failed=1; }
+  grep '^PERF' "$OUT/azure.txt"
+else
+  echo "BENCH azure-sdk error=install-failed (.ci/azure-js.sh)"; failed=1
+fi
 
 step "start-up, Open tokentray -> window, 60 s idle under Xvfb and a private D-Bus session"
 # A random first display number: xvfb-run -a alone starts at :99, and two

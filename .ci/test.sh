@@ -23,6 +23,10 @@ step "Debian's kubectl for the kubectl adapter test (.ci/kubectl.sh, outside dpk
 TOKENTRAY_KUBECTL=$(bash .ci/kubectl.sh)
 export TOKENTRAY_KUBECTL
 
+step "Node's Azure SDK (@azure/identity, npm) in a cache directory for the Azure SDK endpoint test (.ci/azure-js.sh)"
+TOKENTRAY_AZURE_JS=$(bash .ci/azure-js.sh)
+export TOKENTRAY_AZURE_JS
+
 step "go vet"
 $GO vet ./...
 

@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 	// The service behind the socket and in-process (control.Service), and
 	// the demo's service over the simulator.
 	"internal/keeper": {"internal/accesslog", "internal/config", "internal/control", "internal/engine", "internal/hooks",
-		"internal/idpsim", "internal/logfile", "internal/oauth", "internal/state", "internal/vault"},
+		"internal/idpsim", "internal/logfile", "internal/oauth", "internal/state", "internal/vault", "internal/azuremi", "internal/wire"},
 	// Hooks: commands run on account events, derived from snapshots.
 	"internal/hooks": {"internal/engine", "internal/state", "internal/config"},
 	// git's and kubectl's credential protocols, and git's helper set-up for
@@ -64,6 +64,7 @@ var allowed = map[string][]string{
 	// The wire format: standard library only (TestLayoutWireIsStandardLibrary).
 	"internal/wire":        {},
 	"internal/idpsim":      {},
+	"internal/azuremi":     {}, // the Azure SDKs' managed-identity endpoint
 	"internal/autostart":   {},
 	"internal/quietlocale": {},
 	"internal/shell":       {}, // quoting for sh, fish, PowerShell

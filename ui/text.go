@@ -31,6 +31,15 @@ func WriteStatus(out io.Writer, s state.Snapshot, from string) error {
 	}
 	writeRadar(out, s)
 	writeScoped(out, s)
+	for _, a := range s.Accounts {
+		switch ep := a.AzureSDK; {
+		case ep == nil:
+		case ep.Listening:
+			fmt.Fprintf(out, "azure sdk endpoint of %s: %s, listening\n", a.Name, ep.URL)
+		default:
+			fmt.Fprintf(out, "azure sdk endpoint of %s: %s, not listening: %s\n", a.Name, ep.URL, ep.Problem)
+		}
+	}
 	fails := []string{}
 	for k, v := range s.Counters.RefreshFailedTotal {
 		fails = append(fails, fmt.Sprintf("%s=%d", k, v))

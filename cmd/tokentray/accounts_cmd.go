@@ -79,6 +79,7 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 	f.StringArrayVar(&headers, "header", nil, "extra request header 'Name: value' (for example Origin for single-page-app registrations)")
 	f.StringArrayVar(&a.ClientCapabilities, "client-capability", nil, "microsoft: declare a client capability on every refresh, repeatable; cp1 opts in to Continuous Access Evaluation (claims challenges: tokentray token --claims)")
 	f.BoolVar(&a.NarrowerScopes, "narrower-scopes", false, "oidc: allow per-resource tokens (token --scope) as refreshes with a narrower scope; only for a provider that keeps the sign-in's scope on such a refresh (RFC 6749 §6)")
+	f.BoolVar(&a.AzureSDK, "azure-sdk", false, "microsoft: serve the account's tokens to the Azure SDKs on a local managed-identity endpoint while the keeper runs (then: eval \"$(tokentray env NAME --azure-sdk)\")")
 	f.BoolVar(&secretStdin, "client-secret-stdin", false, "confidential client: read the client secret from standard input (kept in the keychain, never in the settings file)")
 	return cmd
 }
@@ -86,7 +87,7 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 // flagNames rewrites account field names in a validation error into the
 // flag a user types (client_id → --client-id).
 func flagNames(err error) error {
-	r := strings.NewReplacer("client_capabilities", "--client-capability", "narrower_scopes", "--narrower-scopes", "client_id", "--client-id", "redirect_uri", "--redirect-uri", "provider", "--provider",
+	r := strings.NewReplacer("client_capabilities", "--client-capability", "narrower_scopes", "--narrower-scopes", "azure_sdk", "--azure-sdk", "client_id", "--client-id", "redirect_uri", "--redirect-uri", "provider", "--provider",
 		"tenant", "--tenant", "issuer", "--issuer", "scopes", "--scope", "headers", "--header")
 	return fmt.Errorf("%s", r.Replace(err.Error()))
 }

@@ -118,7 +118,7 @@ apply after a restart.`,
 	set := &cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Change one setting in the file (applies after restart)",
-		Long:  "Change one setting in the file. The value is checked against the allowed range first; nothing is written when it is invalid.\n\nKeys:\n" + keysHelp(),
+		Long:  "Change one setting in the file. The value is checked against the allowed range first; nothing is written when it is invalid.\n\nKeys:\n" + config.KeysHelp(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return control.Usagef("config set takes KEY VALUE, for example: tokentray config set refresh.interval_hours 2")
@@ -139,18 +139,6 @@ apply after a restart.`,
 	}
 	cmd.AddCommand(path, show, validate, set)
 	return cmd
-}
-
-func keysHelp() string {
-	var b strings.Builder
-	for _, k := range config.Keys() {
-		def := k.Default
-		if def == "" {
-			def = "none"
-		}
-		fmt.Fprintf(&b, "  %-26s %s (default %s; %s)\n", k.Name, k.Doc, def, k.Allowed)
-	}
-	return b.String()
 }
 
 func writeJSON(cmd *cobra.Command, v any) error {

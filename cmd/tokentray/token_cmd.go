@@ -107,6 +107,7 @@ var envVarRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 func newEnvCmd(g *globals) *cobra.Command {
 	var f tokenFlags
 	var varName, shellName string
+	var azureSDK bool
 	cmd := &cobra.Command{
 		Use:   "env [NAME]",
 		Short: "Print shell exports of a valid access token, for tools that read it from the environment",
@@ -122,6 +123,11 @@ read a token from the environment:
 The value is quoted for the shell, so any token is safe to eval. Like token,
 it is served by the running keeper when there is one, else in-process.
 
+With --azure-sdk it prints IDENTITY_ENDPOINT and IDENTITY_HEADER instead: the
+running keeper's managed-identity endpoint of an account with azure_sdk,
+where every Azure SDK's DefaultAzureCredential gets its tokens (see README,
+"Azure SDKs"). They stay valid across keeper restarts.
+
 ` + exitCodesHelp,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -131,6 +137,9 @@ it is served by the running keeper when there is one, else in-process.
 			quote, err := shell.Assignment(shellName)
 			if err != nil {
 				return control.Usagef("--shell %q: want one of %s", shellName, strings.Join(shell.Names, ", "))
+			}
+			if azureSDK {
+				return writeAzureEnv(cmd, g, args, quote)
 			}
 			tok, _, err := f.fetch(cmd, g, args)
 			if err != nil {
@@ -142,6 +151,10 @@ it is served by the running keeper when there is one, else in-process.
 	f.register(cmd, false)
 	cmd.Flags().StringVar(&varName, "var", "TOKENTRAY_ACCESS_TOKEN", "the variable that gets the token")
 	cmd.Flags().StringVar(&shellName, "shell", "sh", "the syntax to print: "+strings.Join(shell.Names, ", "))
+	cmd.Flags().BoolVar(&azureSDK, "azure-sdk", false, "print IDENTITY_ENDPOINT and IDENTITY_HEADER of the keeper's managed-identity endpoint for the Azure SDKs (account setting azure_sdk)")
+	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "var")
+	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "scope")
+	cmd.MarkFlagsMutuallyExclusive("azure-sdk", "resource")
 	return cmd
 }
 

@@ -74,6 +74,12 @@ func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 					ps = append(ps, Problem{Key: at(f), Value: fmt.Sprint(v), Origin: origin, Allowed: "true or false", Reason: "not a boolean"})
 				}
 				a.NarrowerScopes = b
+			case "azure_sdk":
+				b, ok := v.(bool)
+				if !ok {
+					ps = append(ps, Problem{Key: at(f), Value: fmt.Sprint(v), Origin: origin, Allowed: "true or false", Reason: "not a boolean"})
+				}
+				a.AzureSDK = b
 			case "headers":
 				h, err := stringMap(v)
 				if err != nil {

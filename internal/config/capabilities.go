@@ -10,8 +10,9 @@ import (
 // the Microsoft identity platform issue Continuous Access Evaluation tokens.
 var ClientCapabilities = []string{"cp1"}
 
-// capabilityProblems checks client_capabilities: known values, no
-// duplicates, Microsoft accounts only.
+// capabilityProblems checks client_capabilities (known values, no
+// duplicates, Microsoft accounts only) and the provider-specific switches
+// narrower_scopes (oidc only) and azure_sdk (microsoft only).
 func (a Account) capabilityProblems() []Problem {
 	var ps []Problem
 	allowed := strings.Join(ClientCapabilities, ", ")
@@ -28,6 +29,9 @@ func (a Account) capabilityProblems() []Problem {
 	}
 	if a.NarrowerScopes && a.Provider == "microsoft" {
 		ps = append(ps, Problem{Key: "narrower_scopes", Value: "true", Allowed: "oidc accounts only", Reason: "a Microsoft refresh token serves every consented resource without narrowing; the setting is for other providers"})
+	}
+	if a.AzureSDK && a.Provider != "microsoft" {
+		ps = append(ps, Problem{Key: "azure_sdk", Value: "true", Allowed: "microsoft accounts only", Reason: "the Azure SDKs take Microsoft identity platform tokens only"})
 	}
 	return ps
 }

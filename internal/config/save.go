@@ -44,6 +44,9 @@ func Marshal(s Settings) ([]byte, error) {
 			if a.NarrowerScopes {
 				m["narrower_scopes"] = true
 			}
+			if a.AzureSDK {
+				m["azure_sdk"] = true
+			}
 			list = append(list, m)
 		}
 		v.Set("accounts", list)
@@ -253,6 +256,9 @@ func accountSummary(as []Account) string {
 		}
 		if a.NarrowerScopes {
 			names[i] += "+narrower_scopes"
+		}
+		if a.AzureSDK {
+			names[i] += "+azure_sdk"
 		}
 	}
 	return strings.Join(names, " ")

@@ -88,6 +88,10 @@ type Account struct {
 	// default: some providers narrow the sign-in itself on such a refresh
 	// (capabilities.go).
 	NarrowerScopes bool `json:"narrower_scopes,omitempty" yaml:"narrower_scopes,omitempty"`
+	// AzureSDK serves the account's tokens to the Azure SDKs on a local
+	// managed-identity endpoint while the keeper runs (tokentray env
+	// --azure-sdk). Microsoft accounts only.
+	AzureSDK bool `json:"azure_sdk,omitempty" yaml:"azure_sdk,omitempty"`
 }
 
 // Interval is the refresh interval as a duration.

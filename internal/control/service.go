@@ -48,6 +48,9 @@ type Service interface {
 	// AccessLog returns up to limit tokens handed out (0: all kept), newest
 	// first, of account ("" for every account).
 	AccessLog(ctx context.Context, account string, limit int) ([]accesslog.Entry, error)
+	// AzureSDKEnv returns what a shell exports for the Azure SDKs to get
+	// account's tokens from the keeper's managed-identity endpoint.
+	AzureSDKEnv(ctx context.Context, account string) (AzureSDKEnv, error)
 }
 
 // Front is what only a running keeper's front end can do: its window,
@@ -152,6 +155,8 @@ func (h handler) Handle(ctx context.Context, req Request) Response {
 		return reply(nil, h.svc.SaveSettings(ctx, s))
 	case OpAccessLog:
 		return reply(h.svc.AccessLog(ctx, req.Account, req.Limit))
+	case OpAzureSDKEnv:
+		return reply(h.svc.AzureSDKEnv(ctx, req.Account))
 	}
 	return Failure(CodeUsage, fmt.Errorf("unsupported op %q", req.Op))
 }

@@ -38,6 +38,7 @@ const (
 	OpShow          = wire.OpShow
 	OpQuit          = wire.OpQuit
 	OpAccessLog     = wire.OpAccessLog
+	OpAzureSDKEnv   = wire.OpAzureSDKEnv
 
 	EventSnapshot = wire.EventSnapshot
 	EventShow     = wire.EventShow

@@ -50,6 +50,7 @@ func (b *Backend) AddAccount(ctx context.Context, a config.Account, secret strin
 	if err := b.engine.AddAccount(ctx, engine.Account{Name: a.Name, Profile: p}); err != nil && !errors.Is(err, engine.ErrAccountExists) {
 		return fmt.Errorf("account %q was added to %s, but the running engine could not take it on: %w", a.Name, b.path, err)
 	}
+	b.azureAccountAdded(a)
 	if secret != "" {
 		if err := b.engine.SetClientSecret(ctx, a.Name, secret); err != nil {
 			return fmt.Errorf("account %q was added, but its client secret was not stored: %w (retry with tokentray login %s --client-secret-stdin)", a.Name, err, a.Name)
@@ -78,6 +79,7 @@ func (b *Backend) RemoveAccount(ctx context.Context, name string) error {
 	if err := b.engine.RemoveAccount(ctx, name); err != nil && !errors.Is(err, engine.ErrUnknownAccount) {
 		return err
 	}
+	b.azureAccountRemoved(ctx, name)
 	return nil
 }
 

@@ -68,6 +68,7 @@ type Backend struct {
 
 	mu      sync.Mutex
 	windows map[*window]struct{} // subscribers that are windows
+	azure   *azureSDK            // the Azure SDK endpoints, while served
 }
 
 var _ control.Service = (*Backend)(nil)

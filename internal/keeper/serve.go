@@ -82,6 +82,7 @@ func (s *Socket) Serve(ctx context.Context, b *Backend, front control.Front) err
 	}()
 	defer s.srv.Close()
 	defer b.StartHooks(ctx, s.srv.Path())() // the keeper runs the hooks
+	defer b.StartAzureSDK(ctx)()            // and the Azure SDK endpoints
 	return b.Run(ctx)
 }
 

@@ -48,6 +48,9 @@ func (b *Backend) Status(ctx context.Context, account string) (state.Snapshot, e
 		}
 		s.Accounts = []state.AccountStatus{a}
 	}
+	if b.o.Keeper {
+		b.addAzureSDK(s.Accounts)
+	}
 	return s, nil
 }
 

@@ -57,6 +57,7 @@ func (b *Backend) recordToken(ctx context.Context, account string, scopes []stri
 		p, _ := control.PeerFrom(ctx)
 		e.PID, e.Exe, e.ParentPID, e.ParentExe = p.PID, p.Exe, p.ParentPID, p.ParentExe
 		e.Client, e.Via = control.ClientFrom(ctx), accesslog.ViaKeeper
+		endpointPeer(ctx, &e)
 		if err := b.access.Record(e); err != nil {
 			b.log.Warn("access log: entry kept in memory only", "error", err)
 		}

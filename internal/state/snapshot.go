@@ -65,6 +65,17 @@ type AccountStatus struct {
 	// Scoped lists the per-resource tokens cached in this process's memory
 	// (TokenFor), least recently used first: scope sets and expiry only.
 	Scoped []ScopedStatus `json:"scoped,omitempty"`
+	// AzureSDK is the account's managed-identity endpoint for the Azure
+	// SDKs, when the running keeper serves one (account setting azure_sdk).
+	AzureSDK *AzureSDKStatus `json:"azure_sdk,omitempty"`
+}
+
+// AzureSDKStatus is an account's Azure SDK endpoint: where it listens, or
+// why it does not. It never holds the endpoint's secret.
+type AzureSDKStatus struct {
+	URL       string `json:"url"`
+	Listening bool   `json:"listening"`
+	Problem   string `json:"problem,omitempty"`
 }
 
 // Identity is who an account is signed in as, from the ID token's claims.

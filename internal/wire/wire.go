@@ -36,11 +36,12 @@ const (
 	OpShow          = "show"           // open or bring forward the window (Tab, Account)
 	OpQuit          = "quit"           // stop the keeper
 	OpAccessLog     = "access_log"     // the tokens handed out, newest first, of Account or all; at most Limit
+	OpAzureSDKEnv   = "azure_sdk_env"  // IDENTITY_ENDPOINT and IDENTITY_HEADER of Account's Azure SDK endpoint
 )
 
 // AllowedOps lists the ops in the order error messages name them.
 var AllowedOps = []string{OpPing, OpInfo, OpStatus, OpSubscribe, OpToken, OpRefresh, OpLogin, OpLogout,
-	OpImport, OpAccountAdd, OpAccountRemove, OpSettingsSave, OpRestart, OpShow, OpQuit, OpAccessLog}
+	OpImport, OpAccountAdd, OpAccountRemove, OpSettingsSave, OpRestart, OpShow, OpQuit, OpAccessLog, OpAzureSDKEnv}
 
 // Streaming reports whether op answers with events before its final
 // Response.
