@@ -372,7 +372,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"empty line", "\n", "malformed request: empty"},
 		{"wrong type", `{"op":"refresh","all":"yes"}` + "\n", `field "all" must be bool, not string`},
 		{"trailing garbage", `{"op":"ping"} {"op":"quit"}` + "\n", "malformed request: invalid JSON"},
-		{"missing op", "{}\n", "missing op (allowed: ping, info, status, subscribe, token, refresh, login, logout, import, account_add, account_remove, settings_save, restart, show, quit, access_log)"},
+		{"missing op", "{}\n", "missing op (allowed: ping, info, status, subscribe, token, refresh, login, logout, import, account_add, account_remove, settings_save, restart, show, quit, access_log, azure_sdk_env)"},
 		{"unknown op", `{"op":"tokens"}` + "\n", `unknown op "tokens" (allowed: ping, info, status`},
 		{"unknown tab", `{"op":"show","tab":"x"}` + "\n", `unknown tab "x" (allowed: accounts, settings, signin)`},
 		{"min_valid too long", `{"op":"token","min_valid":7200000000000}` + "\n", "min_valid 2h0m0s is out of range; allowed: 0s–1h"},
