@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -107,6 +108,7 @@ func printStatus(cmd *cobra.Command, s state.Snapshot, jsonOut bool, from string
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printClouds(out, s)
 	printRadar(out, s)
 	printScoped(out, s)
 	fails := []string{}
@@ -150,6 +152,23 @@ func yesNo(b bool, when time.Time) string {
 	return "no"
 }
 
+// printClouds prints one line per account that signs in to a Microsoft
+// cloud other than the public one: "gov: Microsoft US Government cloud
+// (usgov, login.microsoftonline.us)".
+func printClouds(out io.Writer, s state.Snapshot) {
+	for _, a := range s.Accounts {
+		if a.Cloud == "" || a.Cloud == wire.DefaultMicrosoftCloud {
+			continue
+		}
+		c, ok := wire.MicrosoftCloudNamed(a.Cloud)
+		if !ok { // a newer keeper's cloud: name it as it is
+			fmt.Fprintf(out, "%s: Microsoft cloud %s\n", a.Name, a.Cloud)
+			continue
+		}
+		fmt.Fprintf(out, "%s: Microsoft %s cloud (%s, %s)\n", a.Name, c.Title, c.Name, c.LoginHost)
+	}
+}
+
 // printRadar prints one line per account whose next interactive sign-in
 // date is known (the expiry radar): "work: sign-in needed by Mon 14 Dec
 // 09:00 (in 8 days, sign-in frequency policy)".
@@ -178,6 +197,10 @@ func printScoped(w io.Writer, s state.Snapshot) {
 // statusLong is `status --help`: what the columns and the radar lines say.
 const statusLong = `Show each account's state, last and next refresh, access-token expiry and
 last error, and the engine counters.
+
+A Microsoft account that signs in to a national cloud gets a line naming it
+("gov: Microsoft US Government cloud (usgov, login.microsoftonline.us)");
+--json has every Microsoft account's "cloud" (public, usgov or china).
 
 The expiry radar: for each account whose provider tells, a line says by when
 the next interactive sign-in is needed and why ("work: sign-in needed by
