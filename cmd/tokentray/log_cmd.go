@@ -23,7 +23,9 @@ func newLogCmd(g *globals) *cobra.Command {
 		Long: `Show the tokens tokentray handed out, newest first: when, for which
 account and scopes, and to which program (its pid and executable, as the
 operating system reports them for the control socket's peer, and the
-program that ran it; the token is never recorded).
+program that ran it; the token is never recorded). When that program is
+an interpreter (bash, sh, python3, node, perl, ruby, pwsh), RUN BY names
+the script it runs, or "-c" for an inline command.
 
 With a keeper running the entries come from it; otherwise from the access
 log file in the state directory (access.jsonl, rotated at 1 MiB with one
@@ -62,7 +64,7 @@ the command.
 			return printAccessLog(cmd, es, from)
 		},
 	}
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, parent_pid, parent_exe, client, via)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, parent_pid, parent_exe, parent_script, client, via)")
 	cmd.Flags().StringVar(&account, "account", "", "only the tokens of this account")
 	cmd.Flags().IntVarP(&n, "n", "n", 20, "at most this many entries (1–500)")
 	return cmd
@@ -78,7 +80,7 @@ func printAccessLog(cmd *cobra.Command, es []accesslog.Entry, from string) error
 	fmt.Fprintln(tw, "TIME\tACCOUNT\tSCOPE\tPROGRAM (PID)\tRUN BY (PID)\tVIA")
 	for _, e := range es {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Account, scopeText(e.Scopes),
-			programText(e.Exe, e.PID), programText(e.ParentExe, e.ParentPID), e.Via)
+			programText(e.Exe, e.PID), programText(runByText(e), e.ParentPID), e.Via)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -93,6 +95,16 @@ func scopeText(s []string) string {
 		return "default"
 	}
 	return strings.Join(s, " ")
+}
+
+// runByText is the program that ran the requesting one: its executable,
+// and what it runs when it is an interpreter ("/usr/bin/bash
+// /home/kim/bin/nightly-report", "/usr/bin/dash -c").
+func runByText(e accesslog.Entry) string {
+	if e.ParentScript == "" || e.ParentExe == "" {
+		return e.ParentExe
+	}
+	return e.ParentExe + " " + e.ParentScript
 }
 
 // programText is "exe (pid)", with "unknown" for what the OS did not tell.
