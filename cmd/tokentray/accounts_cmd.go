@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 func newAccountCmd(g *globals) *cobra.Command {
@@ -128,9 +130,13 @@ func newAccountListCmd(g *globals) *cobra.Command {
 				return writeJSON(cmd, rows)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPROVIDER\tTENANT/ISSUER\tCLIENT ID\tSTATE")
+			fmt.Fprintln(tw, "NAME\tPROVIDER\tCLOUD\tTENANT/ISSUER\tCLIENT ID\tSTATE")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\n", r.Name, r.Provider, r.Tenant, r.Issuer, r.ClientID, r.State)
+				cloud := "-"
+				if r.Provider == "microsoft" {
+					cloud = cmp.Or(r.Cloud, wire.DefaultMicrosoftCloud)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\t%s\t%s\n", r.Name, r.Provider, cloud, r.Tenant, r.Issuer, r.ClientID, r.State)
 			}
 			return tw.Flush()
 		},

@@ -134,16 +134,12 @@ func runDoctor(ctx context.Context, g *globals) []check {
 
 func discoveryURL(a config.Account) string {
 	switch a.Provider {
-	case "microsoft":
-		base := os.Getenv("TOKENTRAY_MICROSOFT_LOGIN_BASE")
-		if base == "" {
-			base = "https://login.microsoftonline.com"
+	case "microsoft": // at the account's cloud's login host
+		p, err := keeper.Profile(a)
+		if err != nil {
+			return ""
 		}
-		t := a.Tenant
-		if t == "" {
-			t = "common"
-		}
-		return strings.TrimRight(base, "/") + "/" + t + "/v2.0/.well-known/openid-configuration"
+		return p.Endpoints.Issuer + "/.well-known/openid-configuration"
 	case "oidc":
 		return strings.TrimRight(a.Issuer, "/") + "/.well-known/openid-configuration"
 	}
