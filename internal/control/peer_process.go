@@ -21,8 +21,9 @@ type Peer struct {
 	ParentScript string `json:"parent_script,omitempty"`
 }
 
-// MaxExeLen bounds the executable and script paths of a Peer (they reach the access
-// log, whose lines are bounded); a longer one is cut and ends in "…".
+// MaxExeLen bounds the executable and script paths of a Peer (they reach
+// the access log, whose lines are bounded); a longer one is cut and ends
+// in "…".
 const MaxExeLen = 1024
 
 // boundExe cuts exe to at most MaxExeLen bytes on a rune boundary.
