@@ -3,6 +3,7 @@ package ui
 // The CLI's text views: what tokentray status, refresh and log print.
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/accesslog"
+	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // WriteStatus writes the status table of s, its radar and cached scope
@@ -29,6 +32,7 @@ func WriteStatus(out io.Writer, s state.Snapshot, from string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeClouds(out, s)
 	writeRadar(out, s)
 	writeScoped(out, s)
 	for _, a := range s.Accounts {
@@ -133,7 +137,7 @@ func WriteAccessLog(out, note io.Writer, es []accesslog.Entry, from string) erro
 	fmt.Fprintln(tw, "TIME\tACCOUNT\tSCOPE\tPROGRAM (PID)\tRUN BY (PID)\tVIA")
 	for _, e := range es {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Account, scopeText(e.Scopes),
-			programText(e.Exe, e.PID), programText(e.ParentExe, e.ParentPID), e.Via)
+			programText(e.Exe, e.PID), programText(runByText(e), e.ParentPID), e.Via)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -159,4 +163,64 @@ func programText(exe string, pid int) string {
 		return exe
 	}
 	return fmt.Sprintf("%s (%d)", exe, pid)
+}
+
+// writeClouds prints a line for each Microsoft account outside the public
+// cloud: "gov: Microsoft US Government cloud (usgov, login.microsoftonline.us)".
+func writeClouds(out io.Writer, s state.Snapshot) {
+	for _, a := range s.Accounts {
+		if a.Cloud == "" || a.Cloud == wire.DefaultMicrosoftCloud {
+			continue
+		}
+		c, ok := wire.MicrosoftCloudNamed(a.Cloud)
+		if !ok { // a newer keeper's cloud: name it as it is
+			fmt.Fprintf(out, "%s: Microsoft cloud %s\n", a.Name, a.Cloud)
+			continue
+		}
+		fmt.Fprintf(out, "%s: Microsoft %s cloud (%s, %s)\n", a.Name, c.Title, c.Name, c.LoginHost)
+	}
+}
+
+// runByText is the program that ran the requesting one: its executable,
+// and what it runs when it is an interpreter ("/usr/bin/bash
+// /home/kim/bin/nightly-report", "/usr/bin/dash -c").
+func runByText(e accesslog.Entry) string {
+	if e.ParentScript == "" || e.ParentExe == "" {
+		return e.ParentExe
+	}
+	return e.ParentExe + " " + e.ParentScript
+}
+
+// AccountRow is one line of tokentray account list: the account as set and
+// its state ("unknown" when the snapshot lacks it).
+type AccountRow struct {
+	config.Account
+	State string `json:"state"`
+}
+
+// AccountRows pairs each configured account with its state in snap.
+func AccountRows(accounts []config.Account, snap state.Snapshot) []AccountRow {
+	var rows []AccountRow
+	for _, a := range accounts {
+		st := "unknown"
+		if s, ok := snap.Account(a.Name); ok {
+			st = string(s.State)
+		}
+		rows = append(rows, AccountRow{a, st})
+	}
+	return rows
+}
+
+// WriteAccounts writes rows as the table of tokentray account list.
+func WriteAccounts(out io.Writer, rows []AccountRow) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPROVIDER\tCLOUD\tTENANT/ISSUER\tCLIENT ID\tSTATE")
+	for _, r := range rows {
+		cloud := "-"
+		if r.Provider == "microsoft" {
+			cloud = cmp.Or(r.Cloud, wire.DefaultMicrosoftCloud)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\t%s\t%s\n", r.Name, r.Provider, cloud, r.Tenant, r.Issuer, r.ClientID, r.State)
+	}
+	return tw.Flush()
 }

@@ -13,7 +13,7 @@ func (r *remote) RecentUse(ctx context.Context, limit int) ([]window.Use, error)
 	err := r.do(func(c *control.Client) error {
 		es, err := c.AccessLog(ctx, "", limit)
 		for _, e := range es {
-			us = append(us, window.Use{At: e.At, Account: e.Account, Scopes: e.Scopes, PID: e.PID, Exe: e.Exe, ParentPID: e.ParentPID, ParentExe: e.ParentExe})
+			us = append(us, window.Use{At: e.At, Account: e.Account, Scopes: e.Scopes, PID: e.PID, Exe: e.Exe, ParentPID: e.ParentPID, ParentExe: e.ParentExe, ParentScript: e.ParentScript})
 		}
 		return err
 	})

@@ -298,7 +298,7 @@ func TestAccountAddedThroughTheWindowRestartsNothing(t *testing.T) {
 		})
 		return found
 	}
-	if err := r.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: "cli-9"}); err != nil {
+	if err := r.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: "c1900000-0000-4000-8000-000000000009"}); err != nil {
 		t.Fatalf("AddAccount = %v", err)
 	}
 	waitFor(t, time.Second, "the added account in the open window", func() bool { return has("fresh") })

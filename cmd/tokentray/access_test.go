@@ -34,7 +34,7 @@ func accessEntries(t *testing.T, c *cli, args ...string) []accesslog.Entry {
 func TestE2EAccessLog(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "ivy@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "ivy@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 
 	if r := c.run("", "token", "work"); r.code != 0 { // in-process: no keeper
 		t.Fatalf("token without a keeper: exit %d: %s", r.code, r.stderr)
@@ -121,7 +121,7 @@ func TestCLIAccessLogScopes(t *testing.T) {
 	const user = "jo@contoso.test"
 	sim.Consent(user, "api://reports")
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, user, nil)+"\n", "import", "work", "--refresh-token-stdin")
 
 	c.must("", "token", "work", "--resource", "api://reports") // in-process
 	startHeadless(t, c)

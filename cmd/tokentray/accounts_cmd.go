@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/ui"
 )
 
 func newAccountCmd(g *globals) *cobra.Command {
@@ -28,10 +28,12 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 	var headers []string
 	var secretStdin bool
 	cmd := &cobra.Command{
-		Use:   "add NAME --provider microsoft|oidc --client-id ID [--tenant T | --issuer URL] [--scope S]...",
+		Use:   "add NAME --provider microsoft|oidc --client-id ID [--tenant T [--cloud C] | --issuer URL] [--scope S]...",
 		Short: "Add an account to the settings file (then sign in with: tokentray login NAME)",
 		Example: `  tokentray account add work --provider microsoft --tenant organizations \
       --client-id 00000000-0000-0000-0000-000000000000 --scope https://graph.microsoft.com/.default
+  tokentray account add gov --provider microsoft --cloud usgov --tenant contoso.onmicrosoft.us \
+      --client-id 00000000-0000-0000-0000-000000000000 --scope https://graph.microsoft.us/.default
   tokentray account add idp --provider oidc --issuer https://id.example.com --client-id cli`,
 		Args: nameArg("account add"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,8 +74,9 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&a.Provider, "provider", "", "microsoft or oidc (required)")
 	f.StringVar(&a.Tenant, "tenant", "", "microsoft: common, organizations, consumers or a tenant GUID (default common)")
+	f.StringVar(&a.Cloud, "cloud", "", "microsoft: the cloud to sign in to: public, usgov or china (default public)")
 	f.StringVar(&a.Issuer, "issuer", "", "oidc: the issuer URL (https)")
-	f.StringVar(&a.ClientID, "client-id", "", "the application (client) ID (required)")
+	f.StringVar(&a.ClientID, "client-id", "", "the application (client) ID (required; microsoft: a GUID from the Microsoft Entra admin center → App registrations → your app → Overview)")
 	f.StringArrayVar(&a.Scopes, "scope", nil, "extra scope, repeatable (offline_access openid profile are always included)")
 	f.StringVar(&a.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the app (default http://127.0.0.1:<free port>/callback)")
 	f.StringArrayVar(&headers, "header", nil, "extra request header 'Name: value' (for example Origin for single-page-app registrations)")
@@ -88,7 +91,7 @@ func newAccountAddCmd(g *globals) *cobra.Command {
 // flag a user types (client_id → --client-id).
 func flagNames(err error) error {
 	r := strings.NewReplacer("client_capabilities", "--client-capability", "narrower_scopes", "--narrower-scopes", "azure_sdk", "--azure-sdk", "client_id", "--client-id", "redirect_uri", "--redirect-uri", "provider", "--provider",
-		"tenant", "--tenant", "issuer", "--issuer", "scopes", "--scope", "headers", "--header")
+		"tenant", "--tenant", "issuer", "--issuer", "scopes", "--scope", "headers", "--header", "cloud =", "--cloud =")
 	return fmt.Errorf("%s", r.Replace(err.Error()))
 }
 
@@ -110,27 +113,11 @@ func newAccountListCmd(g *globals) *cobra.Command {
 			}); err != nil {
 				return err
 			}
-			type row struct {
-				config.Account
-				State string `json:"state"`
-			}
-			var rows []row
-			for _, a := range l.Settings.Accounts {
-				st := "unknown"
-				if s, ok := snap.Account(a.Name); ok {
-					st = string(s.State)
-				}
-				rows = append(rows, row{a, st})
-			}
+			rows := ui.AccountRows(l.Settings.Accounts, snap)
 			if jsonOut {
 				return writeJSON(cmd, rows)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPROVIDER\tTENANT/ISSUER\tCLIENT ID\tSTATE")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\n", r.Name, r.Provider, r.Tenant, r.Issuer, r.ClientID, r.State)
-			}
-			return tw.Flush()
+			return ui.WriteAccounts(cmd.OutOrStdout(), rows)
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")

@@ -184,7 +184,7 @@ func TestAdapterKubectlRealClient(t *testing.T) {
 	kubectl := kubectlPath(t)
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "kim@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "kim@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	g := &tokenGate{current: func() (string, error) { return currentToken(c, "work") }}
 	api := kubeAPI(t, g)
 	cfg := writeKubeconfig(t, api, execUser("kubectl-credential", "work"))
@@ -234,7 +234,7 @@ func TestAdapterKubectlRealClient(t *testing.T) {
 func TestAdapterKubectlCredentialOutput(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "lee@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "lee@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	env, err := vaultOf(c, "file").Load(t.Context(), "work")
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +348,7 @@ func TestAdapterGitRealClone(t *testing.T) {
 	requireTool(t, "git", "install git")
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "max@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "max@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	genv := gitEnv(t)
 
 	root := t.TempDir()
@@ -558,7 +558,7 @@ func appendConfig(t *testing.T, c *cli, text string) {
 func TestAdapterGitCredentialProtocol(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "ned@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "ned@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	appendConfig(t, c, `git:
   credentials:
   - host: dev.azure.com
@@ -627,7 +627,7 @@ func TestAdapterConcurrentOneRefresh(t *testing.T) {
 			c.must("", "config", "set", "refresh.enabled", "false")
 			x.short.Store(true) // the imported token lives 2 minutes: inside --min-valid 5m
 			subject := fmt.Sprintf("olga-%v@contoso.test", keeper)
-			c.must(sim.Grant("cli-1", subject, nil)+"\n", "import", "work", "--refresh-token-stdin")
+			c.must(sim.Grant(testClientID, subject, nil)+"\n", "import", "work", "--refresh-token-stdin")
 			ageAccessToken(t, c, "file", "work", 58*time.Minute) // an old token, not a fresh short one
 			x.short.Store(false)
 			appendConfig(t, c, "git:\n  credentials:\n  - host: dev.azure.com\n    account: work\n")
@@ -721,7 +721,7 @@ func TestAdapterHelpAndSettings(t *testing.T) {
 	}
 
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", testClientID)
 	appendConfig(t, c, "git:\n  credentials:\n  - host: dev.azure.com\n    path: contoso/\n    account: work\n  - host: example.test\n    account: gone\n")
 	if out := c.must("", "config", "show").stdout; !strings.Contains(out, "https://dev.azure.com/contoso/\taccount work\tthe account's scopes") {
 		t.Errorf("config show does not list the git mapping:\n%s", out)
@@ -736,7 +736,7 @@ func TestAdapterHelpAndSettings(t *testing.T) {
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(bad, []byte("accounts:\n- {name: work, provider: microsoft, client_id: cli-1}\ngit:\n  credentials:\n  - {host: dev.azure.com, account: work}\n  - {host: example.test, account: work}\n  - {host: build.example.com, protocol: http, account: work}\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("accounts:\n- {name: work, provider: microsoft, client_id: "+testClientID+"}\ngit:\n  credentials:\n  - {host: dev.azure.com, account: work}\n  - {host: example.test, account: work}\n  - {host: build.example.com, protocol: http, account: work}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	want := `git.credentials[2].protocol = "http"`
@@ -763,8 +763,8 @@ func TestAdapterKeychain(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base, "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 	name := fmt.Sprintf("adapt-%d", os.Getpid())
-	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", "cli-1")
-	c.must(sim.Grant("cli-1", "pia@contoso.test", nil)+"\n", "import", name, "--refresh-token-stdin")
+	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", testClientID)
+	c.must(sim.Grant(testClientID, "pia@contoso.test", nil)+"\n", "import", name, "--refresh-token-stdin")
 	t.Cleanup(func() { c.run("", "logout", name) })
 	appendConfig(t, c, "git:\n  credentials:\n  - host: dev.azure.com\n    account: "+name+"\n")
 
@@ -801,7 +801,7 @@ func TestAdapterKeychain(t *testing.T) {
 func TestAdapterPerResourceScope(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "quinn@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "quinn@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	const aksRes, adoRes = "6dae42f8-4368-4678-94ff-3960e28e3630", "499b84ac-1321-427f-aa17-267ca6975798"
 	const aks, ado = aksRes + "/.default", adoRes + "/.default"
 	for _, r := range []string{aksRes, adoRes} {

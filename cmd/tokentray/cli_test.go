@@ -237,13 +237,24 @@ func (x *expiresRewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
+// Client IDs of the tests' app registrations at the simulator. A Microsoft
+// account's client ID is a GUID (tokentray refuses others).
+const (
+	testClientID  = "c1100000-0000-4000-8000-000000000001"
+	testClientID9 = "c1900000-0000-4000-8000-000000000009"
+	crashClientID = "c4a50000-0000-4000-8000-000000000001"
+	confClientID  = "c0f10000-0000-4000-8000-000000000001"
+	spaClientID   = "5ba10000-0000-4000-8000-000000000001"
+	concClientID  = "c0c10000-0000-4000-8000-000000000001"
+)
+
 // newFileAccountCLI is a CLI on the file vault with one Microsoft account
-// name (client cli-1) whose login host is the simulator at base.
+// name (client testClientID) whose login host is the simulator at base.
 func newFileAccountCLI(t *testing.T, base, name string) *cli {
 	t.Helper()
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", "cli-1")
+	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", testClientID)
 	return c
 }
 
@@ -267,9 +278,9 @@ func TestCLIAccountLifecycle(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--tenant", "organizations", "--client-id", "cli-1", "--scope", "User.Read")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--tenant", "organizations", "--client-id", testClientID, "--scope", "User.Read")
 
-	rt := sim.Grant("cli-1", "alice@contoso.test", []string{"offline_access", "openid", "profile", "User.Read"})
+	rt := sim.Grant(testClientID, "alice@contoso.test", []string{"offline_access", "openid", "profile", "User.Read"})
 	r := c.must(rt+"\n", "import", "work", "--refresh-token-stdin")
 	if !strings.Contains(r.stdout, "imported") {
 		t.Errorf("import stdout = %q", r.stdout)
@@ -339,7 +350,7 @@ func TestCLIRevokedGrantExit3(t *testing.T) {
 	sim, x, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
 	x.short.Store(true)
-	c.must(sim.Grant("cli-1", "bob@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "bob@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	ageAccessToken(t, c, "file", "work", 58*time.Minute)
 	sim.RevokeGrant("bob@contoso.test")
 	before := sim.Refreshes("bob@contoso.test")
@@ -364,7 +375,7 @@ func TestCLITokenFrom20ProcessesOneRefresh(t *testing.T) {
 	sim, x, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
 	x.short.Store(true) // the imported access token lives 2 minutes: inside --min-valid 5m
-	c.must(sim.Grant("cli-1", "carol@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "carol@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	ageAccessToken(t, c, "file", "work", 58*time.Minute)
 	x.short.Store(false)
 	before := sim.Refreshes("carol@contoso.test")
@@ -415,7 +426,7 @@ func TestCLIVersionAndHelp(t *testing.T) {
 func TestCLIRefreshThroughRunningHeadless(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "dave@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "dave@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 
 	h := startHeadless(t, c)
 	before := sim.Refreshes("dave@contoso.test")
@@ -455,7 +466,7 @@ func TestCLITokenThroughKeeperShortLifetime(t *testing.T) {
 	c := newFileAccountCLI(t, base, "work")
 	x.ttl.Store(60)
 	x.short.Store(true)
-	c.must(sim.Grant("cli-1", "erin@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "erin@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	// 40 s of the 60 s gone: past half the lifetime, not yet expired.
 	v := vaultOf(c, "file")
 	env, err := v.Load(t.Context(), "work")
@@ -567,8 +578,8 @@ func TestCLIKeychainIntegration(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base, "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 	name := fmt.Sprintf("kc-%d", os.Getpid())
-	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", "cli-1")
-	c.must(sim.Grant("cli-1", "erin@contoso.test", nil)+"\n", "import", name, "--refresh-token-stdin")
+	c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", testClientID)
+	c.must(sim.Grant(testClientID, "erin@contoso.test", nil)+"\n", "import", name, "--refresh-token-stdin")
 	t.Cleanup(func() { c.run("", "logout", name) })
 	tok := strings.TrimSpace(c.must("", "token", name).stdout)
 	if !strings.HasPrefix(tok, "simAT-") {
@@ -593,10 +604,10 @@ func TestCLIKeychainIntegration(t *testing.T) {
 // vault (not the settings file) and authenticates the device sign-in and
 // later refreshes.
 func TestCLIConfidentialClient(t *testing.T) {
-	_, _, base := startSim(t, idpsim.Options{ClientSecrets: map[string]string{"conf-1": "very-secret-value"}, AutoApproveDevice: 1, DeviceInterval: time.Second})
+	_, _, base := startSim(t, idpsim.Options{ClientSecrets: map[string]string{confClientID: "very-secret-value"}, AutoApproveDevice: 1, DeviceInterval: time.Second})
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("very-secret-value\n", "account", "add", "conf", "--provider", "microsoft", "--client-id", "conf-1", "--client-secret-stdin")
+	c.must("very-secret-value\n", "account", "add", "conf", "--provider", "microsoft", "--client-id", confClientID, "--client-secret-stdin")
 	p := strings.TrimSpace(c.must("", "config", "path").stdout)
 	if b, _ := os.ReadFile(p); strings.Contains(string(b), "very-secret-value") {
 		t.Fatal("the client secret was written to the settings file")
@@ -617,7 +628,7 @@ func TestCLIConfidentialClient(t *testing.T) {
 func TestCLIAccountRemoveDeletesSecretsAndSettings(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newFileAccountCLI(t, base, "gone")
-	c.must(sim.Grant("cli-1", "frank@contoso.test", nil)+"\n", "import", "gone", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "frank@contoso.test", nil)+"\n", "import", "gone", "--refresh-token-stdin")
 	c.must("", "account", "remove", "gone")
 	if r := c.must("", "account", "list", "--json"); strings.Contains(r.stdout, `"gone"`) {
 		t.Errorf("account list after remove: %s", r.stdout)
@@ -660,7 +671,7 @@ func expireSoon(t *testing.T, c *cli, account string) {
 func TestCLIUnsavedRotationIsAFailure(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{Rotation: idpsim.Strict})
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", "gina@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "gina@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	vaultFile := filepath.Join(c.dir, "state", "tokentray", "tokens.json")
 
 	for _, args := range [][]string{{"token", "work"}, {"refresh", "work"}} {
@@ -687,7 +698,7 @@ func TestCLIUnsavedRotationIsAFailure(t *testing.T) {
 			}
 			// The grant is lost to this process's exit (strict rotation): sign
 			// in again, as the message said, for the next round.
-			c.must(sim.Grant("cli-1", "gina@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+			c.must(sim.Grant(testClientID, "gina@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 		})
 	}
 	c.assertNoSecrets(sim, "tokens.json")
@@ -705,7 +716,7 @@ func TestCLIInterruptedRefreshLosesNothing(t *testing.T) {
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
 	c := newFileAccountCLI(t, srv.URL, "work")
-	c.must(sim.Grant("cli-1", "hank@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "hank@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	lost := 0
 	for i := range 12 {
@@ -728,7 +739,7 @@ func TestCLIInterruptedRefreshLosesNothing(t *testing.T) {
 		if r := c.run("", "refresh", "work"); r.code != 0 {
 			lost++
 			t.Errorf("cycle %d (%v %v after the request was held, answered first: %v): the next refresh exits %d: %s", i, sig, delay, afterAnswer, r.code, r.stderr)
-			c.must(sim.Grant("cli-1", "hank@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+			c.must(sim.Grant(testClientID, "hank@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 		}
 	}
 	t.Logf("RELIABILITY interrupted refresh rotation=strict cycles=12 signals=SIGINT,SIGTERM lost=%d", lost)

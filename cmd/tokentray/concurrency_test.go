@@ -89,9 +89,9 @@ func runConcurrencyRound(t *testing.T, backend, account string, extraEnv ...stri
 	c := newCLI(t, append([]string{"TOKENTRAY_MICROSOFT_LOGIN_BASE=" + base}, extraEnv...)...)
 	c.must("", "config", "set", "storage.backend", backend)
 	c.must("", "config", "set", "refresh.jitter_max", "0s")
-	c.must("", "account", "add", account, "--provider", "microsoft", "--client-id", "conc-1")
+	c.must("", "account", "add", account, "--provider", "microsoft", "--client-id", concClientID)
 	subject := account + "@contoso.test"
-	seedVault(t, c, backend, account, sim.Grant("conc-1", subject, nil))
+	seedVault(t, c, backend, account, sim.Grant(concClientID, subject, nil))
 	t.Cleanup(func() { c.run("", "logout", account) })
 
 	const n = 20
@@ -225,8 +225,8 @@ func TestIntegrationLockIgnoresEnvironment(t *testing.T) {
 	}
 	c.env = env
 	account := fmt.Sprintf("env-%d", time.Now().UnixNano()%1e9)
-	c.must("", "account", "add", account, "--provider", "microsoft", "--client-id", "cli-1")
-	rt := sim.Grant("cli-1", "frank@contoso.test", nil)
+	c.must("", "account", "add", account, "--provider", "microsoft", "--client-id", testClientID)
+	rt := sim.Grant(testClientID, "frank@contoso.test", nil)
 	seedVault(t, c, "keychain", account, rt)
 	before := sim.Refreshes("frank@contoso.test")
 

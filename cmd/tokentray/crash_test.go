@@ -203,10 +203,10 @@ func runCrashCycles(t *testing.T, rot idpsim.Rotation, backend, account string, 
 	sim, _, base := startSim(t, idpsim.Options{Rotation: rot})
 	c := newCLI(t, append([]string{"TOKENTRAY_MICROSOFT_LOGIN_BASE=" + base}, extraEnv...)...)
 	c.must("", "config", "set", "storage.backend", backend)
-	c.must("", "account", "add", account, "--provider", "microsoft", "--client-id", "crash-1")
+	c.must("", "account", "add", account, "--provider", "microsoft", "--client-id", crashClientID)
 	subject := account + "@contoso.test"
 	importGrant := func() {
-		c.must(sim.Grant("crash-1", subject, nil)+"\n", "import", account, "--refresh-token-stdin")
+		c.must(sim.Grant(crashClientID, subject, nil)+"\n", "import", account, "--refresh-token-stdin")
 	}
 	importGrant()
 	t.Cleanup(func() { c.run("", "logout", account) }) // removes the keychain items

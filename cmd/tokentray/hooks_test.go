@@ -91,7 +91,7 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base,
 		"PATH="+filepath.Dir(binPath)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", testClientID)
 	set := func(key string, argv ...string) {
 		b, _ := json.Marshal(argv)
 		c.must("", "config", "set", key, string(b))
@@ -103,7 +103,7 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	set("hooks.recovered", "sh", "-c", `env > "$1"`, "hook", recoveredFIFO)
 	c.must("", "config", "set", "hooks.timeout", "1m")
 	user := "hank@contoso.test"
-	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, user, nil)+"\n", "import", "work", "--refresh-token-stdin")
 
 	h := startHeadless(t, c)
 	before := sim.Refreshes(user)
@@ -170,7 +170,7 @@ func TestE2EHooksThroughKeeper(t *testing.T) {
 	// reader reporting after the test's directory was gone.
 	report = nextRecovered()
 	third := nextRefreshed()
-	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, user, nil)+"\n", "import", "work", "--refresh-token-stdin")
 	recovered := envMap(await(report, "recovered"))
 	if renv := envMap(await(third, "refreshed after the new grant")); renv["TOKENTRAY_EVENT"] != "refreshed" || renv["TOKENTRAY_STATE"] != "ok" {
 		t.Errorf("refreshed hook after the new grant: event %q, state %q; want refreshed, ok", renv["TOKENTRAY_EVENT"], renv["TOKENTRAY_STATE"])

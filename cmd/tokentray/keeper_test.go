@@ -101,7 +101,7 @@ func TestKeeperAccountsChangeLive(t *testing.T) {
 	f := startKeeper(t, base)
 	ctx := t.Context()
 
-	if err := f.client.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: "cli-9"}, ""); err != nil {
+	if err := f.client.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: testClientID9}, ""); err != nil {
 		t.Fatalf("AddAccount = %v", err)
 	}
 	waitFor(t, time.Second, "the new account in the snapshot stream", func() bool {
@@ -111,7 +111,7 @@ func TestKeeperAccountsChangeLive(t *testing.T) {
 	if s, err := config.ReadFile(f.path); err != nil || len(s.Accounts) != 1 || s.Accounts[0].Tenant != "common" {
 		t.Errorf("settings file after add: %+v, %v; want the account with tenant common", s.Accounts, err)
 	}
-	err := f.client.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: "cli-9"}, "")
+	err := f.client.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: testClientID9}, "")
 	var re *control.ResponseError
 	if !errors.As(err, &re) || re.Code != exitUsage {
 		t.Errorf("adding it twice = %v; want a usage refusal", err)
@@ -162,7 +162,7 @@ func TestKeeperSettingsSaveKeepsAccounts(t *testing.T) {
 	_, _, base := startSim(t, idpsim.Options{})
 	f := startKeeper(t, base)
 	ctx := t.Context()
-	if err := f.client.AddAccount(ctx, config.Account{Name: "work", Provider: "microsoft", ClientID: "cli-1"}, ""); err != nil {
+	if err := f.client.AddAccount(ctx, config.Account{Name: "work", Provider: "microsoft", ClientID: testClientID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	in, err := f.client.Info(ctx)

@@ -21,7 +21,9 @@ func newLogCmd(g *globals) *cobra.Command {
 		Long: `Show the tokens tokentray handed out, newest first: when, for which
 account and scopes, and to which program (its pid and executable, as the
 operating system reports them for the control socket's peer, and the
-program that ran it; the token is never recorded).
+program that ran it; the token is never recorded). When that program is
+an interpreter (bash, sh, python3, node, perl, ruby, pwsh), RUN BY names
+the script it runs, or "-c" for an inline command.
 
 With a keeper running the entries come from it; otherwise from the access
 log file in the state directory (access.jsonl, rotated at 1 MiB with one
@@ -60,7 +62,7 @@ the command.
 			return ui.WriteAccessLog(cmd.OutOrStdout(), cmd.ErrOrStderr(), es, from)
 		},
 	}
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, parent_pid, parent_exe, client, via)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the entries as a JSON array (at, account, scopes, pid, exe, parent_pid, parent_exe, parent_script, client, via)")
 	cmd.Flags().StringVar(&account, "account", "", "only the tokens of this account")
 	cmd.Flags().IntVarP(&n, "n", "n", 20, "at most this many entries (1–500)")
 	return cmd

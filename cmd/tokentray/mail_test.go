@@ -559,8 +559,8 @@ func TestMailMsmtpMbsyncDovecot(t *testing.T) {
 	}
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", mailAccount, "--provider", "microsoft", "--client-id", "cli-1")
-	c.must(sim.Grant("cli-1", mailUser, []string{"offline_access", "openid", "profile", "User.Read"})+"\n", "import", mailAccount, "--refresh-token-stdin")
+	c.must("", "account", "add", mailAccount, "--provider", "microsoft", "--client-id", testClientID)
+	c.must(sim.Grant(testClientID, mailUser, []string{"offline_access", "openid", "profile", "User.Read"})+"\n", "import", mailAccount, "--refresh-token-stdin")
 	// The user name the servers expect is the UPN token --json prints,
 	// as README says.
 	var tj struct {

@@ -160,11 +160,11 @@ func TestPerfTokenCommand(t *testing.T) {
 			c := newCLI(t, extra...)
 			c.must("", "config", "set", "storage.backend", backend)
 			for _, name := range []string{"work", "short"} {
-				c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", "cli-1")
+				c.must("", "account", "add", name, "--provider", "microsoft", "--client-id", testClientID)
 			}
-			c.must(sim.Grant("cli-1", "valid@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+			c.must(sim.Grant(testClientID, "valid@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 			x.short.Store(true) // from here on every access token lives 2 minutes
-			c.must(sim.Grant("cli-1", "forced@contoso.test", nil)+"\n", "import", "short", "--refresh-token-stdin")
+			c.must(sim.Grant(testClientID, "forced@contoso.test", nil)+"\n", "import", "short", "--refresh-token-stdin")
 			t.Cleanup(func() {
 				for _, name := range []string{"work", "short"} {
 					c.run("", "logout", name)
@@ -522,8 +522,8 @@ func headlessCLI(t *testing.T, extraEnv ...string) *cli {
 	sim, _, base := startSim(t, idpsim.Options{})
 	c := newCLI(t, append([]string{"TOKENTRAY_MICROSOFT_LOGIN_BASE=" + base}, extraEnv...)...)
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1")
-	c.must(sim.Grant("cli-1", "idle@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", testClientID)
+	c.must(sim.Grant(testClientID, "idle@contoso.test", nil)+"\n", "import", "work", "--refresh-token-stdin")
 	return c
 }
 

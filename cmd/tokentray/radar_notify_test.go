@@ -68,7 +68,7 @@ func TestKeeperRadarNotification(t *testing.T) {
 	})
 
 	clk.set(-7 * time.Hour)
-	rt := sim.Grant("cli-1", "hal@contoso.test", []string{"openid", "profile", "offline_access"})
+	rt := sim.Grant(testClientID, "hal@contoso.test", []string{"openid", "profile", "offline_access"})
 	clk.set(0)
 	c.must(rt+"\n", "import", "work", "--refresh-token-stdin")
 	clk.set(2 * time.Hour)
@@ -76,7 +76,7 @@ func TestKeeperRadarNotification(t *testing.T) {
 		t.Fatalf("refresh past the sign-in frequency: exit %d, stderr %q; want 3", r.code, r.stderr)
 	}
 	clk.set(0)
-	c.must(sim.Grant("cli-1", "hal@contoso.test", []string{"openid", "profile", "offline_access"})+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, "hal@contoso.test", []string{"openid", "profile", "offline_access"})+"\n", "import", "work", "--refresh-token-stdin")
 
 	radarNote := func() int {
 		n := 0

@@ -45,7 +45,7 @@ func TestCLIRadarSignInFrequency(t *testing.T) {
 	h := startHeadless(t, c)
 
 	clk.set(-7 * time.Hour) // signed in 7 h ago
-	rt := sim.Grant("cli-1", "fay@contoso.test", []string{"openid", "profile", "offline_access"})
+	rt := sim.Grant(testClientID, "fay@contoso.test", []string{"openid", "profile", "offline_access"})
 	clk.set(0)
 	c.must(rt+"\n", "import", "work", "--refresh-token-stdin")
 	if r := statusRadar(t, c, "work"); r != nil {
@@ -63,7 +63,7 @@ func TestCLIRadarSignInFrequency(t *testing.T) {
 
 	clk.set(0)
 	signIn := time.Now().Truncate(time.Second)
-	rt = sim.Grant("cli-1", "fay@contoso.test", []string{"openid", "profile", "offline_access"})
+	rt = sim.Grant(testClientID, "fay@contoso.test", []string{"openid", "profile", "offline_access"})
 	c.must(rt+"\n", "import", "work", "--refresh-token-stdin")
 	got := statusRadar(t, c, "work")
 	if got == nil || got.Source != state.RadarSignInFrequency || got.Since.Sub(signIn).Abs() > time.Second || !got.SignInBy.Equal(got.Since.Add(8*time.Hour)) {
@@ -90,14 +90,14 @@ func TestCLIRadarSignInFrequency(t *testing.T) {
 // after the sign-in; past it `refresh` exits 3 naming AADSTS700084.
 func TestCLIRadarSPA(t *testing.T) {
 	clk := &shiftedClock{}
-	sim, _, base := startSim(t, idpsim.Options{SPAClients: []string{"spa-1"}, Clock: clk.now})
+	sim, _, base := startSim(t, idpsim.Options{SPAClients: []string{spaClientID}, Clock: clk.now})
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "spa", "--provider", "microsoft", "--client-id", "spa-1", "--header", "Origin: http://localhost:3000")
+	c.must("", "account", "add", "spa", "--provider", "microsoft", "--client-id", spaClientID, "--header", "Origin: http://localhost:3000")
 
 	clk.set(-time.Hour)
 	signIn := clk.now()
-	rt := sim.Grant("spa-1", "gus@contoso.test", []string{"openid", "profile", "offline_access"})
+	rt := sim.Grant(spaClientID, "gus@contoso.test", []string{"openid", "profile", "offline_access"})
 	clk.set(0)
 	c.must(rt+"\n", "import", "spa", "--refresh-token-stdin")
 	got := statusRadar(t, c, "spa")

@@ -64,7 +64,7 @@ func TestCLIPerResourceTokenThroughKeeper(t *testing.T) {
 	sim.Consent(user, "api://reports")
 	sim.AddResource("api://locked")
 	c := newFileAccountCLI(t, base, "work")
-	oldRT := sim.Grant("cli-1", user, nil)
+	oldRT := sim.Grant(testClientID, user, nil)
 	c.must(oldRT+"\n", "import", "work", "--refresh-token-stdin")
 	importedRT := c.storedRT(t)
 	startHeadless(t, c)
@@ -173,7 +173,7 @@ func TestCLIPerResourceTokenInProcess(t *testing.T) {
 	const user = "gina@contoso.test"
 	sim.Consent(user, "https://vault.azure.net")
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, user, nil)+"\n", "import", "work", "--refresh-token-stdin")
 	imported := c.storedRT(t)
 	tok := strings.TrimSpace(c.must("", "token", "work", "--resource", "https://vault.azure.net").stdout)
 	if info, _ := sim.Access(tok); info.Audience != "https://vault.azure.net" {
@@ -218,11 +218,11 @@ func TestCLIClaimsChallenge(t *testing.T) {
 	const user = "hank@contoso.test"
 	c := newCLI(t, "TOKENTRAY_MICROSOFT_LOGIN_BASE="+base)
 	c.must("", "config", "set", "storage.backend", "file")
-	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", "cli-1", "--client-capability", "cp1")
-	if r := c.run("", "account", "add", "bad", "--provider", "microsoft", "--client-id", "cli-1", "--client-capability", "cp9"); r.code != 2 || !strings.Contains(r.stderr, "--client-capability") || !strings.Contains(r.stderr, "cp1") {
+	c.must("", "account", "add", "work", "--provider", "microsoft", "--client-id", testClientID, "--client-capability", "cp1")
+	if r := c.run("", "account", "add", "bad", "--provider", "microsoft", "--client-id", testClientID, "--client-capability", "cp9"); r.code != 2 || !strings.Contains(r.stderr, "--client-capability") || !strings.Contains(r.stderr, "cp1") {
 		t.Errorf("account add --client-capability cp9: exit %d, stderr %q; want 2 naming the flag and cp1", r.code, r.stderr)
 	}
-	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, user, nil)+"\n", "import", "work", "--refresh-token-stdin")
 	startHeadless(t, c)
 	get := func(tok string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, base+"/resource", nil)
@@ -269,7 +269,7 @@ func TestCLIPerResourceTokenCrossProcess(t *testing.T) {
 	const user = "ivy@contoso.test"
 	sim.Consent(user, "api://reports")
 	c := newFileAccountCLI(t, base, "work")
-	c.must(sim.Grant("cli-1", user, nil)+"\n", "import", "work", "--refresh-token-stdin")
+	c.must(sim.Grant(testClientID, user, nil)+"\n", "import", "work", "--refresh-token-stdin")
 	outs := make([]result, 10)
 	var wg sync.WaitGroup
 	for i := range outs {
@@ -298,11 +298,11 @@ func TestKeeperTokenForRequest(t *testing.T) {
 	sim, _, base := startSim(t, idpsim.Options{})
 	f := startKeeper(t, base)
 	ctx := t.Context()
-	if err := f.client.AddAccount(ctx, config.Account{Name: "live", Provider: "microsoft", ClientID: "cli-9", ClientCapabilities: []string{"cp1"}}, ""); err != nil {
+	if err := f.client.AddAccount(ctx, config.Account{Name: "live", Provider: "microsoft", ClientID: testClientID9, ClientCapabilities: []string{"cp1"}}, ""); err != nil {
 		t.Fatalf("AddAccount(cp1) = %v", err)
 	}
 	const user = "jo@contoso.test"
-	if _, err := f.client.Import(ctx, "live", sim.Grant("cli-9", user, nil)); err != nil {
+	if _, err := f.client.Import(ctx, "live", sim.Grant(testClientID9, user, nil)); err != nil {
 		t.Fatalf("Import = %v", err)
 	}
 	sim.Consent(user, "api://x")

@@ -76,6 +76,10 @@ func newRefreshCmd(g *globals) *cobra.Command {
 const statusLong = `Show each account's state, last and next refresh, access-token expiry and
 last error, and the engine counters.
 
+A Microsoft account that signs in to a national cloud gets a line naming it
+("gov: Microsoft US Government cloud (usgov, login.microsoftonline.us)");
+--json has every Microsoft account's "cloud" (public, usgov or china).
+
 The expiry radar: for each account whose provider tells, a line says by when
 the next interactive sign-in is needed and why ("work: sign-in needed by
 Mon 14 Dec 09:00 (in 8 days, sign-in frequency policy)"). Sources: the

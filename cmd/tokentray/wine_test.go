@@ -73,8 +73,8 @@ func TestWine(t *testing.T) {
 	})
 
 	step("account add, import, token", func(t *testing.T) {
-		w.must(t, "", "account", "add", "work", "--provider", "microsoft", "--tenant", "organizations", "--client-id", "cli-1", "--scope", "User.Read")
-		rt := sim.Grant("cli-1", user, []string{"offline_access", "openid", "profile", "User.Read"})
+		w.must(t, "", "account", "add", "work", "--provider", "microsoft", "--tenant", "organizations", "--client-id", testClientID, "--scope", "User.Read")
+		rt := sim.Grant(testClientID, user, []string{"offline_access", "openid", "profile", "User.Read"})
 		if r := w.must(t, rt+"\n", "import", "work", "--refresh-token-stdin"); !strings.Contains(r.stdout, "imported") {
 			t.Errorf("import printed %q", r.stdout)
 		}
@@ -100,7 +100,7 @@ func TestWine(t *testing.T) {
 	})
 
 	step("envelope over 2560 bytes is chunked, read back whole, old chunks removed", func(t *testing.T) {
-		args := []string{"account", "add", "big", "--provider", "microsoft", "--tenant", "organizations", "--client-id", "cli-1"}
+		args := []string{"account", "add", "big", "--provider", "microsoft", "--tenant", "organizations", "--client-id", testClientID}
 		scopes := []string{"offline_access", "openid", "profile"}
 		for i := range 40 {
 			// One resource (a token request may name only one), many scopes.
@@ -109,7 +109,7 @@ func TestWine(t *testing.T) {
 			scopes = append(scopes, s)
 		}
 		w.must(t, "", args...)
-		w.must(t, sim.Grant("cli-1", "big@contoso.test", scopes)+"\n", "import", "big", "--refresh-token-stdin")
+		w.must(t, sim.Grant(testClientID, "big@contoso.test", scopes)+"\n", "import", "big", "--refresh-token-stdin")
 		gen1 := w.chunkGens(t, "big")
 		if len(gen1) != 1 {
 			t.Fatalf("Credential Manager holds chunk generations %v of big; want one (the envelope is > 2560 bytes)", gen1)

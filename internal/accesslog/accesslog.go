@@ -49,8 +49,12 @@ type Entry struct {
 	// `tokentray token` process, the program that ran it.
 	ParentPID int    `json:"parent_pid,omitempty"`
 	ParentExe string `json:"parent_exe,omitempty"`
-	Client    string `json:"client,omitempty"` // the tokentray version of the client
-	Via       string `json:"via"`              // ViaKeeper or ViaInProcess
+	// ParentScript is what the parent runs when it is an interpreter: the
+	// script's absolute path (bash nightly-report), or the option that gave
+	// it code on its command line ("-c"); never that code.
+	ParentScript string `json:"parent_script,omitempty"`
+	Client       string `json:"client,omitempty"` // the tokentray version of the client
+	Via          string `json:"via"`              // ViaKeeper or ViaInProcess
 }
 
 // Log is an access log backed by a file. It is safe for concurrent use.

@@ -33,9 +33,18 @@ func (a Account) Validate() error {
 		if a.Issuer != "" {
 			ps = append(ps, Problem{Key: "issuer", Value: a.Issuer, Reason: "issuer is for provider oidc; microsoft accounts take a tenant"})
 		}
+		if _, ok := wire.MicrosoftCloudNamed(a.Cloud); !ok {
+			ps = append(ps, Problem{Key: "cloud", Value: a.Cloud, Allowed: wire.MicrosoftCloudNames(), Reason: "unknown Microsoft cloud"})
+		}
+		if id := strings.TrimSpace(a.ClientID); id != "" && !guidRE.MatchString(id) {
+			ps = append(ps, Problem{Key: "client_id", Value: a.ClientID, Allowed: MicrosoftClientIDHelp, Reason: "not a Microsoft application (client) ID"})
+		}
 	case "oidc":
 		if err := checkURL(a.Issuer, false); err != nil {
 			ps = append(ps, Problem{Key: "issuer", Value: a.Issuer, Allowed: "an https URL (http only for loopback hosts)", Reason: err.Error()})
+		}
+		if a.Cloud != "" {
+			ps = append(ps, Problem{Key: "cloud", Value: a.Cloud, Allowed: "microsoft accounts only", Reason: "an oidc account's server is its issuer"})
 		}
 	default:
 		ps = append(ps, Problem{Key: "provider", Value: a.Provider, Allowed: "microsoft or oidc", Reason: "unknown provider"})
@@ -69,6 +78,10 @@ func (a Account) Validate() error {
 	}
 	return nil
 }
+
+// MicrosoftClientIDHelp says what a Microsoft account's client_id is and
+// where to find it.
+const MicrosoftClientIDHelp = "a GUID like 00000000-0000-0000-0000-000000000000, found in the Microsoft Entra admin center → App registrations → your app → Overview → Application (client) ID"
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 var domainRE = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)

@@ -99,6 +99,8 @@ func parseAccounts(raw any, origin string) ([]Account, []Problem) {
 					a.Provider = sv
 				case "tenant":
 					a.Tenant = sv
+				case "cloud":
+					a.Cloud = sv
 				case "issuer":
 					a.Issuer = sv
 				case "client_id":

@@ -11,8 +11,8 @@ import (
 // TestUnknownAccountFieldNamesAllowed checks that an unknown account field
 // is refused with its key and the list of the fields an account may have.
 func TestUnknownAccountFieldNamesAllowed(t *testing.T) {
-	_, err := Parse([]byte("accounts:\n- name: w\n  provider: microsoft\n  client_id: x\n  colour: red\n"))
-	want := `accounts[0].colour (from file config): unknown account field; allowed: name, provider, tenant, issuer, client_id, scopes, redirect_uri, headers, client_capabilities, narrower_scopes, azure_sdk`
+	_, err := Parse([]byte("accounts:\n- name: w\n  provider: microsoft\n  client_id: 11111111-2222-3333-4444-555555555555\n  colour: red\n"))
+	want := `accounts[0].colour (from file config): unknown account field; allowed: name, provider, tenant, cloud, issuer, client_id, scopes, redirect_uri, headers, client_capabilities, narrower_scopes, azure_sdk`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Parse(unknown field) = %v; want it to contain %q", err, want)
 	}
@@ -32,7 +32,7 @@ func TestEveryAccountFieldRoundTrips(t *testing.T) {
 		Headers:        map[string]string{"origin": "http://localhost"},
 		NarrowerScopes: true,
 	}
-	m := Account{Name: "ms", Provider: "microsoft", Tenant: "organizations", ClientID: "11111111-2222-3333-4444-555555555555", ClientCapabilities: []string{"cp1"}, AzureSDK: true}
+	m := Account{Name: "ms", Provider: "microsoft", Tenant: "organizations", Cloud: "usgov", ClientID: "11111111-2222-3333-4444-555555555555", ClientCapabilities: []string{"cp1"}, AzureSDK: true}
 	v, w := reflect.ValueOf(a), reflect.ValueOf(m)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() && w.Field(i).IsZero() {

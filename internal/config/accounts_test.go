@@ -18,7 +18,7 @@ import (
 )
 
 func testAccount(name string) Account {
-	return Account{Name: name, Provider: "microsoft", Tenant: "common", ClientID: "client-" + name}
+	return Account{Name: name, Provider: "microsoft", Tenant: "common", ClientID: "11111111-2222-3333-4444-555555555555"}
 }
 
 func accountNames(t *testing.T, path string) []string {
@@ -79,7 +79,7 @@ func TestAddAccountRefusesDuplicate(t *testing.T) {
 	}
 	before, _ := os.ReadFile(path)
 	dup := testAccount("work")
-	dup.ClientID = "other"
+	dup.ClientID = "66666666-7777-8888-9999-000000000000"
 	err := AddAccount(path, dup)
 	if !errors.Is(err, ErrAccountExists) {
 		t.Fatalf("AddAccount(duplicate) = %v; want an error wrapping ErrAccountExists", err)
@@ -102,7 +102,7 @@ func TestAddAccountRefusesInvalidNamingKey(t *testing.T) {
 	}{
 		{"no client id", Account{Name: "a", Provider: "microsoft"}, "client_id"},
 		{"bad provider", Account{Name: "a", Provider: "google", ClientID: "x"}, "provider"},
-		{"bad name", Account{Name: "a b", Provider: "microsoft", ClientID: "x"}, "name"},
+		{"bad name", Account{Name: "a b", Provider: "microsoft", ClientID: "11111111-2222-3333-4444-555555555555"}, "name"},
 		{"oidc without issuer", Account{Name: "a", Provider: "oidc", ClientID: "x"}, "issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestClientCapabilities(t *testing.T) {
-	l, err := Load(LoadOptions{Path: writeFile(t, "accounts:\n- name: w\n  provider: microsoft\n  client_id: x\n  client_capabilities: [cp1]\n"), Env: noEnv})
+	l, err := Load(LoadOptions{Path: writeFile(t, "accounts:\n- name: w\n  provider: microsoft\n  client_id: 11111111-2222-3333-4444-555555555555\n  client_capabilities: [cp1]\n"), Env: noEnv})
 	if err != nil {
 		t.Fatalf("Load(client_capabilities: [cp1]) = %v", err)
 	}
@@ -27,8 +27,8 @@ func TestClientCapabilities(t *testing.T) {
 		t.Errorf("ClientCapabilities after Marshal and Load = %v; want [cp1]", a.ClientCapabilities)
 	}
 	for name, tc := range map[string]struct{ file, want string }{
-		"unknown":   {"accounts:\n- name: w\n  provider: microsoft\n  client_id: x\n  client_capabilities: [cp2]\n", `accounts[0].client_capabilities = "cp2"`},
-		"duplicate": {"accounts:\n- name: w\n  provider: microsoft\n  client_id: x\n  client_capabilities: [cp1, cp1]\n", "listed twice"},
+		"unknown":   {"accounts:\n- name: w\n  provider: microsoft\n  client_id: 11111111-2222-3333-4444-555555555555\n  client_capabilities: [cp2]\n", `accounts[0].client_capabilities = "cp2"`},
+		"duplicate": {"accounts:\n- name: w\n  provider: microsoft\n  client_id: 11111111-2222-3333-4444-555555555555\n  client_capabilities: [cp1, cp1]\n", "listed twice"},
 		"oidc":      {"accounts:\n- name: w\n  provider: oidc\n  issuer: https://idp.example.com\n  client_id: x\n  client_capabilities: [cp1]\n", "microsoft accounts only"},
 	} {
 		t.Run(name, func(t *testing.T) {

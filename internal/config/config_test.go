@@ -273,7 +273,8 @@ func TestEnvName(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
-		"", "refresh:\n  interval_hours: 3\n", "accounts:\n- {name: a, provider: microsoft, client_id: b}\n",
+		"", "refresh:\n  interval_hours: 3\n", "accounts:\n- {name: a, provider: microsoft, client_id: 11111111-2222-3333-4444-555555555555}\n",
+		"accounts:\n- {name: a, provider: microsoft, cloud: usgov, client_id: 11111111-2222-3333-4444-555555555555}\n",
 		"refresh: [\n", "backoff: {base: 1m, max: 2m}", "accounts: 3", "a: b: c", "\x00\xff",
 	} {
 		f.Add([]byte(seed))

@@ -11,7 +11,7 @@ import (
 )
 
 const gitYAML = `accounts:
-- {name: work, provider: microsoft, client_id: c1}
+- {name: work, provider: microsoft, client_id: 11111111-2222-3333-4444-555555555555}
 git:
   credentials:
   - host: dev.azure.com

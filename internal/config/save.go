@@ -26,6 +26,9 @@ func Marshal(s Settings) ([]byte, error) {
 			if a.Tenant != "" {
 				m["tenant"] = a.Tenant
 			}
+			if a.Cloud != "" {
+				m["cloud"] = a.Cloud
+			}
 			if a.Issuer != "" {
 				m["issuer"] = a.Issuer
 			}

@@ -74,6 +74,7 @@ type Account struct {
 	Name        string            `json:"name" yaml:"name"`
 	Provider    string            `json:"provider" yaml:"provider"`
 	Tenant      string            `json:"tenant,omitempty" yaml:"tenant,omitempty"`
+	Cloud       string            `json:"cloud,omitempty" yaml:"cloud,omitempty"` // microsoft: public ("" too), usgov or china
 	Issuer      string            `json:"issuer,omitempty" yaml:"issuer,omitempty"`
 	ClientID    string            `json:"client_id" yaml:"client_id"`
 	Scopes      []string          `json:"scopes,omitempty" yaml:"scopes,omitempty"`

@@ -9,17 +9,21 @@ import (
 // Peer is the process on the other end of a request, as the operating
 // system reports it for the connection (never what the client says): its
 // pid (0 where the OS does not tell) and executable path ("" when it
-// cannot be read; cut at MaxExeLen bytes), and the same of its parent — for a `tokentray token`
-// client, the program that ran it.
+// cannot be read; cut at MaxExeLen bytes), and the same of its parent —
+// for a `tokentray token` client, the program that ran it. When that
+// parent is an interpreter, ParentScript is what it runs (ProcessScript:
+// the script's path, or "-c" for an inline command).
 type Peer struct {
-	PID       int    `json:"pid,omitempty"`
-	Exe       string `json:"exe,omitempty"`
-	ParentPID int    `json:"parent_pid,omitempty"`
-	ParentExe string `json:"parent_exe,omitempty"`
+	PID          int    `json:"pid,omitempty"`
+	Exe          string `json:"exe,omitempty"`
+	ParentPID    int    `json:"parent_pid,omitempty"`
+	ParentExe    string `json:"parent_exe,omitempty"`
+	ParentScript string `json:"parent_script,omitempty"`
 }
 
-// MaxExeLen bounds the executable paths of a Peer (they reach the access
-// log, whose lines are bounded); a longer one is cut and ends in "…".
+// MaxExeLen bounds the executable and script paths of a Peer (they reach
+// the access log, whose lines are bounded); a longer one is cut and ends
+// in "…".
 const MaxExeLen = 1024
 
 // boundExe cuts exe to at most MaxExeLen bytes on a rune boundary.
@@ -42,7 +46,8 @@ func peerOf(pid int) Peer {
 	}
 	p := Peer{PID: pid, Exe: boundExe(ProcessExe(pid))}
 	if pp := ParentPID(pid); pp > 0 {
-		p.ParentPID, p.ParentExe = pp, boundExe(ProcessExe(pp))
+		exe := ProcessExe(pp)
+		p.ParentPID, p.ParentExe, p.ParentScript = pp, boundExe(exe), ProcessScript(pp, exe)
 	}
 	return p
 }

@@ -4,11 +4,11 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -125,16 +125,13 @@ func storageCheck(ctx context.Context, s config.Settings, dir, lockDir string) C
 // "" for a provider that has none.
 func discoveryURL(a config.Account) string {
 	switch a.Provider {
-	case "microsoft":
-		base := os.Getenv("TOKENTRAY_MICROSOFT_LOGIN_BASE")
-		if base == "" {
-			base = "https://login.microsoftonline.com"
+	case "microsoft": // at the account's cloud's login host
+		a.ClientID = cmp.Or(a.ClientID, "any") // the document is the tenant's, whatever the client
+		p, err := keeper.Profile(a)
+		if err != nil {
+			return ""
 		}
-		t := a.Tenant
-		if t == "" {
-			t = "common"
-		}
-		return strings.TrimRight(base, "/") + "/" + t + "/v2.0/.well-known/openid-configuration"
+		return p.Endpoints.Issuer + "/.well-known/openid-configuration"
 	case "oidc":
 		return strings.TrimRight(a.Issuer, "/") + "/.well-known/openid-configuration"
 	}

@@ -30,7 +30,7 @@ func TestDiscoveryURL(t *testing.T) {
 		}
 	}
 	t.Setenv("TOKENTRAY_MICROSOFT_LOGIN_BASE", "http://127.0.0.1:9/")
-	if got, want := discoveryURL(config.Account{Provider: "microsoft", Tenant: "t"}), "http://127.0.0.1:9/t/v2.0/.well-known/openid-configuration"; got != want {
+	if got, want := discoveryURL(config.Account{Provider: "microsoft", Tenant: "organizations"}), "http://127.0.0.1:9/organizations/v2.0/.well-known/openid-configuration"; got != want {
 		t.Errorf("discoveryURL with TOKENTRAY_MICROSOFT_LOGIN_BASE = %q; want %q", got, want)
 	}
 }
@@ -129,5 +129,21 @@ func TestRunOrderAndSettingsError(t *testing.T) {
 	want := []string{"settings", "storage", "tray host", "start at login", "git https://dev.azure.com", "provider work", "clock work"}
 	if d := cmp.Diff(want, names); d != "" {
 		t.Errorf("checks mismatch (-want +got):\n%s", d)
+	}
+}
+
+// TestDoctorProbesTheAccountsCloud: doctor reaches a Microsoft account's
+// discovery document at its own cloud's login host.
+func TestDoctorProbesTheAccountsCloud(t *testing.T) {
+	t.Setenv("TOKENTRAY_MICROSOFT_LOGIN_BASE", "")
+	for cloud, want := range map[string]string{
+		"":      "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+		"usgov": "https://login.microsoftonline.us/organizations/v2.0/.well-known/openid-configuration",
+		"china": "https://login.chinacloudapi.cn/organizations/v2.0/.well-known/openid-configuration",
+	} {
+		a := config.Account{Name: "a", Provider: "microsoft", Cloud: cloud, Tenant: "organizations", ClientID: "11111111-2222-3333-4444-555555555555"}
+		if got := discoveryURL(a); got != want {
+			t.Errorf("discoveryURL(cloud %q) = %q; want %q", cloud, got, want)
+		}
 	}
 }

@@ -24,6 +24,7 @@ func (e *Engine) snapshotLocked() Snapshot {
 		st := AccountStatus{
 			Name:         a.name,
 			Provider:     a.profile.Provider,
+			Cloud:        a.profile.Cloud,
 			State:        a.state,
 			Reason:       a.reason,
 			LastAttempt:  a.lastAttempt,

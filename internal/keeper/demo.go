@@ -20,7 +20,7 @@ import (
 // The demo's account, its client ID at the simulator and its user.
 const (
 	demoAccount = "demo"
-	demoClient  = "tokentray-demo"
+	demoClient  = "d3300000-0000-4000-8000-000000000001" // a GUID, as a real Microsoft client ID is
 	demoSubject = "demo.user@idpsim.test"
 )
 

@@ -265,15 +265,18 @@ func (b *Backend) Close() {
 	}
 }
 
-// Profile turns a configured account into an OAuth profile. OIDC
-// endpoints are discovered on first use (by oauth.Client), so a start
-// without network still works.
+// Profile turns a configured account into an OAuth profile: a Microsoft
+// account's endpoints are on its cloud's login host (or under
+// TOKENTRAY_MICROSOFT_LOGIN_BASE, which tests set). OIDC endpoints are
+// discovered on first use (by oauth.Client), so a start without network
+// still works.
 func Profile(a config.Account) (oauth.Profile, error) {
 	var p oauth.Profile
 	switch a.Provider {
 	case "microsoft":
-		base := os.Getenv("TOKENTRAY_MICROSOFT_LOGIN_BASE") // tests
-		mp, err := oauth.MicrosoftProfileAt(base, a.Tenant, a.ClientID, a.Scopes)
+		// Tests only: the simulator's address replaces the cloud's login host.
+		base := os.Getenv("TOKENTRAY_MICROSOFT_LOGIN_BASE")
+		mp, err := oauth.MicrosoftCloudProfile(a.Cloud, base, a.Tenant, a.ClientID, a.Scopes)
 		if err != nil {
 			return p, err
 		}

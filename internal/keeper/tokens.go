@@ -55,7 +55,7 @@ func (b *Backend) recordToken(ctx context.Context, account string, scopes []stri
 	e := accesslog.Entry{Account: account, Scopes: askedScopes(scopes)}
 	if b.access != nil {
 		p, _ := control.PeerFrom(ctx)
-		e.PID, e.Exe, e.ParentPID, e.ParentExe = p.PID, p.Exe, p.ParentPID, p.ParentExe
+		e.PID, e.Exe, e.ParentPID, e.ParentExe, e.ParentScript = p.PID, p.Exe, p.ParentPID, p.ParentExe, p.ParentScript
 		e.Client, e.Via = control.ClientFrom(ctx), accesslog.ViaKeeper
 		endpointPeer(ctx, &e)
 		if err := b.access.Record(e); err != nil {
@@ -66,6 +66,7 @@ func (b *Backend) recordToken(ctx context.Context, account string, scopes []stri
 	e.PID, e.ParentPID = os.Getpid(), os.Getppid()
 	e.Exe, _ = os.Executable()
 	e.ParentExe = control.ProcessExe(e.ParentPID)
+	e.ParentScript = control.ProcessScript(e.ParentPID, e.ParentExe)
 	e.Client, e.Via = b.o.Version, accesslog.ViaInProcess
 	if err := accesslog.Append(AccessLogPath(b.stateDir), e); err != nil {
 		b.log.Warn("access log: entry not written", "error", err)

@@ -29,6 +29,7 @@ type Endpoints struct {
 // Profile describes how to talk to one account's provider.
 type Profile struct {
 	Provider     string // "microsoft" | "oidc"
+	Cloud        string // microsoft only: public, usgov or china (wire.MicrosoftClouds)
 	Tenant       string // microsoft only
 	Issuer       string // oidc only
 	ClientID     string

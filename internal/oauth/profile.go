@@ -14,11 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2/microsoft"
+	"github.com/tokentray/tokentray/internal/wire"
 )
-
-// MicrosoftLoginBase is the Microsoft identity platform host.
-const MicrosoftLoginBase = "https://login.microsoftonline.com"
 
 // baseScopes are always requested from Microsoft: a refresh token
 // (offline_access) and an ID token with the user's name (openid profile).
@@ -41,11 +38,12 @@ func ValidTenant(tenant string) bool {
 }
 
 // MicrosoftProfile returns a public-client profile for the Microsoft identity
-// platform v2.0 endpoints of tenant ("" means common). The scopes are
-// offline_access, openid and profile followed by the caller's, without
-// duplicates. Revocation is unsupported (Endpoints.Revoke is empty).
+// platform v2.0 endpoints of tenant ("" means common) in the public cloud.
+// The scopes are offline_access, openid and profile followed by the
+// caller's, without duplicates. Revocation is unsupported (Endpoints.Revoke
+// is empty).
 func MicrosoftProfile(tenant, clientID string, scopes []string) (Profile, error) {
-	return MicrosoftProfileAt("", tenant, clientID, scopes)
+	return MicrosoftCloudProfile("", "", tenant, clientID, scopes)
 }
 
 // MicrosoftProfileAt is MicrosoftProfile with the endpoints under base
@@ -53,6 +51,19 @@ func MicrosoftProfile(tenant, clientID string, scopes []string) (Profile, error)
 // demo): base + "/{tenant}/oauth2/v2.0/{authorize,token,devicecode}". base
 // must be https or a loopback http URL.
 func MicrosoftProfileAt(base, tenant, clientID string, scopes []string) (Profile, error) {
+	return MicrosoftCloudProfile("", base, tenant, clientID, scopes)
+}
+
+// MicrosoftCloudProfile is MicrosoftProfile in cloud (one of
+// wire.MicrosoftClouds; "" is public): its endpoints are on the cloud's
+// login host (https://login.microsoftonline.us for usgov), or under base
+// when base is set (tests only: base replaces the host, the cloud is still
+// recorded in Profile.Cloud).
+func MicrosoftCloudProfile(cloud, base, tenant, clientID string, scopes []string) (Profile, error) {
+	c, ok := wire.MicrosoftCloudNamed(cloud)
+	if !ok {
+		return Profile{}, fmt.Errorf("microsoft cloud %q: want %s", cloud, wire.MicrosoftCloudNames())
+	}
 	if tenant == "" {
 		tenant = "common"
 	}
@@ -62,23 +73,22 @@ func MicrosoftProfileAt(base, tenant, clientID string, scopes []string) (Profile
 	if strings.TrimSpace(clientID) == "" {
 		return Profile{}, errors.New("microsoft profile: client id is empty")
 	}
-	ep := microsoft.AzureADEndpoint(tenant)
-	e := Endpoints{Auth: ep.AuthURL, Token: ep.TokenURL, Device: ep.DeviceAuthURL,
-		Issuer: MicrosoftLoginBase + "/" + tenant + "/v2.0"}
-	if base != "" {
-		base = strings.TrimRight(base, "/")
-		e = Endpoints{
-			Auth:   base + "/" + tenant + "/oauth2/v2.0/authorize",
-			Token:  base + "/" + tenant + "/oauth2/v2.0/token",
-			Device: base + "/" + tenant + "/oauth2/v2.0/devicecode",
-			Issuer: base + "/" + tenant + "/v2.0",
-		}
+	if base == "" {
+		base = "https://" + c.LoginHost
+	}
+	base = strings.TrimRight(base, "/")
+	e := Endpoints{
+		Auth:   base + "/" + tenant + "/oauth2/v2.0/authorize",
+		Token:  base + "/" + tenant + "/oauth2/v2.0/token",
+		Device: base + "/" + tenant + "/oauth2/v2.0/devicecode",
+		Issuer: base + "/" + tenant + "/v2.0",
 	}
 	if err := e.check(); err != nil {
 		return Profile{}, fmt.Errorf("microsoft profile: %w", err)
 	}
 	return Profile{
 		Provider:  ProviderMicrosoft,
+		Cloud:     c.Name,
 		Tenant:    tenant,
 		ClientID:  clientID,
 		Scopes:    mergeScopes(baseScopes, scopes),

@@ -38,7 +38,7 @@ func TestMicrosoftProfile(t *testing.T) {
 			t.Fatalf("MicrosoftProfile(%q) = %v", tt.tenant, err)
 		}
 		base := "https://login.microsoftonline.com/" + tt.wantTenant
-		want := Profile{Provider: ProviderMicrosoft, Tenant: tt.wantTenant, ClientID: "client", Scopes: tt.wantScopes,
+		want := Profile{Provider: ProviderMicrosoft, Cloud: "public", Tenant: tt.wantTenant, ClientID: "client", Scopes: tt.wantScopes,
 			Endpoints: Endpoints{Auth: base + "/oauth2/v2.0/authorize", Token: base + "/oauth2/v2.0/token",
 				Device: base + "/oauth2/v2.0/devicecode", Issuer: base + "/v2.0"}}
 		if diff := cmp.Diff(want, p); diff != "" {
@@ -62,6 +62,42 @@ func TestMicrosoftProfileAt(t *testing.T) {
 	}
 	if _, err := MicrosoftProfileAt("http://sim.example.com", "common", "c", nil); err == nil || !strings.Contains(err.Error(), "https") {
 		t.Errorf("MicrosoftProfileAt(plain http host) = %v; want an https error", err)
+	}
+}
+
+// TestMicrosoftCloudProfile: each cloud's endpoints are on its own login
+// host; a base (tests) replaces the host but keeps the cloud; an unknown
+// cloud is refused naming the allowed ones.
+func TestMicrosoftCloudProfile(t *testing.T) {
+	tests := []struct {
+		cloud, base string
+		wantCloud   string
+		wantBase    string
+	}{
+		{"", "", "public", "https://login.microsoftonline.com"},
+		{"public", "", "public", "https://login.microsoftonline.com"},
+		{"usgov", "", "usgov", "https://login.microsoftonline.us"},
+		{"china", "", "china", "https://login.chinacloudapi.cn"},
+		{"usgov", "http://127.0.0.1:8400/", "usgov", "http://127.0.0.1:8400"},
+	}
+	for _, tt := range tests {
+		p, err := MicrosoftCloudProfile(tt.cloud, tt.base, "organizations", "c", nil)
+		if err != nil {
+			t.Fatalf("MicrosoftCloudProfile(%q, %q) = %v", tt.cloud, tt.base, err)
+		}
+		b := tt.wantBase + "/organizations"
+		want := Endpoints{Auth: b + "/oauth2/v2.0/authorize", Token: b + "/oauth2/v2.0/token",
+			Device: b + "/oauth2/v2.0/devicecode", Issuer: b + "/v2.0"}
+		if diff := cmp.Diff(want, p.Endpoints); diff != "" {
+			t.Errorf("MicrosoftCloudProfile(%q, %q) endpoints (-want +got):\n%s", tt.cloud, tt.base, diff)
+		}
+		if p.Cloud != tt.wantCloud {
+			t.Errorf("MicrosoftCloudProfile(%q, %q).Cloud = %q; want %q", tt.cloud, tt.base, p.Cloud, tt.wantCloud)
+		}
+	}
+	_, err := MicrosoftCloudProfile("germany", "", "common", "c", nil)
+	if err == nil || !strings.Contains(err.Error(), `"germany"`) || !strings.Contains(err.Error(), "public, usgov or china") {
+		t.Errorf("MicrosoftCloudProfile(germany) = %v; want an error naming the value and public, usgov or china", err)
 	}
 }
 

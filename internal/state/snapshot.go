@@ -46,6 +46,7 @@ func (s Snapshot) Account(name string) (AccountStatus, bool) {
 type AccountStatus struct {
 	Name         string     `json:"name"`
 	Provider     string     `json:"provider"`
+	Cloud        string     `json:"cloud,omitempty"` // microsoft: public, usgov or china
 	State        State      `json:"state"`
 	Reason       string     `json:"reason,omitempty"`
 	SignedInAs   Identity   `json:"signed_in_as"`

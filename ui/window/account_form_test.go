@@ -28,7 +28,7 @@ func TestAccountForm(t *testing.T) {
 			want: &config.Account{Name: "home", Provider: "oidc", Issuer: "https://login.example.com", ClientID: "cli"}},
 		{name: "missing client id", provider: choiceMicrosoft, acct: "work",
 			problem: `client_id = "": missing; allowed: the application (client) ID of your app registration`},
-		{name: "duplicate", provider: choiceMicrosoft, acct: "taken", client: "cli",
+		{name: "duplicate", provider: choiceMicrosoft, acct: "taken", client: "11111111-2222-3333-4444-555555555555",
 			problem: `name = "taken": an account with this name exists already`},
 		{name: "plain http issuer", provider: choiceOIDC, acct: "home", issuer: "http://login.example.com", client: "cli"},
 	} {
@@ -138,7 +138,7 @@ func TestAccountFormGolden(t *testing.T) {
 	w.showAddAccount(t.Context())
 	f := w.addDialog
 	test.Type(f.name, "home")
-	test.Type(f.clientID, "cli")
+	test.Type(f.clientID, "11111111-2222-3333-4444-555555555555")
 	test.Tap(f.submit)
 	assertGolden(t, "add_account.xml", win.Canvas())
 }

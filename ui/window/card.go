@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -124,7 +125,7 @@ func (c *card) update(a state.AccountStatus, now time.Time) {
 		c.state.SetText(txt)
 	}
 
-	who := ui.ProviderName(a.Provider)
+	who := providerText(a)
 	if a.State != state.SignedOut {
 		who = ui.IdentityText(a.SignedInAs) + " · " + who
 	}
@@ -181,6 +182,19 @@ func (c *card) update(a state.AccountStatus, now time.Time) {
 		c.signIn.SetText(text)
 		c.buttons.Refresh() // the button's width changed
 	}
+}
+
+// providerText names a's provider, and its Microsoft cloud when that is
+// not the public one: "Microsoft US Government cloud".
+func providerText(a state.AccountStatus) string {
+	p := ui.ProviderName(a.Provider)
+	if a.Cloud == "" || a.Cloud == wire.DefaultMicrosoftCloud {
+		return p
+	}
+	if c, ok := wire.MicrosoftCloudNamed(a.Cloud); ok {
+		return p + " " + c.Title + " cloud"
+	}
+	return p + " cloud " + a.Cloud
 }
 
 // relayout lays the card out again after rows came or went (Fyne does not

@@ -20,9 +20,11 @@ type Use struct {
 	PID     int      // 0: unknown
 	Exe     string   // "": unknown
 	// ParentPID and ParentExe are who ran it (for `tokentray token`: the
-	// script); 0 and "" when unknown.
-	ParentPID int
-	ParentExe string
+	// script's interpreter); 0 and "" when unknown. ParentScript is the
+	// script it runs ("-c" for an inline command); "" when none.
+	ParentPID    int
+	ParentExe    string
+	ParentScript string
 }
 
 // recentUseLimit is how many entries the Recent use tab shows.
@@ -88,7 +90,11 @@ func useLine(u Use, loc *time.Location) string {
 		prog = fmt.Sprintf("%s (pid %d)", prog, u.PID)
 	}
 	if u.ParentExe != "" {
-		prog += fmt.Sprintf(", run by %s (pid %d)", u.ParentExe, u.ParentPID)
+		by := u.ParentExe
+		if u.ParentScript != "" {
+			by += " " + u.ParentScript
+		}
+		prog += fmt.Sprintf(", run by %s (pid %d)", by, u.ParentPID)
 	}
 	return fmt.Sprintf("%s  %s  %s  %s", u.At.In(loc).Format("Jan 2 15:04:05"), u.Account, scope, prog)
 }

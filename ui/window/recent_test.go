@@ -12,7 +12,7 @@ import (
 // entries, newest first, with account, scope and program.
 func TestRecentUseRenders(t *testing.T) {
 	k := &fakeKeeper{uses: []Use{
-		{At: clock.Add(-time.Minute), Account: "work", PID: 4242, Exe: "/usr/local/bin/tokentray", ParentPID: 4200, ParentExe: "/usr/bin/bash"},
+		{At: clock.Add(-time.Minute), Account: "work", PID: 4242, Exe: "/usr/local/bin/tokentray", ParentPID: 4200, ParentExe: "/usr/bin/bash", ParentScript: "/home/ada/bin/nightly-report"},
 		{At: clock.Add(-time.Hour), Account: "home", Scopes: []string{"Mail.Read"}},
 	}}
 	w, win := newTestWindow(t, Options{Keeper: k})
@@ -26,7 +26,7 @@ func TestRecentUseRenders(t *testing.T) {
 		}
 	})
 	want := []string{
-		clock.Add(-time.Minute).Format("Jan 2 15:04:05") + "  work  default scopes  /usr/local/bin/tokentray (pid 4242), run by /usr/bin/bash (pid 4200)",
+		clock.Add(-time.Minute).Format("Jan 2 15:04:05") + "  work  default scopes  /usr/local/bin/tokentray (pid 4242), run by /usr/bin/bash /home/ada/bin/nightly-report (pid 4200)",
 		clock.Add(-time.Hour).Format("Jan 2 15:04:05") + "  home  Mail.Read  unknown program",
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
