@@ -19,17 +19,30 @@ func (e *Engine) Redact(s string) string {
 	if len(s) < minRedact {
 		return s
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, a := range e.accts {
-		for _, secret := range []string{a.env.RefreshToken, a.env.AccessToken, a.env.ClientSecret} {
-			s = redactOne(s, secret)
-		}
-		for _, se := range a.scoped {
-			s = redactOne(s, se.token)
-		}
+	for secret := range e.secrets() {
+		s = redactOne(s, secret)
 	}
 	return s
+}
+
+// secrets yields every secret the engine holds in memory, under e.mu.
+func (e *Engine) secrets() func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, a := range e.accts {
+			for _, secret := range []string{a.env.RefreshToken, a.env.AccessToken, a.env.ClientSecret} {
+				if !yield(secret) {
+					return
+				}
+			}
+			for _, se := range a.scoped {
+				if !yield(se.token) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func redactOne(s, secret string) string {
@@ -43,16 +56,9 @@ func redactOne(s, secret string) string {
 // (0: none). A caller redacting a stream piece by piece holds back that many
 // bytes less one, so a secret split between pieces is still seen whole.
 func (e *Engine) LongestSecret() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	n := 0
-	for _, a := range e.accts {
-		for _, secret := range []string{a.env.RefreshToken, a.env.AccessToken, a.env.ClientSecret} {
-			n = longer(n, secret)
-		}
-		for _, se := range a.scoped {
-			n = longer(n, se.token)
-		}
+	for secret := range e.secrets() {
+		n = longer(n, secret)
 	}
 	return n
 }
