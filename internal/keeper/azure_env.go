@@ -30,11 +30,10 @@ func (b *Backend) AzureSDKEnv(ctx context.Context, account string) (control.Azur
 	if err != nil {
 		return control.AzureSDKEnv{}, err
 	}
-	eps, err := readAzureState(b.stateDir)
+	ep, ok, err := b.azureEndpointSettled(ctx, a.Name)
 	if err != nil {
 		return control.AzureSDKEnv{}, err
 	}
-	ep, ok := eps[a.Name]
 	if !ok || ep.Port == 0 {
 		return control.AzureSDKEnv{}, fmt.Errorf("the running keeper does not serve the Azure SDK endpoint of account %q yet: %s", a.Name, problemOr(ep, "see tokentray.log"))
 	}
@@ -50,6 +49,33 @@ func (b *Backend) AzureSDKEnv(ctx context.Context, account string) (control.Azur
 		return control.AzureSDKEnv{}, fmt.Errorf("the Azure SDK endpoint of account %q (%s) %w: %s", a.Name, endpoint, err, problemOr(ep, "see tokentray.log"))
 	}
 	return control.AzureSDKEnv{Endpoint: endpoint, Header: env.ClientSecret}, nil
+}
+
+// azureSettle bounds how long AzureSDKEnv waits for an endpoint the keeper
+// is still starting (it reads its secret from the vault, then listens).
+const azureSettle = 10 * time.Second
+
+// azureEndpointSettled returns what the keeper recorded of name's endpoint
+// once it listens or has a problem to tell, waiting up to azureSettle for
+// an endpoint that is still starting (a keeper that just started).
+func (b *Backend) azureEndpointSettled(ctx context.Context, name string) (AzureEndpoint, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, azureSettle)
+	defer cancel()
+	for {
+		eps, err := readAzureState(b.stateDir)
+		if err != nil {
+			return AzureEndpoint{}, false, err
+		}
+		ep, ok := eps[name]
+		if ok && ep.Port != 0 && (ep.Listening || ep.Problem != "") {
+			return ep, true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ep, ok, nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func problemOr(ep AzureEndpoint, otherwise string) string {

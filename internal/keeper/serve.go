@@ -75,14 +75,14 @@ func (s *Socket) Close() error { return s.srv.Close() }
 // engine and the user's hooks until ctx ends; then it closes the socket.
 func (s *Socket) Serve(ctx context.Context, b *Backend, front control.Front) error {
 	s.slot.h = control.NewHandler(b, front)
+	defer s.srv.Close()
+	defer b.StartHooks(ctx, s.srv.Path())() // the keeper runs the hooks
+	defer b.StartAzureSDK(ctx)()            // and the Azure SDK endpoints
 	go func() {
 		if err := s.srv.Serve(ctx); err != nil {
 			b.Log().Error("control socket stopped", "error", err)
 		}
 	}()
-	defer s.srv.Close()
-	defer b.StartHooks(ctx, s.srv.Path())() // the keeper runs the hooks
-	defer b.StartAzureSDK(ctx)()            // and the Azure SDK endpoints
 	return b.Run(ctx)
 }
 
