@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -21,8 +22,8 @@ type account struct {
 
 	// Guarded by Engine.mu.
 	busy              bool
-	manual            *flight // the running RefreshNow flight, shared by concurrent callers
-	state             State   // never Refreshing: busy says that
+	manual            *flight     // the running RefreshNow flight, shared by concurrent callers
+	state             state.State // never Refreshing: busy says that
 	reason            string
 	env               vault.Envelope // newest envelope known (loaded, saved or unsaved)
 	haveEnv           bool
@@ -35,7 +36,7 @@ type account struct {
 	lastAttempt       time.Time
 	lastSuccess       time.Time
 	fresh             bool
-	lastErr           *ErrorInfo
+	lastErr           *state.ErrorInfo
 	failures          int
 	backoffUntil      time.Time
 	retryAfterUntil   time.Time
@@ -54,7 +55,7 @@ type account struct {
 }
 
 func newAccount(a Account) *account {
-	return &account{name: a.Name, profile: a.Profile, sem: make(chan struct{}, 1), gone: make(chan struct{}), state: SignedOut}
+	return &account{name: a.Name, profile: a.Profile, sem: make(chan struct{}, 1), gone: make(chan struct{}), state: state.SignedOut}
 }
 
 // removed reports whether RemoveAccount has dropped a. Once true it stays
@@ -71,7 +72,7 @@ func (a *account) removed() bool {
 // flight is a running RefreshNow whose result concurrent callers share.
 type flight struct {
 	done chan struct{}
-	res  Result
+	res  state.Result
 	err  error
 }
 
@@ -110,16 +111,16 @@ func (a *account) pruneHistory(now time.Time) {
 	}
 }
 
-func (a *account) events(now time.Time) []Event {
+func (a *account) events(now time.Time) []state.Event {
 	cut := now.Add(-historyWindow).UnixNano()
-	out := make([]Event, 0, len(a.history))
+	out := make([]state.Event, 0, len(a.history))
 	for _, h := range a.history {
 		if h.at < cut {
 			continue
 		}
-		ev := Event{At: time.Unix(0, h.at).UTC(), Kind: EventFailed, Fresh: h.fresh}
+		ev := state.Event{At: time.Unix(0, h.at).UTC(), Kind: state.EventFailed, Fresh: h.fresh}
 		if h.ok {
-			ev.Kind = EventOK
+			ev.Kind = state.EventOK
 		}
 		if h.expiry != 0 {
 			ev.Expiry = time.Unix(0, h.expiry).UTC()
@@ -140,21 +141,21 @@ func (e *Engine) adoptLocked(a *account, env vault.Envelope) {
 	e.clampLocked(a, now)
 	a.env = env
 	a.haveEnv = true
-	if a.state == SignedOut {
-		a.state = OK
+	if a.state == state.SignedOut {
+		a.state = state.OK
 	}
 	if env.ObtainedAt.After(a.lastSuccess) {
 		a.lastSuccess = env.ObtainedAt
 		a.jitter = e.pol.jitter(e.rnd)
-		if a.failures > 0 || a.state == NeedsSignIn {
+		if a.failures > 0 || a.state == state.NeedsSignIn {
 			if env.ObtainedAt.After(a.lastAttempt) {
 				a.clearFailures()
-				a.state = OK
+				a.state = state.OK
 			}
 		}
 	}
-	if a.state == StorageDegraded && !a.unsaved {
-		a.state = OK
+	if a.state == state.StorageDegraded && !a.unsaved {
+		a.state = state.OK
 	}
 }
 
@@ -175,7 +176,7 @@ func (e *Engine) signedOutLocked(a *account) {
 	a.heldBase = storedRef{}
 	a.saveErr = nil
 	a.saveFailures = 0
-	a.state = SignedOut
+	a.state = state.SignedOut
 	a.fresh = false
 	a.deferUntil = time.Time{}
 	a.clearFailures()
@@ -196,7 +197,7 @@ func (e *Engine) successLocked(a *account, env vault.Envelope, fresh, saved bool
 	a.addEvent(now, true, fresh, env.Expiry)
 	if saved {
 		e.savedLocked(a)
-		a.state = OK
+		a.state = state.OK
 		return
 	}
 	e.unsavedLocked(a, saveErr, now)
@@ -210,8 +211,8 @@ func (e *Engine) unsavedLocked(a *account, saveErr error, now time.Time) {
 	a.saveErr = saveErr
 	a.saveFailures = 1
 	a.saveRetryAt = now.Add(spread(e.pol.backoff(1), e.rnd))
-	a.state = StorageDegraded
-	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(saveErr), At: now}
+	a.state = state.StorageDegraded
+	a.lastErr = &state.ErrorInfo{Class: state.ClassStorage, Message: saveMessage(saveErr), At: now}
 }
 
 // failLocked records a failed refresh at now. A transient failure of an
@@ -219,7 +220,7 @@ func (e *Engine) unsavedLocked(a *account, saveErr error, now time.Time) {
 // about the grant, which the provider has ended.
 func (e *Engine) failLocked(a *account, err error, class string, now time.Time) {
 	msg := userMessage(err, class)
-	a.lastErr = &ErrorInfo{Class: class, Message: msg, At: now}
+	a.lastErr = &state.ErrorInfo{Class: class, Message: msg, At: now}
 	var oe *oauth.Error
 	if errors.As(err, &oe) { // what a support ticket needs; never a token
 		a.lastErr.Code, a.lastErr.AADSTS, a.lastErr.HTTPStatus = oe.Code, oe.AADSTS, oe.Status
@@ -229,11 +230,11 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 	a.fresh = false
 	a.addEvent(now, false, false, time.Time{})
 	e.counters.RefreshFailedTotal[class]++
-	if a.state == NeedsSignIn && class != ClassPermanent {
+	if a.state == state.NeedsSignIn && class != state.ClassPermanent {
 		return
 	}
-	if class == ClassPermanent {
-		a.state = NeedsSignIn
+	if class == state.ClassPermanent {
+		a.state = state.NeedsSignIn
 		a.reason = msg
 		a.failures++
 		a.backoffUntil = time.Time{}
@@ -249,11 +250,11 @@ func (e *Engine) failLocked(a *account, err error, class string, now time.Time) 
 	}
 	a.backoffUntil = e.pol.retryAt(now, a.failures, ra, e.rnd)
 	if e.pol.maxFailures > 0 && a.failures >= e.pol.maxFailures {
-		a.state = Failing
+		a.state = state.Failing
 		return
 	}
-	if a.state != Failing {
-		a.state = BackingOff
+	if a.state != state.Failing {
+		a.state = state.BackingOff
 	}
 }
 
@@ -281,11 +282,11 @@ func shortDays(d time.Duration) string {
 func classOf(err error) string {
 	switch oauth.ClassOf(err) {
 	case oauth.Permanent:
-		return ClassPermanent
+		return state.ClassPermanent
 	case oauth.RetryAfter:
-		return ClassRetryAfter
+		return state.ClassRetryAfter
 	}
-	return ClassTransient
+	return state.ClassTransient
 }
 
 // userMessage is a token-free message for err that says what to do next.
@@ -294,7 +295,7 @@ func userMessage(err error, class string) string {
 	if errors.As(err, &oe) {
 		return oe.UserMessage()
 	}
-	if class == ClassStorage {
+	if class == state.ClassStorage {
 		return storageMessage(err)
 	}
 	return "could not reach the provider (" + err.Error() + "); retrying automatically"

@@ -14,6 +14,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -30,7 +31,7 @@ func (w *world) grantStored(name string, env vault.Envelope) {
 }
 
 // names lists the accounts of a snapshot in order.
-func names(s Snapshot) []string {
+func names(s state.Snapshot) []string {
 	var out []string
 	for _, a := range s.Accounts {
 		out = append(out, a.Name)
@@ -67,7 +68,7 @@ func TestAddAccountWhileRunningIsScheduled(t *testing.T) {
 			t.Fatalf("requests for an account added while Run runs = %d; want 1 at once", n)
 		}
 		st := w.status("late")
-		if st.State != OK || st.NextDue.IsZero() {
+		if st.State != state.OK || st.NextDue.IsZero() {
 			t.Fatalf("added account: state %s, next due %v; want ok and scheduled", st.State, st.NextDue)
 		}
 		time.Sleep(time.Until(st.NextDue) - time.Second)
@@ -91,14 +92,14 @@ func TestAddAccountSignedInElsewhere(t *testing.T) {
 			t.Fatalf("AddAccount() = %v", err)
 		}
 		st := w.status("other")
-		if st.State != OK || st.SignedInAs.Username != "other@idpsim.test" || !st.AccessExpiry.Equal(now.Add(time.Hour)) {
+		if st.State != state.OK || st.SignedInAs.Username != "other@idpsim.test" || !st.AccessExpiry.Equal(now.Add(time.Hour)) {
 			t.Errorf("account signed in by another process: state %s, as %+v, expiry %v; want ok, other@idpsim.test, %v",
 				st.State, st.SignedInAs, st.AccessExpiry, now.Add(time.Hour))
 		}
 		if err := w.eng.AddAccount(t.Context(), Account{Name: "never", Profile: testProfile()}); err != nil {
 			t.Fatalf("AddAccount(no envelope) = %v", err)
 		}
-		if st := w.status("never"); st.State != SignedOut {
+		if st := w.status("never"); st.State != state.SignedOut {
 			t.Errorf("account without an envelope: state %s; want signed_out", st.State)
 		}
 		if got := names(w.eng.Snapshot()); !slices.Equal(got, []string{"acct0", "other", "never"}) {
@@ -138,7 +139,7 @@ func TestAddAccountRestoresState(t *testing.T) {
 		if err := eng.AddAccount(t.Context(), Account{Name: "acct0", Profile: testProfile()}); err != nil {
 			t.Fatalf("AddAccount() = %v", err)
 		}
-		if st, _ := eng.Snapshot().Account("acct0"); st.State != NeedsSignIn || st.Reason == "" {
+		if st, _ := eng.Snapshot().Account("acct0"); st.State != state.NeedsSignIn || st.Reason == "" {
 			t.Errorf("added account with a needs-sign-in entry in the state file: state %s, reason %q; want needs_signin with a reason", st.State, st.Reason)
 		}
 	})
@@ -265,7 +266,7 @@ func TestRemoveThenAddAgain(t *testing.T) {
 		}
 		synctest.Wait()
 		st := w.status("acct0")
-		if st.State != OK || st.NextDue.IsZero() || st.SignedInAs.Username == "" {
+		if st.State != state.OK || st.NextDue.IsZero() || st.SignedInAs.Username == "" {
 			t.Fatalf("re-added account: state %s, next due %v, as %+v; want ok, scheduled, signed in", st.State, st.NextDue, st.SignedInAs)
 		}
 		if n := len(w.tokenRequests("acct0")); n != 1 {
@@ -330,7 +331,7 @@ func TestAccountSetChangesUnderLoad(t *testing.T) {
 					case 2:
 						_, err = w.eng.TokenFor(ctx, name, TokenRequest{Scopes: []string{"User.Read"}, MinValid: 2 * time.Hour})
 					}
-					var r *Refused
+					var r *state.Refused
 					if err != nil && !errors.Is(err, ErrUnknownAccount) && !errors.As(err, &r) {
 						t.Errorf("call %d for %s = %v; want success, ErrUnknownAccount or refused", i, name, err)
 					}
@@ -352,7 +353,7 @@ func TestAccountSetChangesUnderLoad(t *testing.T) {
 			t.Errorf("state file after the churn has %v; want %v", got, want)
 		}
 		for _, st := range w.eng.Snapshot().Accounts {
-			if st.State != OK || st.NextDue.IsZero() {
+			if st.State != state.OK || st.NextDue.IsZero() {
 				t.Errorf("account %s after the churn: state %s, next due %v; want ok and scheduled", st.Name, st.State, st.NextDue)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -18,10 +19,10 @@ import (
 // (each step given at most 30 s more after ctx ends) before RefreshNow
 // returns its result, so a refresh token the provider rotated is never lost
 // to a Ctrl-C.
-func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
+func (e *Engine) RefreshNow(ctx context.Context, name string) (state.Result, error) {
 	a, err := e.account(name)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	e.mu.Lock()
 	if f := a.manual; f != nil {
@@ -30,7 +31,7 @@ func (e *Engine) RefreshNow(ctx context.Context, name string) (Result, error) {
 		case <-f.done:
 			return f.res, f.err
 		case <-ctx.Done():
-			return Result{}, fmt.Errorf("refresh account %q: %w", name, ctx.Err())
+			return state.Result{}, fmt.Errorf("refresh account %q: %w", name, ctx.Err())
 		}
 	}
 	f := &flight{done: make(chan struct{})}
@@ -92,13 +93,13 @@ type SignInMethod struct {
 // processes are not blocked by a user who takes their time. Removing the
 // account cancels a sign-in still waiting for the user; SignIn then fails
 // with ErrUnknownAccount and stores nothing.
-func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Result, error) {
+func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (state.Result, error) {
 	a, err := e.account(name)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	if e.sign == nil {
-		return Result{}, fmt.Errorf("sign in account %q: %w", name, ErrNoSigner)
+		return state.Result{}, fmt.Errorf("sign in account %q: %w", name, ErrNoSigner)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -127,16 +128,16 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 		tok, err = e.sign.LoginBrowser(ctx, prof, m.Browser)
 	}
 	if a.removed() {
-		return Result{}, fmt.Errorf("sign in account %q: %w", name, ErrUnknownAccount)
+		return state.Result{}, fmt.Errorf("sign in account %q: %w", name, ErrUnknownAccount)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
+		return state.Result{}, fmt.Errorf("sign in account %q: %w", name, err)
 	}
 	// The user has signed in: store the pair even if the caller goes away now.
 	sctx, scancel := detach(ctx, saveGrace)
 	defer scancel()
 	if err := e.acquire(sctx, a, true); err != nil {
-		return Result{}, fmt.Errorf("sign in account %q: %w", name, err)
+		return state.Result{}, fmt.Errorf("sign in account %q: %w", name, err)
 	}
 	defer e.release(a)
 	return e.storeHeld(sctx, a, tok, "sign in")
@@ -145,28 +146,28 @@ func (e *Engine) SignIn(ctx context.Context, name string, m SignInMethod) (Resul
 // Import stores refreshToken for name after proving it with one refresh
 // (subject to Retry-After and the budget, like RefreshNow). The state of an
 // account whose import fails is left as it was.
-func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result, error) {
+func (e *Engine) Import(ctx context.Context, name, refreshToken string) (state.Result, error) {
 	a, err := e.account(name)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	if refreshToken == "" {
-		return Result{}, fmt.Errorf("import account %q: the refresh token is empty", name)
+		return state.Result{}, fmt.Errorf("import account %q: the refresh token is empty", name)
 	}
 	if err := e.acquire(ctx, a, true); err != nil {
-		return Result{}, fmt.Errorf("import account %q: %w", name, err)
+		return state.Result{}, fmt.Errorf("import account %q: %w", name, err)
 	}
 	defer e.release(a)
 	now := e.now()
 	e.mu.Lock()
 	if a.retryAfterUntil.After(now) {
-		r := &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
+		r := &state.Refused{Reason: state.RefusedRetryAfter, Until: a.retryAfterUntil}
 		e.mu.Unlock()
-		return Result{}, fmt.Errorf("import account %q: %w", name, r)
+		return state.Result{}, fmt.Errorf("import account %q: %w", name, r)
 	}
 	if ok, until := e.bud.take(now.UnixNano()); !ok {
 		e.mu.Unlock()
-		return Result{}, fmt.Errorf("import account %q: %w", name, &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)})
+		return state.Result{}, fmt.Errorf("import account %q: %w", name, &state.Refused{Reason: state.RefusedBudget, Until: time.Unix(0, until)})
 	}
 	prof := a.profile
 	e.mu.Unlock()
@@ -181,7 +182,7 @@ func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result,
 		e.counters.RefreshFailedTotal[class]++
 		e.publishLocked()
 		e.mu.Unlock()
-		return Result{}, fmt.Errorf("import account %q: the refresh token was not accepted: %w", name, err)
+		return state.Result{}, fmt.Errorf("import account %q: the refresh token was not accepted: %w", name, err)
 	}
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = refreshToken
@@ -193,12 +194,12 @@ func (e *Engine) Import(ctx context.Context, name, refreshToken string) (Result,
 
 // storeHeld saves the pair of a sign-in or import under the lock file. The
 // caller holds a's flight.
-func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, what string) (Result, error) {
+func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, what string) (state.Result, error) {
 	e.setBusy(a)
 	defer e.done(a)
 	unlock, err := e.lockFile(ctx, a)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s account %q: %w", what, a.name, err)
+		return state.Result{}, fmt.Errorf("%s account %q: %w", what, a.name, err)
 	}
 	defer unlock()
 	// What the store has now is what the new pair replaces, should its save
@@ -218,9 +219,9 @@ func (e *Engine) storeHeld(ctx context.Context, a *account, tok oauth.Token, wha
 	res, _ := e.commit(ctx, a, env, tok, now, what == "import", base, true)
 	e.mu.Lock()
 	a.radar.granted(tok, now, true, what == "sign in")
-	a.state = OK
+	a.state = state.OK
 	if !res.Saved {
-		a.state = StorageDegraded
+		a.state = state.StorageDegraded
 	}
 	a.lastAttempt = now
 	e.mu.Unlock()

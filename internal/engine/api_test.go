@@ -18,6 +18,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -50,7 +51,7 @@ func TestConcurrentRefreshNowShareResult(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, worldOpts{noRun: true, stored: storedNow})
 		w.sim.Inject(idpsim.Fault{Kind: idpsim.Delay, Delay: time.Second})
-		res := concurrently(t, 5, "RefreshNow()", func() (Result, error) { return w.eng.RefreshNow(t.Context(), "acct0") })
+		res := concurrently(t, 5, "RefreshNow()", func() (state.Result, error) { return w.eng.RefreshNow(t.Context(), "acct0") })
 		if n := len(w.tokenRequests("acct0")); n != 1 {
 			t.Errorf("requests for 5 concurrent RefreshNow = %d; want 1", n)
 		}
@@ -68,7 +69,7 @@ func TestSubscribeLatestValue(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		ch := w.eng.Subscribe(ctx)
 		first := <-ch
-		if st, _ := first.Account("acct0"); st.State != SignedOut && st.State != OK {
+		if st, _ := first.Account("acct0"); st.State != state.SignedOut && st.State != state.OK {
 			t.Fatalf("first snapshot state = %s", st.State)
 		}
 		// Nobody reads while several refreshes happen: the engine must not block.
@@ -117,7 +118,7 @@ func TestSignInImportSignOut(t *testing.T) {
 		if err := w.eng.SignOut(t.Context(), "acct0"); err != nil {
 			t.Fatalf("SignOut() = %v", err)
 		}
-		if st := w.status("acct0"); st.State != SignedOut {
+		if st := w.status("acct0"); st.State != state.SignedOut {
 			t.Fatalf("after SignOut: state %s; want signed_out", st.State)
 		}
 		if _, err := w.mem.Load(t.Context(), "acct0"); !errors.Is(err, vault.ErrNotFound) {
@@ -132,13 +133,13 @@ func TestSignInImportSignOut(t *testing.T) {
 			t.Fatalf("SignIn(device) = %+v, %v", res, err)
 		}
 		st := w.status("acct0")
-		if st.State != OK || len(shown) != 1 || st.SignedInAs.Username == "" {
+		if st.State != state.OK || len(shown) != 1 || st.SignedInAs.Username == "" {
 			t.Errorf("after SignIn: state %s, codes shown %d, signed in as %+v", st.State, len(shown), st.SignedInAs)
 		}
 		if _, err := w.eng.Import(t.Context(), "acct0", "simRT-not-a-real-token"); err == nil {
 			t.Errorf("Import(bogus) = nil; want an error")
 		}
-		if st := w.status("acct0"); st.State != OK {
+		if st := w.status("acct0"); st.State != state.OK {
 			t.Errorf("a failed import changed the state to %s", st.State)
 		}
 		rt := w.sim.Grant(testClient, "other@idpsim.test", testScopes)
@@ -306,11 +307,11 @@ func TestLockedKeychainAtStartRecovers(t *testing.T) {
 		w := newWorld(t, worldOpts{store: func(m *vault.Memory) store { return &lockedThenOpen{store: m, n: 2} }})
 		synctest.Wait()
 		st := w.status("acct0")
-		if st.State != BackingOff || st.LastError == nil || st.LastError.Class != ClassStorage || !strings.Contains(st.LastError.Message, "locked") {
+		if st.State != state.BackingOff || st.LastError == nil || st.LastError.Class != state.ClassStorage || !strings.Contains(st.LastError.Message, "locked") {
 			t.Fatalf("with a locked keychain at start: state %s, error %+v; want backing_off, storage, locked", st.State, st.LastError)
 		}
 		time.Sleep(5 * time.Minute)
-		if st := w.status("acct0"); st.State != OK || len(w.tokenRequests("acct0")) != 1 {
+		if st := w.status("acct0"); st.State != state.OK || len(w.tokenRequests("acct0")) != 1 {
 			t.Errorf("after unlock: state %s, %d requests; want ok, 1", st.State, len(w.tokenRequests("acct0")))
 		}
 	})

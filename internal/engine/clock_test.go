@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -35,7 +36,7 @@ func TestFutureTimesFromStateAreClamped(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.json")
 		now := time.Now()
 		future := now.Add(3 * time.Hour)
-		writeState(t, path, stateAccount{SignedIn: true, State: OK, LastAttempt: future, LastSuccess: future})
+		writeState(t, path, stateAccount{SignedIn: true, State: state.OK, LastAttempt: future, LastSuccess: future})
 		w := newWorld(t, worldOpts{noRun: true, statePath: path, sim: idpsim2h(),
 			stored: func(time.Time) vault.Envelope { return vault.Envelope{ObtainedAt: now.Add(-10 * time.Minute)} }})
 		w.eng.Load(t.Context())

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -15,7 +16,7 @@ import (
 // saveGrace after ctx ends). base is what the store holds (the new pair
 // replaces it); with write false the store's state is unknown, so the pair
 // is held unsaved and settled later (held.go) instead of written blind.
-func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool, base storedRef, write bool) (Result, vault.Envelope) {
+func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok oauth.Token, now time.Time, counted bool, base storedRef, write bool) (state.Result, vault.Envelope) {
 	n := merge(env, tok, now)
 	err := e.savePair(ctx, a, n, write)
 	e.mu.Lock()
@@ -32,7 +33,7 @@ func (e *Engine) commit(ctx context.Context, a *account, env vault.Envelope, tok
 		e.counters.RefreshSuccessTotal++
 	}
 	e.mu.Unlock()
-	return Result{Account: a.name, Fresh: tok.Fresh, Expiry: n.Expiry, Saved: err == nil}, n
+	return state.Result{Account: a.name, Fresh: tok.Fresh, Expiry: n.Expiry, Saved: err == nil}, n
 }
 
 // savePair saves n as a's pair, not cancelled with ctx (saveGrace after
@@ -129,9 +130,9 @@ func (e *Engine) savedLocked(a *account) {
 	a.heldBase = storedRef{}
 	a.saveErr = nil
 	a.saveFailures = 0
-	if a.state == StorageDegraded {
-		a.state = OK
-		if a.lastErr != nil && a.lastErr.Class == ClassStorage {
+	if a.state == state.StorageDegraded {
+		a.state = state.OK
+		if a.lastErr != nil && a.lastErr.Class == state.ClassStorage {
 			a.lastErr = nil
 		}
 	}
@@ -179,7 +180,7 @@ func (e *Engine) saveHeld(ctx, sctx context.Context, a *account) error {
 	a.saveErr = err
 	now := e.now()
 	a.saveRetryAt = now.Add(spread(e.pol.backoff(a.saveFailures), e.rnd))
-	a.lastErr = &ErrorInfo{Class: ClassStorage, Message: saveMessage(err), At: now}
+	a.lastErr = &state.ErrorInfo{Class: state.ClassStorage, Message: saveMessage(err), At: now}
 	e.log.Warn("save retry failed; token still in memory only", "account", a.name, "error", err, "retry_in", a.saveRetryAt.Sub(now).Round(time.Second))
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestTokenForConditionalAccessStaysWithCaller: Entra's Conditional Access
@@ -37,8 +38,8 @@ func TestTokenForConditionalAccessStaysWithCaller(t *testing.T) {
 				w.sim.Consent(sub, "api://reports")
 				w.sim.RequireConditionalAccess("api://mfa", p)
 				before := w.status("acct0")
-				if before.State != OK {
-					t.Fatalf("state before = %s; want %s", before.State, OK)
+				if before.State != state.OK {
+					t.Fatalf("state before = %s; want %s", before.State, state.OK)
 				}
 				reqs := len(w.tokenRequests("acct0"))
 
@@ -55,7 +56,7 @@ func TestTokenForConditionalAccessStaysWithCaller(t *testing.T) {
 				}
 				synctest.Wait()
 				after := w.status("acct0")
-				if after.State != OK || after.LastError != nil || after.Failures != 0 || after.Reason != "" || !after.NextDue.Equal(before.NextDue) {
+				if after.State != state.OK || after.LastError != nil || after.Failures != 0 || after.Reason != "" || !after.NextDue.Equal(before.NextDue) {
 					t.Errorf("status after the refusal = %s (%q), last error %+v, failures %d, next due %v (was %v); want ok as before",
 						after.State, after.Reason, after.LastError, after.Failures, after.NextDue, before.NextDue)
 				}
@@ -69,7 +70,7 @@ func TestTokenForConditionalAccessStaysWithCaller(t *testing.T) {
 				time.Sleep(time.Until(before.NextDue) + time.Minute)
 				synctest.Wait()
 				st := w.status("acct0")
-				if st.State != OK || !st.LastSuccess.After(before.LastSuccess) {
+				if st.State != state.OK || !st.LastSuccess.After(before.LastSuccess) {
 					t.Errorf("after the next due time: state %s, last success %v (was %v); want ok and a new success", st.State, st.LastSuccess, before.LastSuccess)
 				}
 				if got := len(w.tokenRequests("acct0")) - reqs; got != 4 {

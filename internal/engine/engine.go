@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -81,8 +82,8 @@ type Engine struct {
 	byName   map[string]*account
 	rnd      *rand.Rand
 	bud      *budget
-	counters Counters
-	subs     map[chan Snapshot]struct{}
+	counters state.Counters
+	subs     map[chan state.Snapshot]struct{}
 	dirty    []*account // changed since Run last recomputed their due times
 	// persistPending is set when the state file needs writing.
 	persistPending bool
@@ -123,8 +124,8 @@ func New(opts Options) (*Engine, error) {
 		running:   make(chan struct{}, 1),
 		rnd:       opts.Rand,
 		bud:       newBudget(p.budgetN, p.budgetWin),
-		counters:  Counters{RefreshFailedTotal: map[string]int{}},
-		subs:      map[chan Snapshot]struct{}{},
+		counters:  state.Counters{RefreshFailedTotal: map[string]int{}},
+		subs:      map[chan state.Snapshot]struct{}{},
 	}
 	if s, ok := opts.Refresher.(signer); ok {
 		e.sign = s
@@ -332,7 +333,7 @@ func (e *Engine) dueLocked(a *account, now time.Time) (time.Time, bool) {
 	}
 	var due time.Time
 	have := false
-	if a.state != NeedsSignIn && e.pol.enabled {
+	if a.state != state.NeedsSignIn && e.pol.enabled {
 		have = true
 		if a.failures > 0 {
 			due = a.backoffUntil
@@ -408,9 +409,9 @@ func (e *Engine) loadedLocked(a *account, env vault.Envelope, err error) {
 	default:
 		// Storage unusable right now: back off and try again (a refresh
 		// re-reads the vault; a missing envelope then means signed out).
-		if a.state != NeedsSignIn {
+		if a.state != state.NeedsSignIn {
 			a.haveEnv = true
-			e.failLocked(a, err, ClassStorage, e.now())
+			e.failLocked(a, err, state.ClassStorage, e.now())
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -49,8 +50,8 @@ func TestIntervalRefreshesOver24h(t *testing.T) {
 					}
 					prev = r.Time
 				}
-				if got := w.status("acct0").State; got != OK {
-					t.Errorf("state = %s; want %s", got, OK)
+				if got := w.status("acct0").State; got != state.OK {
+					t.Errorf("state = %s; want %s", got, state.OK)
 				}
 			})
 		})

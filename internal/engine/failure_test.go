@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -36,10 +37,10 @@ func TestBackoffSequenceAgainstSimulator(t *testing.T) {
 			}
 		}
 		st := w.status("acct0")
-		if st.State != OK || st.Failures != 0 || st.LastError != nil {
+		if st.State != state.OK || st.Failures != 0 || st.LastError != nil {
 			t.Errorf("after recovery: state %s, failures %d, last error %v; want ok, 0, nil", st.State, st.Failures, st.LastError)
 		}
-		if got := w.eng.Snapshot().Counters.RefreshFailedTotal[ClassTransient]; got != 6 {
+		if got := w.eng.Snapshot().Counters.RefreshFailedTotal[state.ClassTransient]; got != 6 {
 			t.Errorf("refresh_failed_total[transient] = %d; want 6", got)
 		}
 	})
@@ -54,7 +55,7 @@ func TestFailingAfterMaxFailures(t *testing.T) {
 			time.Sleep(time.Minute)
 		}
 		st := w.status("acct0")
-		if st.State != Failing || st.Failures != 8 {
+		if st.State != state.Failing || st.Failures != 8 {
 			t.Fatalf("after 8 failures: state %s, failures %d; want failing, 8", st.State, st.Failures)
 		}
 		reqs := w.tokenRequests("acct0")
@@ -66,7 +67,7 @@ func TestFailingAfterMaxFailures(t *testing.T) {
 		}
 		time.Sleep(2 * time.Hour)
 		w.stop()
-		if st := w.status("acct0"); st.State != OK {
+		if st := w.status("acct0"); st.State != state.OK {
 			t.Errorf("after the provider recovers: state %s; want ok (tokens kept)", st.State)
 		}
 		if diff := cmp.Diff([]string{"acct0 failing"}, w.episodes.started()); diff != "" {
@@ -82,13 +83,13 @@ func TestRetryAfterObeyed(t *testing.T) {
 		w.start()
 		synctest.Wait()
 		failedAt := time.Now()
-		if st := w.status("acct0"); st.State != BackingOff {
+		if st := w.status("acct0"); st.State != state.BackingOff {
 			t.Fatalf("after a 429: state %s; want backing_off", st.State)
 		}
 		time.Sleep(30 * time.Second)
 		_, err := w.eng.RefreshNow(t.Context(), "acct0")
-		var r *Refused
-		if !errors.As(err, &r) || r.Reason != RefusedRetryAfter || !r.Until.Equal(failedAt.Add(120*time.Second)) {
+		var r *state.Refused
+		if !errors.As(err, &r) || r.Reason != state.RefusedRetryAfter || !r.Until.Equal(failedAt.Add(120*time.Second)) {
 			t.Fatalf("RefreshNow during Retry-After = %v; want *Refused{retry_after, until +120 s}", err)
 		}
 		if !strings.Contains(err.Error(), "Retry-After") || !strings.Contains(err.Error(), "try again after") {
@@ -158,10 +159,10 @@ func TestPermanentErrorsNeedSignInAfterOneRequest(t *testing.T) {
 					t.Errorf("token requests in 24 h = %d; want exactly 1", n)
 				}
 				st := w.status("acct0")
-				if st.State != NeedsSignIn || st.Reason == "" || st.NextDue != (time.Time{}) {
+				if st.State != state.NeedsSignIn || st.Reason == "" || st.NextDue != (time.Time{}) {
 					t.Errorf("state %s, reason %q, next due %v; want needs_signin with a reason and nothing scheduled", st.State, st.Reason, st.NextDue)
 				}
-				if st.LastError == nil || st.LastError.Class != ClassPermanent {
+				if st.LastError == nil || st.LastError.Class != state.ClassPermanent {
 					t.Errorf("last error = %+v; want class permanent", st.LastError)
 				} else if st.LastError.Code == "" || st.LastError.HTTPStatus == 0 {
 					t.Errorf("last error = %+v; want the provider's error code and HTTP status for support", st.LastError)
@@ -199,7 +200,7 @@ func TestTransientErrorsBackOff(t *testing.T) {
 				w.start()
 				synctest.Wait()
 				st := w.status("acct0")
-				if st.State != BackingOff || st.Failures != 1 || st.LastError == nil || st.LastError.Message == "" {
+				if st.State != state.BackingOff || st.Failures != 1 || st.LastError == nil || st.LastError.Message == "" {
 					t.Fatalf("after %s: state %s, failures %d, error %+v; want backing_off, 1, a message", f.Kind, st.State, st.Failures, st.LastError)
 				}
 				if d := time.Until(st.BackoffUntil); d < 48*time.Second || d > 72*time.Second {
@@ -211,7 +212,7 @@ func TestTransientErrorsBackOff(t *testing.T) {
 				}
 				time.Sleep(26 * time.Second)
 				w.stop()
-				if n, st := len(w.tokenRequests("acct0")), w.status("acct0"); n != 2 || st.State != OK {
+				if n, st := len(w.tokenRequests("acct0")), w.status("acct0"); n != 2 || st.State != state.OK {
 					t.Errorf("after the backoff: %d requests, state %s; want 2, ok", n, st.State)
 				}
 			})
@@ -240,8 +241,8 @@ func TestBudgetCapsBurst(t *testing.T) {
 			t.Fatalf("requests in the first 9 minutes = %d; want 100", n)
 		}
 		_, err := w.eng.RefreshNow(t.Context(), "acct499")
-		var r *Refused
-		if !errors.As(err, &r) || r.Reason != RefusedBudget {
+		var r *state.Refused
+		if !errors.As(err, &r) || r.Reason != state.RefusedBudget {
 			t.Errorf("RefreshNow with the budget spent = %v; want *Refused{budget}", err)
 		}
 		time.Sleep(45 * time.Minute)
@@ -267,7 +268,7 @@ func TestBudgetCapsBurst(t *testing.T) {
 			}
 		}
 		for _, name := range w.names {
-			if st := w.status(name); st.State != OK {
+			if st := w.status(name); st.State != state.OK {
 				t.Fatalf("account %s: state %s; want ok", name, st.State)
 			}
 		}
@@ -336,7 +337,7 @@ func TestSaveFailureKeepsPairAndRetries(t *testing.T) {
 			t.Fatalf("RefreshNow = %+v, %v; want fresh, not saved", res, err)
 		}
 		st := w.status("acct0")
-		if st.State != StorageDegraded || !st.Storage.Degraded || st.LastError == nil || st.LastError.Class != ClassStorage {
+		if st.State != state.StorageDegraded || !st.Storage.Degraded || st.LastError == nil || st.LastError.Class != state.ClassStorage {
 			t.Fatalf("after a failed save: state %s, storage %+v, error %+v; want storage_degraded", st.State, st.Storage, st.LastError)
 		}
 		if w.sim.Valid(old) {
@@ -349,7 +350,7 @@ func TestSaveFailureKeepsPairAndRetries(t *testing.T) {
 		reqs := len(w.tokenRequests("acct0"))
 		time.Sleep(15 * time.Minute) // retries at 60 s, 120 s, 240 s (± 20 %)
 		st = w.status("acct0")
-		if st.State != OK || st.Storage.Degraded {
+		if st.State != state.OK || st.Storage.Degraded {
 			t.Fatalf("after save retries: state %s, storage %+v; want ok, saved", st.State, st.Storage)
 		}
 		if got := w.storedRT("acct0"); got != w.newestRT() || !w.sim.Valid(got) {
@@ -406,7 +407,7 @@ func TestRestartKeepsNeedsSignInAndBackoff(t *testing.T) {
 			w.stop()
 			reason := w.status("acct0").Reason
 			w.eng = w.newEng()
-			if st := w.status("acct0"); st.State != NeedsSignIn || st.Reason != reason {
+			if st := w.status("acct0"); st.State != state.NeedsSignIn || st.Reason != reason {
 				t.Fatalf("restored state %s (%q); want needs_signin (%q)", st.State, st.Reason, reason)
 			}
 			w.start()
@@ -432,11 +433,11 @@ func TestRestartKeepsNeedsSignInAndBackoff(t *testing.T) {
 			w.start()
 			synctest.Wait()
 			st := w.status("acct0")
-			if st.State != BackingOff || !st.BackoffUntil.Equal(start.Add(time.Hour)) {
+			if st.State != state.BackingOff || !st.BackoffUntil.Equal(start.Add(time.Hour)) {
 				t.Fatalf("restored: state %s, backoff until %v; want backing_off until %v", st.State, st.BackoffUntil, start.Add(time.Hour))
 			}
-			var r *Refused
-			if _, err := w.eng.RefreshNow(t.Context(), "acct0"); !errors.As(err, &r) || r.Reason != RefusedRetryAfter {
+			var r *state.Refused
+			if _, err := w.eng.RefreshNow(t.Context(), "acct0"); !errors.As(err, &r) || r.Reason != state.RefusedRetryAfter {
 				t.Errorf("RefreshNow after restart = %v; want *Refused{retry_after}", err)
 			}
 			time.Sleep(58 * time.Minute)

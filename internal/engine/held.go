@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -119,7 +120,7 @@ func (e *Engine) yieldLocked(a *account, v heldVerdict, cur vault.Envelope) {
 	a.heldBase = storedRef{}
 	a.saveErr = nil
 	a.saveFailures = 0
-	if a.lastErr != nil && a.lastErr.Class == ClassStorage {
+	if a.lastErr != nil && a.lastErr.Class == state.ClassStorage {
 		a.lastErr = nil
 	}
 	const dropped = "; the token this process held unsaved was dropped"
@@ -136,8 +137,8 @@ func (e *Engine) yieldLocked(a *account, v heldVerdict, cur vault.Envelope) {
 		e.adoptLocked(a, cur)
 		reason = "another process stored a newer sign-in or refresh" + dropped
 	}
-	if a.state == StorageDegraded {
-		a.state = OK
+	if a.state == state.StorageDegraded {
+		a.state = state.OK
 	}
 	a.reason = reason
 	e.changedLocked(a)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -31,7 +32,7 @@ func TestHeldPairYields(t *testing.T) {
 			if found {
 				t.Errorf("the held pair brought a signed-out account back")
 			}
-			if st := w.status("acct0"); st.State != SignedOut {
+			if st := w.status("acct0"); st.State != state.SignedOut {
 				t.Errorf("state = %s; want signed_out", st.State)
 			}
 		},

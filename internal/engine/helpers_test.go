@@ -198,7 +198,7 @@ func (w *world) tokenRequests(account string) []idpsim.RequestRecord {
 	return out
 }
 
-func (w *world) status(account string) AccountStatus {
+func (w *world) status(account string) state.AccountStatus {
 	s, ok := w.eng.Snapshot().Account(account)
 	if !ok {
 		w.t.Fatalf("Snapshot() has no account %q", account)

@@ -13,6 +13,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -172,7 +173,7 @@ func TestFlushNamesRotatedTokenOnlyInMemory(t *testing.T) {
 		if tok, err := w.eng.Token(t.Context(), "acct0", time.Minute); err != nil || tok.Unsaved {
 			t.Errorf("Token() after Flush = %v, %v; want saved", tok, err)
 		}
-		if st := w.status("acct0"); st.State != OK || st.Storage.Degraded {
+		if st := w.status("acct0"); st.State != state.OK || st.Storage.Degraded {
 			t.Errorf("after Flush: state %s, storage %+v; want ok, saved", st.State, st.Storage)
 		}
 	})

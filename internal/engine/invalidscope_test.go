@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestOwnRefreshInvalidScopeStops: invalid_scope on the account's own
@@ -27,10 +28,10 @@ func TestOwnRefreshInvalidScopeStops(t *testing.T) {
 			t.Errorf("token requests in 24 h = %d; want exactly 1", n)
 		}
 		st := w.status("acct0")
-		if st.State != NeedsSignIn || !strings.Contains(st.Reason, "scopes") || !strings.Contains(st.Reason, "settings") || st.NextDue != (time.Time{}) {
+		if st.State != state.NeedsSignIn || !strings.Contains(st.Reason, "scopes") || !strings.Contains(st.Reason, "settings") || st.NextDue != (time.Time{}) {
 			t.Errorf("state %s, reason %q, next due %v; want needs_signin, a reason about the account's scopes in the settings, nothing scheduled", st.State, st.Reason, st.NextDue)
 		}
-		if st.LastError == nil || st.LastError.Class != ClassPermanent || st.LastError.Code != "invalid_scope" {
+		if st.LastError == nil || st.LastError.Class != state.ClassPermanent || st.LastError.Code != "invalid_scope" {
 			t.Errorf("last error = %+v; want class permanent, code invalid_scope", st.LastError)
 		}
 		if got := w.episodes.started(); len(got) != 1 || got[0] != "acct0 needs_signin" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -47,7 +48,7 @@ func TestLoadWithHungKeychainIsConcurrent(t *testing.T) {
 			t.Errorf("Load() of 8 accounts with a hung keychain took %v; want at most 2 × %v (4 at a time)", took, timeout)
 		}
 		for _, a := range eng.Snapshot().Accounts {
-			if a.LastError == nil || a.LastError.Class != ClassStorage {
+			if a.LastError == nil || a.LastError.Class != state.ClassStorage {
 				t.Errorf("account %s after a timed-out Load: last error %+v; want a storage error", a.Name, a.LastError)
 			}
 		}

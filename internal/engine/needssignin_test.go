@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 func TestErrSignedOutIsNeedsSignIn(t *testing.T) {
@@ -74,7 +75,7 @@ func TestNeedsSignInErrors(t *testing.T) {
 			after: func(t *testing.T, w *world) {
 				// A transient failure says nothing about the grant: the
 				// account still needs sign-in, and nothing is retried.
-				if st := w.status("acct0"); st.State != NeedsSignIn || !st.NextDue.IsZero() {
+				if st := w.status("acct0"); st.State != state.NeedsSignIn || !st.NextDue.IsZero() {
 					t.Errorf("after a transient failure of an ended grant: state %s, next due %v; want needs_signin, none", st.State, st.NextDue)
 				}
 			},
@@ -132,7 +133,7 @@ func endGrant(w *world) {
 	if _, err := w.eng.RefreshNow(w.t.Context(), "acct0"); err == nil {
 		w.t.Fatal("RefreshNow() with invalid_grant = nil")
 	}
-	if st := w.status("acct0"); st.State != NeedsSignIn {
+	if st := w.status("acct0"); st.State != state.NeedsSignIn {
 		w.t.Fatalf("after invalid_grant: state %s; want needs_signin", st.State)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // stateFile is the persisted per-account state: what must survive a restart
@@ -25,17 +26,17 @@ type stateFile struct {
 }
 
 type stateAccount struct {
-	SignedIn        bool       `json:"signed_in"`
-	State           State      `json:"state"`
-	Reason          string     `json:"reason,omitempty"`
-	LastAttempt     time.Time  `json:"last_attempt,omitzero"`
-	LastSuccess     time.Time  `json:"last_success,omitzero"`
-	Fresh           bool       `json:"fresh,omitempty"`
-	Failures        int        `json:"failures,omitempty"`
-	BackoffUntil    time.Time  `json:"backoff_until,omitzero"`
-	RetryAfterUntil time.Time  `json:"retry_after_until,omitzero"`
-	LastError       *ErrorInfo `json:"last_error,omitempty"`
-	History         []Event    `json:"history,omitempty"`
+	SignedIn        bool             `json:"signed_in"`
+	State           state.State      `json:"state"`
+	Reason          string           `json:"reason,omitempty"`
+	LastAttempt     time.Time        `json:"last_attempt,omitzero"`
+	LastSuccess     time.Time        `json:"last_success,omitzero"`
+	Fresh           bool             `json:"fresh,omitempty"`
+	Failures        int              `json:"failures,omitempty"`
+	BackoffUntil    time.Time        `json:"backoff_until,omitzero"`
+	RetryAfterUntil time.Time        `json:"retry_after_until,omitzero"`
+	LastError       *state.ErrorInfo `json:"last_error,omitempty"`
+	History         []state.Event    `json:"history,omitempty"`
 
 	// Radar is the expiry radar's record (radar.go); absent in older files.
 	Radar *radarRecord `json:"radar,omitempty"`
@@ -101,12 +102,12 @@ func restoreAccount(a *account, s stateAccount, now time.Time) {
 		a.radar = *s.Radar
 	}
 	switch s.State {
-	case NeedsSignIn, BackingOff, Failing:
+	case state.NeedsSignIn, state.BackingOff, state.Failing:
 		a.state = s.State
 	default:
-		a.state = SignedOut // until Run or a flight reads the vault
+		a.state = state.SignedOut // until Run or a flight reads the vault
 		if s.SignedIn {
-			a.state = OK
+			a.state = state.OK
 		}
 	}
 	for _, ev := range s.History {
@@ -117,7 +118,7 @@ func restoreAccount(a *account, s stateAccount, now time.Time) {
 		if !ev.Expiry.IsZero() {
 			exp = ev.Expiry.UnixNano()
 		}
-		a.history = append(a.history, event{at: ev.At.UnixNano(), expiry: exp, ok: ev.Kind == EventOK, fresh: ev.Fresh})
+		a.history = append(a.history, event{at: ev.At.UnixNano(), expiry: exp, ok: ev.Kind == state.EventOK, fresh: ev.Fresh})
 	}
 	slices.SortFunc(a.history, func(x, y event) int { return cmp.Compare(x.at, y.at) })
 	if len(a.history) > historyCap {
@@ -179,8 +180,8 @@ func (e *Engine) persistState(wait bool) {
 // entryLocked is a's state-file entry as this engine sees it at now.
 func (e *Engine) entryLocked(a *account, now time.Time) stateAccount {
 	st := a.state
-	if st == StorageDegraded {
-		st = OK // the in-memory pair does not survive a restart
+	if st == state.StorageDegraded {
+		st = state.OK // the in-memory pair does not survive a restart
 	}
 	return stateAccount{
 		SignedIn: a.haveEnv, State: st, Reason: a.reason,
@@ -283,10 +284,10 @@ func (e *Engine) pickUpLocked(a *account, s stateAccount, now time.Time) {
 		a.lastSuccess = notAfter(s.LastSuccess.Round(0), now)
 	}
 	switch {
-	case s.State == NeedsSignIn && a.state != NeedsSignIn && s.LastAttempt.After(a.lastSuccess):
-		a.state, a.reason, a.failures = NeedsSignIn, s.Reason, max(s.Failures, 1)
+	case s.State == state.NeedsSignIn && a.state != state.NeedsSignIn && s.LastAttempt.After(a.lastSuccess):
+		a.state, a.reason, a.failures = state.NeedsSignIn, s.Reason, max(s.Failures, 1)
 		a.backoffUntil, a.lastErr = time.Time{}, s.LastError
-	case later && s.Failures > 0 && (s.State == BackingOff || s.State == Failing) && a.state != NeedsSignIn:
+	case later && s.Failures > 0 && (s.State == state.BackingOff || s.State == state.Failing) && a.state != state.NeedsSignIn:
 		a.failures, a.backoffUntil, a.lastErr = s.Failures, s.BackoffUntil.Round(0), s.LastError
 		a.state, a.reason = s.State, s.Reason
 	}

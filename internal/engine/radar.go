@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // The expiry radar: when each account's next interactive sign-in will be
@@ -97,30 +98,30 @@ func (r *radarRecord) signedOut(now time.Time) {
 }
 
 // radar is the earliest sign-in date the record supports, nil if none.
-func (r radarRecord) radar() *Radar {
-	var best *Radar
+func (r radarRecord) radar() *state.Radar {
+	var best *state.Radar
 	consider := func(by time.Time, source string, since time.Time) {
 		if by.IsZero() || (best != nil && !by.Before(best.SignInBy)) {
 			return
 		}
-		best = &Radar{SignInBy: by.UTC(), Source: source, Since: since.UTC()}
+		best = &state.Radar{SignInBy: by.UTC(), Source: source, Since: since.UTC()}
 	}
 	if !r.RTExpiry.IsZero() {
 		consider(r.RTExpiry, r.RTSource, r.RTSince)
 	}
 	if r.SignInLimit > 0 && !r.AuthTime.IsZero() {
-		consider(r.AuthTime.Add(time.Duration(r.SignInLimit)*time.Second), RadarSignInFrequency, r.AuthTime)
+		consider(r.AuthTime.Add(time.Duration(r.SignInLimit)*time.Second), state.RadarSignInFrequency, r.AuthTime)
 	}
 	if r.SPA && r.RTSource == "" && !r.SignedInAt.IsZero() {
-		consider(r.SignedInAt.Add(spaLifetime), RadarSPA24h, r.SignedInAt)
+		consider(r.SignedInAt.Add(spaLifetime), state.RadarSPA24h, r.SignedInAt)
 	}
 	return best
 }
 
 // radarOf is a's radar for a snapshot: none while a is signed out or
 // already needs sign-in (the state says so).
-func radarOf(a *account) *Radar {
-	if !a.haveEnv || a.state == NeedsSignIn || a.state == SignedOut {
+func radarOf(a *account) *state.Radar {
+	if !a.haveEnv || a.state == state.NeedsSignIn || a.state == state.SignedOut {
 		return nil
 	}
 	return a.radar.radar()

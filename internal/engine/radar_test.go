@@ -17,11 +17,12 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
 // wantRadar fails unless st's radar is want (nil: none shown).
-func wantRadar(t *testing.T, when string, st AccountStatus, want *Radar) {
+func wantRadar(t *testing.T, when string, st state.AccountStatus, want *state.Radar) {
 	t.Helper()
 	if d := cmp.Diff(want, st.Radar); d != "" {
 		t.Errorf("%s: radar (-want +got):\n%s", when, d)
@@ -56,7 +57,7 @@ func TestRadarSignInFrequency(t *testing.T) {
 		if _, err := w.eng.Import(ctx, "acct0", w.sim.Grant(testClient, w.subject["acct0"], testScopes)); err != nil {
 			t.Fatalf("Import() = %v", err)
 		}
-		want := &Radar{SignInBy: signIn.Add(8 * time.Hour), Source: RadarSignInFrequency, Since: signIn}
+		want := &state.Radar{SignInBy: signIn.Add(8 * time.Hour), Source: state.RadarSignInFrequency, Since: signIn}
 		wantRadar(t, "after the new sign-in", w.status("acct0"), want)
 
 		time.Sleep(3 * time.Hour)
@@ -119,7 +120,7 @@ func TestRadarSPA(t *testing.T) {
 				t.Fatalf("RefreshNow() %d = %v", i, err)
 			}
 			st, _ := eng.Snapshot().Account("spa")
-			wantRadar(t, "after a refresh", st, &Radar{SignInBy: signIn.Add(24 * time.Hour), Source: RadarRefreshTokenExpiresIn, Since: time.Now().UTC()})
+			wantRadar(t, "after a refresh", st, &state.Radar{SignInBy: signIn.Add(24 * time.Hour), Source: state.RadarRefreshTokenExpiresIn, Since: time.Now().UTC()})
 		}
 		time.Sleep(21 * time.Hour)
 		_, err := eng.RefreshNow(ctx, "spa")
@@ -168,7 +169,7 @@ func TestRadarSlidingRefreshExpiresIn(t *testing.T) {
 			}
 			now := time.Now().UTC()
 			st, _ := eng.Snapshot().Account("kc")
-			wantRadar(t, "after a refresh", st, &Radar{SignInBy: now.Add(30 * time.Minute), Source: RadarRefreshExpiresIn, Since: now})
+			wantRadar(t, "after a refresh", st, &state.Radar{SignInBy: now.Add(30 * time.Minute), Source: state.RadarRefreshExpiresIn, Since: now})
 			time.Sleep(10 * time.Minute)
 		}
 		idp.offline = true
@@ -189,7 +190,7 @@ func TestRadarRecord(t *testing.T) {
 	tests := []struct {
 		name string
 		run  func(r *radarRecord)
-		want *Radar
+		want *state.Radar
 	}{
 		{"nothing known", func(r *radarRecord) { r.granted(oauth.Token{AuthTime: t0}, t0, true, true) }, nil},
 		{"a limit without auth_time shows nothing", func(r *radarRecord) {
@@ -199,11 +200,11 @@ func TestRadarRecord(t *testing.T) {
 		{"sign-in frequency from auth_time", func(r *radarRecord) {
 			r.failed(sif, t0)
 			r.granted(oauth.Token{AuthTime: t0.Add(-time.Hour)}, t0, true, false)
-		}, &Radar{SignInBy: t0.Add(23 * time.Hour), Source: RadarSignInFrequency, Since: t0.Add(-time.Hour)}},
+		}, &state.Radar{SignInBy: t0.Add(23 * time.Hour), Source: state.RadarSignInFrequency, Since: t0.Add(-time.Hour)}},
 		{"the earlier of two limits", func(r *radarRecord) {
 			r.failed(sif, t0)
 			r.granted(oauth.Token{AuthTime: t0, RefreshExpiry: t0.Add(2 * time.Hour), RefreshExpirySource: oauth.RefreshExpiresIn}, t0, true, false)
-		}, &Radar{SignInBy: t0.Add(2 * time.Hour), Source: RadarRefreshExpiresIn, Since: t0}},
+		}, &state.Radar{SignInBy: t0.Add(2 * time.Hour), Source: state.RadarRefreshExpiresIn, Since: t0}},
 		{"a rotation without a lifetime forgets the old one", func(r *radarRecord) {
 			r.granted(oauth.Token{RefreshExpiry: t0.Add(2 * time.Hour), RefreshExpirySource: oauth.RefreshExpiresIn}, t0, true, false)
 			r.granted(oauth.Token{Rotated: true}, t0.Add(time.Minute), false, false)
@@ -211,11 +212,11 @@ func TestRadarRecord(t *testing.T) {
 		{"a response without rotation keeps it", func(r *radarRecord) {
 			r.granted(oauth.Token{RefreshExpiry: t0.Add(2 * time.Hour), RefreshExpirySource: oauth.RefreshExpiresIn}, t0, true, false)
 			r.granted(oauth.Token{}, t0.Add(time.Minute), false, false)
-		}, &Radar{SignInBy: t0.Add(2 * time.Hour), Source: RadarRefreshExpiresIn, Since: t0}},
+		}, &state.Radar{SignInBy: t0.Add(2 * time.Hour), Source: state.RadarRefreshExpiresIn, Since: t0}},
 		{"spa learned: 24 h from a sign-in through tokentray", func(r *radarRecord) {
 			r.failed(spa, t0)
 			r.granted(oauth.Token{}, t0.Add(time.Hour), true, true)
-		}, &Radar{SignInBy: t0.Add(25 * time.Hour), Source: RadarSPA24h, Since: t0.Add(time.Hour)}},
+		}, &state.Radar{SignInBy: t0.Add(25 * time.Hour), Source: state.RadarSPA24h, Since: t0.Add(time.Hour)}},
 		{"spa learned, imported: sign-in time unknown", func(r *radarRecord) {
 			r.failed(spa, t0)
 			r.granted(oauth.Token{}, t0.Add(time.Hour), true, false)
@@ -230,7 +231,7 @@ func TestRadarRecord(t *testing.T) {
 			r.granted(oauth.Token{AuthTime: t0}, t0, true, false)
 			r.signedOut(t0.Add(time.Hour))
 			r.granted(oauth.Token{AuthTime: t0.Add(2 * time.Hour)}, t0.Add(2*time.Hour), true, true)
-		}, &Radar{SignInBy: t0.Add(26 * time.Hour), Source: RadarSignInFrequency, Since: t0.Add(2 * time.Hour)}},
+		}, &state.Radar{SignInBy: t0.Add(26 * time.Hour), Source: state.RadarSignInFrequency, Since: t0.Add(2 * time.Hour)}},
 		{"unknown wording teaches nothing", func(r *radarRecord) {
 			r.failed(&oauth.Error{AADSTS: []int{70043}, Description: "AADSTS70043: sign-in frequency"}, t0)
 			r.granted(oauth.Token{AuthTime: t0}, t0, true, false)
@@ -273,7 +274,7 @@ func TestRadarAcrossProcesses(t *testing.T) {
 		if _, err := other.RefreshNow(ctx, "acct0"); err != nil {
 			t.Fatalf("the other engine's RefreshNow() = %v", err)
 		}
-		want := &Radar{SignInBy: signIn.Add(8 * time.Hour), Source: RadarSignInFrequency, Since: signIn}
+		want := &state.Radar{SignInBy: signIn.Add(8 * time.Hour), Source: state.RadarSignInFrequency, Since: signIn}
 		st, _ := other.Snapshot().Account("acct0")
 		wantRadar(t, "the other engine", st, want)
 		third := w.newEng()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -69,7 +70,7 @@ func (j job) what(name string) string {
 // result and the envelope held afterwards; for a per-resource or claims
 // request the access token.
 type jobResult struct {
-	res  Result
+	res  state.Result
 	held vault.Envelope
 	tok  AccessToken
 }
@@ -105,7 +106,7 @@ func (e *Engine) run(ctx context.Context, a *account, j job) (out jobResult, err
 		if ctx.Err() != nil {
 			return jobResult{}, wrap(ctx.Err())
 		}
-		e.failed(a, j, err, ClassTransient, start)
+		e.failed(a, j, err, state.ClassTransient, start)
 		return jobResult{}, wrap(err)
 	}
 	defer unlock()
@@ -115,7 +116,7 @@ func (e *Engine) run(ctx context.Context, a *account, j job) (out jobResult, err
 		if errors.Is(err, ErrSignedOut) || ctx.Err() != nil {
 			return jobResult{}, wrap(err)
 		}
-		e.failed(a, j, err, ClassStorage, start)
+		e.failed(a, j, err, state.ClassStorage, start)
 		return jobResult{}, wrap(fmt.Errorf("read the vault: %w", err))
 	}
 	if ctx.Err() != nil {
@@ -150,7 +151,7 @@ func (e *Engine) hit(a *account, j job) (jobResult, bool) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		env, ok := e.heldValidLocked(a, j.minValid, e.now())
-		return jobResult{res: Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: !a.unsaved}, held: env}, ok
+		return jobResult{res: state.Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: !a.unsaved}, held: env}, ok
 	}
 	return jobResult{}, false
 }
@@ -172,13 +173,13 @@ func (e *Engine) decide(a *account, j job, env vault.Envelope, now, start time.T
 		saved := !a.unsaved
 		e.mu.Unlock()
 		e.logJob(a, j, "skipped", false, env.Expiry, time.Since(start), "")
-		return jobResult{res: Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, held: env}, true, nil
+		return jobResult{res: state.Result{Account: a.name, Expiry: env.Expiry, Skipped: true, Saved: saved}, held: env}, true, nil
 	}
 	if err := e.gateLocked(a, j, now); err != nil {
 		e.counters.RefreshSkippedTotal++
 		e.mu.Unlock()
-		class := ClassRetryAfter
-		if r := (*Refused)(nil); errors.As(err, &r) && r.Reason == RefusedBudget {
+		class := state.ClassRetryAfter
+		if r := (*state.Refused)(nil); errors.As(err, &r) && r.Reason == state.RefusedBudget {
 			class = "budget"
 		}
 		e.logJob(a, j, "refused", false, env.Expiry, time.Since(start), class)
@@ -199,7 +200,7 @@ func (e *Engine) decide(a *account, j job, env vault.Envelope, now, start time.T
 func (e *Engine) neededLocked(a *account, j job, env vault.Envelope, now time.Time) (skip bool, err error) {
 	if !j.own() {
 		switch {
-		case a.state == NeedsSignIn:
+		case a.state == state.NeedsSignIn:
 			return false, fmt.Errorf("%w: %s", ErrNeedsSignIn, a.reason)
 		case j.scopes != nil && a.narrows != "":
 			return false, fmt.Errorf("%w: per-resource tokens are off for this account: %s", ErrResource, a.narrows)
@@ -211,16 +212,16 @@ func (e *Engine) neededLocked(a *account, j job, env vault.Envelope, now time.Ti
 		if tokenUsable(env, j.minValid, e.tokenNowLocked(env, now)) {
 			return true, nil
 		}
-		if a.state == NeedsSignIn {
+		if a.state == state.NeedsSignIn {
 			return false, fmt.Errorf("%w: %s", ErrNeedsSignIn, a.reason)
 		}
 	case modeAuto:
-		if a.failures == 0 && !a.unsaved && a.state != NeedsSignIn {
+		if a.failures == 0 && !a.unsaved && a.state != state.NeedsSignIn {
 			if d := e.pol.baseDue(dueInputs{lastSuccess: a.lastSuccess, accessExpiry: env.Expiry}); d.After(now) {
 				return true, nil
 			}
 		}
-		if a.state == NeedsSignIn || !e.pol.enabled && !a.unsaved {
+		if a.state == state.NeedsSignIn || !e.pol.enabled && !a.unsaved {
 			return true, nil // changed while we waited
 		}
 	}
@@ -231,10 +232,10 @@ func (e *Engine) neededLocked(a *account, j job, env vault.Envelope, now time.Ti
 // budget is spent; otherwise it spends a budget request.
 func (e *Engine) gateLocked(a *account, j job, now time.Time) error {
 	if a.retryAfterUntil.After(now) {
-		return &Refused{Reason: RefusedRetryAfter, Until: a.retryAfterUntil}
+		return &state.Refused{Reason: state.RefusedRetryAfter, Until: a.retryAfterUntil}
 	}
 	if ok, until := e.takeBudgetLocked(j.mode, now); !ok {
-		return &Refused{Reason: RefusedBudget, Until: time.Unix(0, until)}
+		return &state.Refused{Reason: state.RefusedBudget, Until: time.Unix(0, until)}
 	}
 	return nil
 }
@@ -333,7 +334,7 @@ func (e *Engine) signInNeeded(a *account, j job, err error) error {
 		return err
 	}
 	e.mu.Lock()
-	needs := a.state == NeedsSignIn
+	needs := a.state == state.NeedsSignIn
 	e.mu.Unlock()
 	if needs || j.own() && oauth.ClassOf(err) == oauth.Permanent {
 		return &needsSignInError{err: err}

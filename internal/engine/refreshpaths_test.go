@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -92,7 +93,7 @@ func TestRefreshPathsOnLockFailure(t *testing.T) {
 					return
 				}
 				st := w.status("acct0")
-				if st.State != BackingOff || st.Failures != 1 || st.LastError == nil || st.LastError.Class != ClassTransient || !st.NextDue.After(time.Now()) {
+				if st.State != state.BackingOff || st.Failures != 1 || st.LastError == nil || st.LastError.Class != state.ClassTransient || !st.NextDue.After(time.Now()) {
 					t.Errorf("after a lock failure of the account's own refresh: state %s, failures %d, last error %+v, next due %v; want backing_off, 1, transient, later",
 						st.State, st.Failures, st.LastError, st.NextDue)
 				}
@@ -139,7 +140,7 @@ func TestRefreshPathsOnVaultReadFailure(t *testing.T) {
 					return
 				}
 				st := w.status("acct0")
-				if st.State != BackingOff || st.LastError == nil || st.LastError.Class != ClassStorage || !strings.Contains(st.LastError.Message, "locked") {
+				if st.State != state.BackingOff || st.LastError == nil || st.LastError.Class != state.ClassStorage || !strings.Contains(st.LastError.Message, "locked") {
 					t.Errorf("after a vault read failure of the account's own refresh: state %s, last error %+v; want backing_off with a storage error saying the keychain is locked",
 						st.State, st.LastError)
 				}
@@ -197,7 +198,7 @@ func TestRefreshPathsRadarOnEveryGrant(t *testing.T) {
 			t.Helper()
 			now := time.Now().UTC()
 			st, _ := eng.Snapshot().Account(name)
-			wantRadar(t, name+" after "+what, st, &Radar{SignInBy: now.Add(lifetime), Source: RadarRefreshExpiresIn, Since: now})
+			wantRadar(t, name+" after "+what, st, &state.Radar{SignInBy: now.Add(lifetime), Source: state.RadarRefreshExpiresIn, Since: now})
 		}
 		for _, n := range []string{"ms", "oidc"} {
 			if _, err := eng.RefreshNow(ctx, n); err != nil {

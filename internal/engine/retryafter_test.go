@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestRetryAfterDateIsCapped: a Retry-After given as a far-future HTTP date
@@ -34,7 +35,7 @@ func TestRetryAfterDateIsCapped(t *testing.T) {
 			}
 		}
 		time.Sleep(oauth.MaxRetryAfter - time.Minute)
-		var r *Refused
+		var r *state.Refused
 		if _, err := w.eng.RefreshNow(t.Context(), "acct0"); !errors.As(err, &r) || !r.Until.Equal(capped) {
 			t.Fatalf("RefreshNow() just before the cap = %v; want refused until %v", err, capped)
 		}

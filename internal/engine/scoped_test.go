@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -128,7 +129,7 @@ func TestTokenForResourceFailures(t *testing.T) {
 			}
 		}
 		after := w.status("acct0")
-		if after.State != OK || after.LastError != nil || !after.NextDue.Equal(before.NextDue) || after.Failures != 0 {
+		if after.State != state.OK || after.LastError != nil || !after.NextDue.Equal(before.NextDue) || after.Failures != 0 {
 			t.Errorf("status after resource failures = %s, last error %+v, next due %v (was %v), failures %d; want OK, none, unchanged, 0",
 				after.State, after.LastError, after.NextDue, before.NextDue, after.Failures)
 		}
@@ -146,8 +147,8 @@ func TestTokenForResourceFailures(t *testing.T) {
 		if !errors.Is(err, ErrNeedsSignIn) || !strings.Contains(err.Error(), "AADSTS50173") {
 			t.Errorf("TokenFor on a revoked grant = %v; want needs sign-in with AADSTS50173", err)
 		}
-		if st := w.status("acct0"); st.State != NeedsSignIn {
-			t.Errorf("state after a revoked grant = %s; want %s", st.State, NeedsSignIn)
+		if st := w.status("acct0"); st.State != state.NeedsSignIn {
+			t.Errorf("state after a revoked grant = %s; want %s", st.State, state.NeedsSignIn)
 		}
 		synctest.Wait()
 		if n := len(w.episodes.started()); n != 1 {
@@ -265,7 +266,7 @@ func TestTokenForRotatedUnsaved(t *testing.T) {
 		if err != nil || !tok.Unsaved {
 			t.Fatalf("TokenFor with a failing save = %v, unsaved %t; want the token, unsaved", err, tok.Unsaved)
 		}
-		if st := w.status("acct0"); !st.Storage.Degraded || st.State != StorageDegraded {
+		if st := w.status("acct0"); !st.Storage.Degraded || st.State != state.StorageDegraded {
 			t.Errorf("status = %s, degraded %t; want storage degraded", st.State, st.Storage.Degraded)
 		}
 		if err := w.eng.Flush(t.Context()); err != nil {
@@ -374,7 +375,7 @@ func TestTokenForNarrowerScopeOIDC(t *testing.T) {
 			t.Fatalf("requests = %q; want the narrower scope, then the account's own", got)
 		}
 		st := w.status("acct0")
-		if st.State != OK || st.LastSuccess.IsZero() {
+		if st.State != state.OK || st.LastSuccess.IsZero() {
 			t.Errorf("state %s, last success %v; want OK after the grant check refreshed the main token", st.State, st.LastSuccess)
 		}
 		if main, err := w.eng.Token(t.Context(), "acct0", time.Minute); err != nil || main.Token == tok.Token {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -96,11 +97,11 @@ func (a *account) cacheLocked(s *scopedEntry) {
 
 // scopedStatusLocked lists a's cached scope sets that have not expired at
 // now, for a snapshot, most recently used last; nil when none.
-func (a *account) scopedStatusLocked(now time.Time) []ScopedStatus {
-	var out []ScopedStatus
+func (a *account) scopedStatusLocked(now time.Time) []state.ScopedStatus {
+	var out []state.ScopedStatus
 	for _, s := range a.scoped {
 		if a.haveEnv && s.who == a.env.Claims && s.expiry.After(now) {
-			out = append(out, ScopedStatus{Scopes: slices.Clone(s.scopes), Expiry: s.expiry})
+			out = append(out, state.ScopedStatus{Scopes: slices.Clone(s.scopes), Expiry: s.expiry})
 		}
 	}
 	return out

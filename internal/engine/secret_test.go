@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestConfidentialClientSecretFromVault: a client secret stored with
@@ -26,7 +27,7 @@ func testConfidentialClientSecretFromVault(t *testing.T) {
 		t.Fatalf("SetClientSecret() = %v", err)
 	}
 	w.eng.Load(t.Context())
-	if st := w.status(name); st.State != SignedOut {
+	if st := w.status(name); st.State != state.SignedOut {
 		t.Fatalf("state with only a client secret stored = %s; want signed_out", st.State)
 	}
 	if _, err := w.eng.Token(t.Context(), name, 0); !errors.Is(err, ErrSignedOut) {

@@ -3,25 +3,27 @@ package engine
 import (
 	"context"
 	"maps"
+
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // Snapshot returns the current state of every account, in the order the
 // accounts were added, and the counters.
-func (e *Engine) Snapshot() Snapshot {
+func (e *Engine) Snapshot() state.Snapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.snapshotLocked()
 }
 
-func (e *Engine) snapshotLocked() Snapshot {
+func (e *Engine) snapshotLocked() state.Snapshot {
 	now := e.now()
-	s := Snapshot{At: now, Accounts: make([]AccountStatus, 0, len(e.accts)), Counters: Counters{
+	s := state.Snapshot{At: now, Accounts: make([]state.AccountStatus, 0, len(e.accts)), Counters: state.Counters{
 		RefreshSuccessTotal: e.counters.RefreshSuccessTotal,
 		RefreshFailedTotal:  maps.Clone(e.counters.RefreshFailedTotal),
 		RefreshSkippedTotal: e.counters.RefreshSkippedTotal,
 	}}
 	for _, a := range e.accts {
-		st := AccountStatus{
+		st := state.AccountStatus{
 			Name:         a.name,
 			Provider:     a.profile.Provider,
 			Cloud:        a.profile.Cloud,
@@ -31,24 +33,24 @@ func (e *Engine) snapshotLocked() Snapshot {
 			LastSuccess:  a.lastSuccess,
 			Fresh:        a.fresh,
 			AccessExpiry: a.env.Expiry,
-			Storage:      Storage{Kind: e.kind, Degraded: a.unsaved},
+			Storage:      state.Storage{Kind: e.kind, Degraded: a.unsaved},
 			Failures:     a.failures,
 			History:      a.events(now),
 			Radar:        radarOf(a),
 			Scoped:       a.scopedStatusLocked(now),
 		}
 		if a.busy {
-			st.State = Refreshing
+			st.State = state.Refreshing
 		}
 		if a.haveEnv {
 			c := a.env.Claims
-			st.SignedInAs = Identity{Name: c.Name, Username: c.PreferredUsername, TenantID: c.TenantID, Subject: c.Subject}
+			st.SignedInAs = state.Identity{Name: c.Name, Username: c.PreferredUsername, TenantID: c.TenantID, Subject: c.Subject}
 		}
 		if a.lastErr != nil {
 			le := *a.lastErr
 			st.LastError = &le
 		}
-		if a.failures > 0 && a.state != NeedsSignIn {
+		if a.failures > 0 && a.state != state.NeedsSignIn {
 			st.BackoffUntil = a.backoffUntil
 			if a.retryAfterUntil.After(st.BackoffUntil) {
 				st.BackoffUntil = a.retryAfterUntil
@@ -66,8 +68,8 @@ func (e *Engine) snapshotLocked() Snapshot {
 // a new one after every change, until ctx ends (then it is closed). Delivery
 // keeps only the latest value: a slow reader skips intermediate snapshots
 // and never blocks the engine.
-func (e *Engine) Subscribe(ctx context.Context) <-chan Snapshot {
-	ch := make(chan Snapshot, 1)
+func (e *Engine) Subscribe(ctx context.Context) <-chan state.Snapshot {
+	ch := make(chan state.Snapshot, 1)
 	e.mu.Lock()
 	ch <- e.snapshotLocked()
 	e.subs[ch] = struct{}{}

@@ -329,7 +329,7 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 		notes   int            // episodes started: the keeper's notifications
 		rule    state.Episodes // used by the snapshot watcher only
 		bad     []string       // wrong states seen while running
-		seen    = map[State]int{}
+		seen    = map[state.State]int{}
 	)
 	addBad := func(format string, args ...any) {
 		notesMu.Lock()
@@ -372,20 +372,20 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 				seen[st.State]++
 				notesMu.Unlock()
 				switch {
-				case st.State == StorageDegraded || st.Storage.Degraded:
+				case st.State == state.StorageDegraded || st.Storage.Degraded:
 					addBad("%s: storage degraded with a memory store", st.Name)
-				case st.State == Failing && st.Failures < s.Backoff.MaxFailures:
+				case st.State == state.Failing && st.Failures < s.Backoff.MaxFailures:
 					addBad("%s: failing after %d failures; want ≥ %d", st.Name, st.Failures, s.Backoff.MaxFailures)
-				case st.State == BackingOff && (st.Failures < 1 || st.Failures >= s.Backoff.MaxFailures):
+				case st.State == state.BackingOff && (st.Failures < 1 || st.Failures >= s.Backoff.MaxFailures):
 					addBad("%s: backing_off with %d failures; want 1..%d", st.Name, st.Failures, s.Backoff.MaxFailures-1)
-				case st.State == NeedsSignIn:
+				case st.State == state.NeedsSignIn:
 					plan.mu.Lock()
 					ended := plan.ended[i]
 					plan.mu.Unlock()
 					if !ended {
 						addBad("%s: needs_signin but the simulator did not end the grant (%s)", st.Name, st.Reason)
 					}
-				case st.State == SignedOut && !st.LastAttempt.IsZero():
+				case st.State == state.SignedOut && !st.LastAttempt.IsZero():
 					addBad("%s: signed_out after a refresh", st.Name)
 				}
 				if st.LastError != nil && leaks(st.LastError.Message) {
@@ -474,7 +474,7 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 			if after := len(log) - endedAt; after != 1 {
 				t.Errorf("%s: %d requests from the end of the grant on; want exactly 1", name, after)
 			}
-			if st.State != NeedsSignIn {
+			if st.State != state.NeedsSignIn {
 				t.Errorf("%s: state %s after the simulator ended the grant (%s); want needs_signin", name, st.State, plan.endWith[i].label)
 			}
 			if env, err := mem.Load(t.Context(), name); err != nil || env.RefreshToken == "" {
@@ -482,7 +482,7 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 			}
 			continue
 		}
-		if st.State != OK || st.Failures != 0 || st.Storage.Degraded {
+		if st.State != state.OK || st.Failures != 0 || st.Storage.Degraded {
 			t.Errorf("%s: %v after the faults stopped: state %s, failures %d, degraded %v; want ok, 0, false", name, calmSpan, st.State, st.Failures, st.Storage.Degraded)
 		}
 		env, err := mem.Load(t.Context(), name)
@@ -506,8 +506,8 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 		t.Errorf("%d token requests in one %v window; budget %d", peak, s.Budget.Window, s.Budget.Requests)
 	}
 
-	if seen[Failing] == 0 || seen[BackingOff] == 0 {
-		t.Errorf("no account was ever failing (%d) or backing off (%d): the matrix did not exercise the backoff states", seen[Failing], seen[BackingOff])
+	if seen[state.Failing] == 0 || seen[state.BackingOff] == 0 {
+		t.Errorf("no account was ever failing (%d) or backing off (%d): the matrix did not exercise the backoff states", seen[state.Failing], seen[state.BackingOff])
 	}
 	labels := slices.Sorted(func(yield func(string) bool) {
 		for l := range plan.counts {
@@ -534,7 +534,7 @@ func runFaultMatrix(t *testing.T, rot idpsim.Rotation, seed uint64, span time.Du
 	t.Logf("RELIABILITY faultmatrix rotation=%s span=%v accounts=%d requests=%d success=%d transient=%d permanent=%d peak_per_window=%d/%d skipped_or_deferred=%d notifications=%d log_lines=%d",
 		rot, span, soakAccounts, len(times), outcomes[success], outcomes[transientFail], outcomes[permanentFail], peak, s.Budget.Requests, final.Counters.RefreshSkippedTotal, notes, scan.lines)
 	t.Logf("RELIABILITY faultmatrix rotation=%s faults %s", rot, strings.Join(kinds, " "))
-	t.Logf("RELIABILITY faultmatrix rotation=%s states_seen failing=%d backing_off=%d needs_signin=%d", rot, seen[Failing], seen[BackingOff], seen[NeedsSignIn])
+	t.Logf("RELIABILITY faultmatrix rotation=%s states_seen failing=%d backing_off=%d needs_signin=%d", rot, seen[state.Failing], seen[state.BackingOff], seen[state.NeedsSignIn])
 }
 
 // trailingFailures counts account i's transient failures in a row, from its

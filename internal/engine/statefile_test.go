@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
+	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
 )
 
@@ -30,11 +31,11 @@ func TestOlderStateFileWithNotifiedLoads(t *testing.T) {
 	}
 	s := eng.Snapshot()
 	a0, _ := s.Account("acct0")
-	if a0.State != NeedsSignIn || !strings.Contains(a0.Reason, "AADSTS700082") || a0.LastError == nil || a0.LastError.Code != "invalid_grant" {
+	if a0.State != state.NeedsSignIn || !strings.Contains(a0.Reason, "AADSTS700082") || a0.LastError == nil || a0.LastError.Code != "invalid_grant" {
 		t.Errorf("acct0 from the older file: state %s, reason %q, last error %+v; want needs_signin with its AADSTS700082 error", a0.State, a0.Reason, a0.LastError)
 	}
 	a1, _ := s.Account("acct1")
-	if a1.State != Failing || a1.Failures != 12 || !a1.LastAttempt.Equal(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)) {
+	if a1.State != state.Failing || a1.Failures != 12 || !a1.LastAttempt.Equal(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)) {
 		t.Errorf("acct1 from the older file: state %s, failures %d, last attempt %v; want failing, 12, 2026-11-30T09:00Z", a1.State, a1.Failures, a1.LastAttempt)
 	}
 	eng.mu.Lock()

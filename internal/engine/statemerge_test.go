@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/idpsim"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 func readStateFile(t *testing.T, path string) stateFile {
@@ -56,8 +57,8 @@ func TestStateFileMergedAcrossProcesses(t *testing.T) {
 		}
 
 		reqs := len(w.tokenRequests("acct0"))
-		var r *Refused
-		if _, err := keeper.RefreshNow(t.Context(), "acct0"); !errors.As(err, &r) || r.Reason != RefusedRetryAfter {
+		var r *state.Refused
+		if _, err := keeper.RefreshNow(t.Context(), "acct0"); !errors.As(err, &r) || r.Reason != state.RefusedRetryAfter {
 			t.Errorf("keeper RefreshNow(acct0) during the CLI's Retry-After = %v; want refused", err)
 		}
 		time.Sleep(50 * time.Minute)

@@ -5,51 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/tokentray/tokentray/internal/state"
-)
-
-// The values clients see live in the state leaf; these aliases let the
-// engine's own code name them without the package prefix.
-type (
-	State         = state.State
-	Snapshot      = state.Snapshot
-	AccountStatus = state.AccountStatus
-	Identity      = state.Identity
-	ErrorInfo     = state.ErrorInfo
-	Storage       = state.Storage
-	Event         = state.Event
-	Counters      = state.Counters
-	Result        = state.Result
-	Radar         = state.Radar
-	ScopedStatus  = state.ScopedStatus
-	Refused       = state.Refused
-)
-
-const (
-	SignedOut       = state.SignedOut
-	OK              = state.OK
-	Refreshing      = state.Refreshing
-	BackingOff      = state.BackingOff
-	Failing         = state.Failing
-	NeedsSignIn     = state.NeedsSignIn
-	StorageDegraded = state.StorageDegraded
-
-	ClassTransient  = state.ClassTransient
-	ClassRetryAfter = state.ClassRetryAfter
-	ClassPermanent  = state.ClassPermanent
-	ClassStorage    = state.ClassStorage
-
-	EventOK     = state.EventOK
-	EventFailed = state.EventFailed
-
-	RefusedRetryAfter = state.RefusedRetryAfter
-	RefusedBudget     = state.RefusedBudget
-
-	RadarRefreshTokenExpiresIn = state.RadarRefreshTokenExpiresIn
-	RadarRefreshExpiresIn      = state.RadarRefreshExpiresIn
-	RadarSPA24h                = state.RadarSPA24h
-	RadarSignInFrequency       = state.RadarSignInFrequency
 )
 
 // AccessToken is an access token handed to a caller of Token. It formats and

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/config"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // Defaults of Options.
@@ -106,7 +106,7 @@ func (r *Runner) Enabled() bool { return len(r.o.Commands) > 0 }
 // Run derives events from snaps (see Watch) and runs their hooks until
 // snaps is closed or ctx ends; then it stops the hooks still running (their
 // context ends: they are killed) and waits for them.
-func (r *Runner) Run(ctx context.Context, snaps <-chan engine.Snapshot) {
+func (r *Runner) Run(ctx context.Context, snaps <-chan state.Snapshot) {
 	ctx, cancel := context.WithCancel(ctx)
 	r.mu.Lock()
 	r.ctx = ctx
@@ -371,7 +371,7 @@ func Env(f Fired, socket string) []string {
 
 // errorText is the provider's OAuth error code with its AADSTS codes, or
 // the engine's short message (which never holds a token).
-func errorText(e *engine.ErrorInfo) string {
+func errorText(e *state.ErrorInfo) string {
 	if e == nil {
 		return ""
 	}
@@ -398,7 +398,7 @@ func rfc3339(t time.Time) string {
 
 // signInBy is the expiry radar's date of the next interactive sign-in
 // (RFC 3339), "" when the provider has not told.
-func signInBy(a engine.AccountStatus) string {
+func signInBy(a state.AccountStatus) string {
 	if a.Radar == nil {
 		return ""
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 func requireSh(t *testing.T) {
@@ -23,25 +23,25 @@ func requireSh(t *testing.T) {
 
 // startRunner runs a Runner with o until the test ends, fed from the
 // returned channel.
-func startRunner(t *testing.T, o Options) (*recorder, chan engine.Snapshot, *Runner) {
+func startRunner(t *testing.T, o Options) (*recorder, chan state.Snapshot, *Runner) {
 	t.Helper()
 	rec := newRecorder()
 	o.Log = slogLogger(rec)
 	r := New(o)
-	snaps := make(chan engine.Snapshot)
+	snaps := make(chan state.Snapshot)
 	done := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { r.Run(ctx, snaps); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	snaps <- engine.Snapshot{} // the baseline; Run is ready once it is taken
+	snaps <- state.Snapshot{} // the baseline; Run is ready once it is taken
 	return rec, snaps, r
 }
 
 var expiry = time.Date(2026, 12, 6, 22, 0, 0, 0, time.UTC)
 
-func okAccount(name string, at time.Time) engine.AccountStatus {
-	return engine.AccountStatus{Name: name, State: engine.OK, LastSuccess: at, AccessExpiry: expiry,
-		History: []engine.Event{{At: at, Kind: engine.EventOK, Fresh: true, Expiry: expiry}}}
+func okAccount(name string, at time.Time) state.AccountStatus {
+	return state.AccountStatus{Name: name, State: state.OK, LastSuccess: at, AccessExpiry: expiry,
+		History: []state.Event{{At: at, Kind: state.EventOK, Fresh: true, Expiry: expiry}}}
 }
 
 // TestRunnerRefreshedEnv: a refresh in the snapshot stream runs the
@@ -56,11 +56,11 @@ func TestRunnerRefreshedEnv(t *testing.T) {
 		Socket:   "/run/user/1000/tokentray/control.sock",
 		Env:      []string{"PATH=" + os.Getenv("PATH"), "OUT=" + out, "TOKENTRAY_EVENT=stale"},
 	})
-	snaps <- engine.Snapshot{Accounts: []engine.AccountStatus{okAccount("work", t0)}} // first sight
+	snaps <- state.Snapshot{Accounts: []state.AccountStatus{okAccount("work", t0)}} // first sight
 	t1 := t0.Add(time.Hour)
 	refreshed := okAccount("work", t1)
-	refreshed.Radar = &engine.Radar{SignInBy: time.Date(2026, 12, 14, 9, 0, 0, 0, time.UTC), Source: engine.RadarSignInFrequency}
-	snaps <- engine.Snapshot{Accounts: []engine.AccountStatus{refreshed}}
+	refreshed.Radar = &state.Radar{SignInBy: time.Date(2026, 12, 14, 9, 0, 0, 0, time.UTC), Source: state.RadarSignInFrequency}
+	snaps <- state.Snapshot{Accounts: []state.AccountStatus{refreshed}}
 	rec.wait(t, 1, msgIs("hook ran"))
 	b, err := os.ReadFile(out)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
 // TestRunnerKillsProcessGroupOnTimeout: a hook that outlives its timeout is
@@ -25,7 +25,7 @@ func TestRunnerKillsProcessGroupOnTimeout(t *testing.T) {
 		Timeout:  300 * time.Millisecond,
 		Env:      []string{"PATH=" + os.Getenv("PATH"), "D=" + dir},
 	})
-	r.Fire(Fired{Event: Failing, Account: engine.AccountStatus{Name: "work", State: engine.Failing}})
+	r.Fire(Fired{Event: Failing, Account: state.AccountStatus{Name: "work", State: state.Failing}})
 	rec.wait(t, 1, msgIs("hook killed: it ran longer than hooks.timeout"))
 	lines := rec.wait(t, 1, msgIs("hook output"))
 	pid, err := strconv.Atoi(strings.TrimPrefix(lines[0].attrs["line"], "child "))
@@ -81,9 +81,9 @@ func TestRunnerKillsBackgroundChildOnStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan struct{})
-	snaps := make(chan engine.Snapshot)
+	snaps := make(chan state.Snapshot)
 	go func() { r.Run(ctx, snaps); close(done) }()
-	snaps <- engine.Snapshot{}
+	snaps <- state.Snapshot{}
 	r.Fire(Fired{Event: Refreshed, Account: okAccount("work", expiry)})
 	rec.wait(t, 1, msgIs("hook ran"))
 	pid := childPid(t, rec)
@@ -110,7 +110,7 @@ func TestRunnerOneAtATimeBoundedQueue(t *testing.T) {
 		Queue:    1,
 		Env:      []string{"PATH=" + os.Getenv("PATH"), "FIFO=" + fifo},
 	})
-	f := Fired{Event: NeedsSignIn, Account: engine.AccountStatus{Name: "work", State: engine.NeedsSignIn}}
+	f := Fired{Event: NeedsSignIn, Account: state.AccountStatus{Name: "work", State: state.NeedsSignIn}}
 	r.Fire(f)
 	rec.wait(t, 1, msgIs("hook output"))
 	r.Fire(f) // queued

@@ -8,7 +8,6 @@ package hooks
 import (
 	"time"
 
-	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/state"
 )
 
@@ -30,7 +29,7 @@ var Events = []Event{Refreshed, NeedsSignIn, Failing, Recovered}
 // happened.
 type Fired struct {
 	Event   Event
-	Account engine.AccountStatus
+	Account state.AccountStatus
 }
 
 // Watch turns successive snapshots into events. Its episodes are
@@ -49,7 +48,7 @@ type Watch struct {
 }
 
 // Update returns the events snapshot s brings.
-func (w *Watch) Update(s engine.Snapshot) []Fired {
+func (w *Watch) Update(s state.Snapshot) []Fired {
 	if w.lastOK == nil {
 		w.lastOK = map[string]time.Time{}
 	}
@@ -62,7 +61,7 @@ func (w *Watch) Update(s engine.Snapshot) []Fired {
 		last, known := w.lastOK[a.Name]
 		newest := last
 		for _, ev := range a.History {
-			if ev.Kind != engine.EventOK || !ev.At.After(last) {
+			if ev.Kind != state.EventOK || !ev.At.After(last) {
 				continue
 			}
 			if !baseline && known {
@@ -82,11 +81,11 @@ func (w *Watch) Update(s engine.Snapshot) []Fired {
 	}
 	for _, c := range w.rule.Update(s) {
 		switch {
-		case c.Started && c.Account.State == engine.NeedsSignIn:
+		case c.Started && c.Account.State == state.NeedsSignIn:
 			out = append(out, Fired{Event: NeedsSignIn, Account: c.Account})
 		case c.Started:
 			out = append(out, Fired{Event: Failing, Account: c.Account})
-		case c.Account.State == engine.OK:
+		case c.Account.State == state.OK:
 			out = append(out, Fired{Event: Recovered, Account: c.Account})
 		}
 	}

@@ -5,12 +5,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/tokentray/tokentray/internal/engine"
+	"github.com/tokentray/tokentray/internal/state"
 )
 
-func snap(as ...engine.AccountStatus) engine.Snapshot { return engine.Snapshot{Accounts: as} }
+func snap(as ...state.AccountStatus) state.Snapshot { return state.Snapshot{Accounts: as} }
 
-func withState(a engine.AccountStatus, s engine.State) engine.AccountStatus {
+func withState(a state.AccountStatus, s state.State) state.AccountStatus {
 	a.State = s
 	return a
 }
@@ -20,31 +20,31 @@ func TestWatchEvents(t *testing.T) {
 	ok0 := okAccount("work", t0)
 	ok1 := okAccount("work", t0.Add(time.Hour))
 	two := ok1 // two refreshes coalesced into one snapshot
-	two.History = append(append([]engine.Event(nil), ok0.History...),
-		engine.Event{At: t0.Add(30 * time.Minute), Kind: engine.EventOK}, engine.Event{At: t0.Add(time.Hour), Kind: engine.EventOK})
-	failed := withState(ok0, engine.Failing)
-	failed.History = append(failed.History, engine.Event{At: t0.Add(time.Minute), Kind: engine.EventFailed})
+	two.History = append(append([]state.Event(nil), ok0.History...),
+		state.Event{At: t0.Add(30 * time.Minute), Kind: state.EventOK}, state.Event{At: t0.Add(time.Hour), Kind: state.EventOK})
+	failed := withState(ok0, state.Failing)
+	failed.History = append(failed.History, state.Event{At: t0.Add(time.Minute), Kind: state.EventFailed})
 	tests := []struct {
 		name  string
-		snaps []engine.Snapshot
+		snaps []state.Snapshot
 		want  [][]Event
 	}{
-		{"baseline announces no refresh", []engine.Snapshot{snap(ok0)}, [][]Event{nil}},
-		{"each refresh", []engine.Snapshot{snap(ok0), snap(ok1), snap(ok1)}, [][]Event{nil, {Refreshed}, nil}},
-		{"coalesced refreshes each count", []engine.Snapshot{snap(ok0), snap(two)}, [][]Event{nil, {Refreshed, Refreshed}}},
-		{"needs sign-in once per episode, then recovered", []engine.Snapshot{
-			snap(ok0), snap(withState(ok0, engine.NeedsSignIn)), snap(withState(ok0, engine.Refreshing)), snap(withState(ok0, engine.NeedsSignIn)), snap(ok1),
+		{"baseline announces no refresh", []state.Snapshot{snap(ok0)}, [][]Event{nil}},
+		{"each refresh", []state.Snapshot{snap(ok0), snap(ok1), snap(ok1)}, [][]Event{nil, {Refreshed}, nil}},
+		{"coalesced refreshes each count", []state.Snapshot{snap(ok0), snap(two)}, [][]Event{nil, {Refreshed, Refreshed}}},
+		{"needs sign-in once per episode, then recovered", []state.Snapshot{
+			snap(ok0), snap(withState(ok0, state.NeedsSignIn)), snap(withState(ok0, state.Refreshing)), snap(withState(ok0, state.NeedsSignIn)), snap(ok1),
 		}, [][]Event{nil, {NeedsSignIn}, nil, nil, {Refreshed, Recovered}}},
-		{"failing once, from failing to needs sign-in is a new episode", []engine.Snapshot{
-			snap(ok0), snap(failed), snap(failed), snap(withState(failed, engine.NeedsSignIn)),
+		{"failing once, from failing to needs sign-in is a new episode", []state.Snapshot{
+			snap(ok0), snap(failed), snap(failed), snap(withState(failed, state.NeedsSignIn)),
 		}, [][]Event{nil, {Failing}, nil, {NeedsSignIn}}},
-		{"backing off is no episode, and OK after it no recovery", []engine.Snapshot{
-			snap(ok0), snap(withState(ok0, engine.BackingOff)), snap(ok0),
+		{"backing off is no episode, and OK after it no recovery", []state.Snapshot{
+			snap(ok0), snap(withState(ok0, state.BackingOff)), snap(ok0),
 		}, [][]Event{nil, nil, nil}},
-		{"signed out ends an episode without recovery", []engine.Snapshot{
-			snap(withState(ok0, engine.NeedsSignIn)), snap(withState(ok0, engine.SignedOut)), snap(ok0),
+		{"signed out ends an episode without recovery", []state.Snapshot{
+			snap(withState(ok0, state.NeedsSignIn)), snap(withState(ok0, state.SignedOut)), snap(ok0),
 		}, [][]Event{{NeedsSignIn}, nil, nil}},
-		{"an account added later: refreshes after its first sight", []engine.Snapshot{
+		{"an account added later: refreshes after its first sight", []state.Snapshot{
 			snap(), snap(okAccount("new", t0)), snap(okAccount("new", t0.Add(time.Hour))),
 		}, [][]Event{nil, nil, {Refreshed}}},
 	}
