@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"cmd/tokentray": {"internal/...", "ui", "assets"},
 	// The window program: views, and the keeper through the control client;
 	// never the vault or the provider.
-	"cmd/tokentray-window": {"ui/...", "internal/control", "internal/config", "internal/state", "internal/quietlocale", "assets"},
+	"cmd/tokentray-window": {"ui/...", "internal/control", "internal/config", "internal/state", "internal/wire", "internal/quietlocale", "assets"},
 	// The front installed as `tokentray`: the socket path rule and nothing
 	// else (see TestLayoutFrontIsLight).
 	"cmd/tokentray-front": {"internal/control/sockpath", "internal/wire"},

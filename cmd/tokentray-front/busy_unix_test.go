@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // busyOnceKeeper plays a keeper that refuses its first connection as busy
@@ -36,21 +37,21 @@ func busyOnceKeeper(t *testing.T, path string) (ops func() []string) {
 			}
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			line, _ := bufio.NewReader(c).ReadBytes('\n')
-			var req control.Request
+			var req wire.Request
 			json.Unmarshal(line, &req)
 			mu.Lock()
 			seen = append(seen, req.Op)
 			mu.Unlock()
-			var resp control.Response
+			var resp wire.Response
 			switch {
 			case n == 0:
-				resp = control.Response{Error: "the keeper is busy: 1088 connections are open or waiting (limit); try again", Code: control.CodeFailure, Busy: true}
-			case req.Op == control.OpPing:
-				resp = control.Result(control.PingInfo{PID: 1, Proto: control.ProtocolVersion, Version: control.Version})
-			case req.Op == control.OpToken:
-				resp = control.Result(control.Token{AccessToken: "tok-after-busy", Type: "Bearer", Expiry: time.Now().Add(time.Hour), Lifetime: time.Hour})
+				resp = wire.Response{Error: "the keeper is busy: 1088 connections are open or waiting (limit); try again", Code: wire.CodeFailure, Busy: true}
+			case req.Op == wire.OpPing:
+				resp = wire.Result(wire.PingInfo{PID: 1, Proto: wire.ProtocolVersion, Version: control.Version})
+			case req.Op == wire.OpToken:
+				resp = wire.Result(wire.Token{AccessToken: "tok-after-busy", Type: "Bearer", Expiry: time.Now().Add(time.Hour), Lifetime: time.Hour})
 			default:
-				resp = control.Failure(control.CodeUsage, nil)
+				resp = wire.Failure(wire.CodeUsage, nil)
 			}
 			b, _ := json.Marshal(resp)
 			c.Write(append(b, '\n'))

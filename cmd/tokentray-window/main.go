@@ -22,6 +22,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/control"
 	_ "github.com/tokentray/tokentray/internal/quietlocale" // before Fyne initialises
+	"github.com/tokentray/tokentray/internal/wire"
 	"github.com/tokentray/tokentray/ui/window"
 )
 
@@ -49,7 +50,7 @@ func exitCode(err error) int {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("tokentray-window", flag.ContinueOnError)
-	tab := fs.String("tab", control.TabAccounts, "tab to open: accounts, settings or signin")
+	tab := fs.String("tab", wire.TabAccounts, "tab to open: accounts, settings or signin")
 	account := fs.String("account", "", "account to sign in (with --tab signin)")
 	keeperOnly := fs.Bool("start-keeper", false, "start the tokentray keeper without a console window and exit (Windows login entry)")
 	if err := fs.Parse(args); err != nil {
@@ -62,8 +63,8 @@ func run(args []string) error {
 		return usageError{fmt.Errorf("unexpected argument %q; see tokentray-window -h", fs.Arg(0))}
 	}
 	switch *tab {
-	case control.TabAccounts, control.TabSettings:
-	case control.TabSignIn:
+	case wire.TabAccounts, wire.TabSettings:
+	case wire.TabSignIn:
 		if *account == "" {
 			return usageError{errors.New("--tab signin needs --account NAME")}
 		}
@@ -114,9 +115,9 @@ func run(args []string) error {
 // showTab brings the window forward on sh's tab.
 func showTab(w *window.Window, sh control.Show) {
 	switch sh.Tab {
-	case control.TabSettings:
+	case wire.TabSettings:
 		w.Show(window.TabSettings)
-	case control.TabSignIn:
+	case wire.TabSignIn:
 		w.ShowSignIn(sh.Account)
 	default:
 		w.Show(window.TabAccounts)

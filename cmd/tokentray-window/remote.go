@@ -9,6 +9,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 	"github.com/tokentray/tokentray/ui/window"
 )
 
@@ -40,7 +41,7 @@ func (r *remote) dial() (*control.Client, error) {
 // forget drops the client after a transport error, so the next call does
 // the handshake again (a restarted keeper may be another version).
 func (r *remote) forget(err error) error {
-	var re *control.ResponseError
+	var re *wire.ResponseError
 	if err != nil && !errors.As(err, &re) {
 		r.mu.Lock()
 		r.client = nil

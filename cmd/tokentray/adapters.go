@@ -24,10 +24,10 @@ var adapterCommands = map[string]bool{"kubectl-credential": true, "git-credentia
 // else from the engine run in-process under the per-user lock. It is the
 // path of `tokentray token` (fetchToken), so adapters never cause more than
 // one refresh at a time per account.
-func adapterToken(cmd *cobra.Command, g *globals, account string, scopes []string, minValid time.Duration) (control.Token, error) {
+func adapterToken(cmd *cobra.Command, g *globals, account string, scopes []string, minValid time.Duration) (wire.Token, error) {
 	if len(scopes) > 0 {
 		if _, err := state.NormalizeScopes(scopes); err != nil {
-			return control.Token{}, control.Usagef("--scope: %v", err)
+			return wire.Token{}, control.Usagef("--scope: %v", err)
 		}
 	}
 	return fetchToken(cmd, g, []string{account}, control.TokenOptions{MinValid: minValid, Scopes: scopes})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/keeper"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 func newQuitCmd() *cobra.Command {
@@ -29,7 +30,7 @@ func newQuitCmd() *cobra.Command {
 				fmt.Fprintln(cmd.ErrOrStderr(), "tokentray is not running")
 				return nil
 			}
-			if err != nil && !errors.Is(err, control.ErrVersionMismatch) {
+			if err != nil && !errors.Is(err, wire.ErrVersionMismatch) {
 				return err
 			}
 			if c == nil { // another version: quit is the way out, so ask anyway

@@ -15,6 +15,7 @@ import (
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/keeper"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // keeperFixture is a keeper served in this process on a private socket,
@@ -112,7 +113,7 @@ func TestKeeperAccountsChangeLive(t *testing.T) {
 		t.Errorf("settings file after add: %+v, %v; want the account with tenant common", s.Accounts, err)
 	}
 	err := f.client.AddAccount(ctx, config.Account{Name: "fresh", Provider: "microsoft", ClientID: testClientID9}, "")
-	var re *control.ResponseError
+	var re *wire.ResponseError
 	if !errors.As(err, &re) || re.Code != exitUsage {
 		t.Errorf("adding it twice = %v; want a usage refusal", err)
 	}
@@ -184,7 +185,7 @@ func TestKeeperSettingsSaveKeepsAccounts(t *testing.T) {
 		t.Errorf("info after save: running %d h, file %d h; want 1 (until restart) and 6", in.Settings.Refresh.IntervalHours, in.FileSettings.Refresh.IntervalHours)
 	}
 	s.Refresh.IntervalHours = 25
-	if err := f.client.SaveSettings(ctx, s); !errors.As(err, new(*control.ResponseError)) {
+	if err := f.client.SaveSettings(ctx, s); !errors.As(err, new(*wire.ResponseError)) {
 		t.Errorf("SaveSettings(25 h) = %v; want a refusal naming the range", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/tokentray/tokentray/internal/accesslog"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/keeper"
+	"github.com/tokentray/tokentray/internal/wire"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -38,8 +39,8 @@ the command.
 ` + exitCodesHelp,
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if n < 1 || n > control.MaxAccessLogLimit {
-				return control.Usagef("-n %d: want a number of entries from 1 to %d", n, control.MaxAccessLogLimit)
+			if n < 1 || n > wire.MaxAccessLogLimit {
+				return control.Usagef("-n %d: want a number of entries from 1 to %d", n, wire.MaxAccessLogLimit)
 			}
 			var es []accesslog.Entry
 			from := "from running tokentray"

@@ -17,6 +17,7 @@ import (
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
 	_ "github.com/tokentray/tokentray/internal/quietlocale" // before Fyne initialises
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -24,10 +25,10 @@ var version = "dev"
 
 // Exit codes, documented in --help and README.md.
 const (
-	exitOK          = control.CodeOK
-	exitFailure     = control.CodeFailure
-	exitUsage       = control.CodeUsage // bad flags, bad arguments or invalid configuration
-	exitNeedsSignIn = control.CodeNeedsSignIn
+	exitOK          = wire.CodeOK
+	exitFailure     = wire.CodeFailure
+	exitUsage       = wire.CodeUsage // bad flags, bad arguments or invalid configuration
+	exitNeedsSignIn = wire.CodeNeedsSignIn
 )
 
 const exitCodesHelp = `Exit codes:

@@ -17,6 +17,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // scopeRequests counts the simulator's token requests whose scope names scope.
@@ -314,7 +315,7 @@ func TestKeeperTokenForRequest(t *testing.T) {
 	if info.Audience != "api://x" || !slices.Equal(info.Capabilities, []string{"cp1"}) || !slices.Contains(tok.Scopes, "api://x/.default") {
 		t.Errorf("token over the socket: audience %q, xms_cc %v, scopes %v; want api://x, [cp1], the scope", info.Audience, info.Capabilities, tok.Scopes)
 	}
-	var re *control.ResponseError
+	var re *wire.ResponseError
 	for _, tc := range []struct {
 		o    control.TokenOptions
 		want string

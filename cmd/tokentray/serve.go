@@ -11,6 +11,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/control/sockpath"
 	"github.com/tokentray/tokentray/internal/keeper"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 func controlPath() (string, error) {
@@ -81,7 +82,7 @@ func keeperClient() (*control.Client, error) {
 		return c, nil
 	case errors.Is(err, control.ErrNotRunning):
 		return nil, nil
-	case errors.Is(err, control.ErrVersionMismatch):
+	case errors.Is(err, wire.ErrVersionMismatch):
 		return nil, &control.CodedError{Code: exitUsage, Err: err}
 	case errors.Is(err, sockpath.ErrForeign):
 		// Another user's socket: nothing was sent to it, and working

@@ -60,10 +60,10 @@ func (f *tokenFlags) options() (control.TokenOptions, error) {
 }
 
 // fetch validates the flags and gets the token they ask for (fetchToken).
-func (f *tokenFlags) fetch(cmd *cobra.Command, g *globals, args []string) (control.Token, control.TokenOptions, error) {
+func (f *tokenFlags) fetch(cmd *cobra.Command, g *globals, args []string) (wire.Token, control.TokenOptions, error) {
 	o, err := f.options()
 	if err != nil {
-		return control.Token{}, o, err
+		return wire.Token{}, o, err
 	}
 	tok, err := fetchToken(cmd, g, args, o)
 	return tok, o, err
@@ -72,8 +72,8 @@ func (f *tokenFlags) fetch(cmd *cobra.Command, g *globals, args []string) (contr
 // fetchToken gets a token of the account named by args (or the only one)
 // from the service: the running keeper's memory, or in-process under the
 // cross-process lock when none runs.
-func fetchToken(cmd *cobra.Command, g *globals, args []string, o control.TokenOptions) (control.Token, error) {
-	var tok control.Token
+func fetchToken(cmd *cobra.Command, g *globals, args []string, o control.TokenOptions) (wire.Token, error) {
+	var tok wire.Token
 	account := ""
 	if len(args) == 1 {
 		account = args[0]
@@ -89,7 +89,7 @@ func fetchToken(cmd *cobra.Command, g *globals, args []string, o control.TokenOp
 // tokenJSON is what token --json prints: the fields az account
 // get-access-token has (expires_on in unix seconds) plus RFC 3339 expiry
 // and the scopes.
-func tokenJSON(tok control.Token) map[string]any {
+func tokenJSON(tok wire.Token) map[string]any {
 	return map[string]any{
 		"access_token": tok.AccessToken,
 		"token_type":   tok.Type,
@@ -158,7 +158,7 @@ where every Azure SDK's DefaultAzureCredential gets its tokens (see README,
 	return cmd
 }
 
-func writeEnv(w io.Writer, set shell.Assign, name string, tok control.Token) error {
+func writeEnv(w io.Writer, set shell.Assign, name string, tok wire.Token) error {
 	_, err := fmt.Fprintf(w, "%s\n%s\n", set(name, tok.AccessToken), set(name+"_EXPIRES_ON", fmt.Sprint(tok.Expiry.Unix())))
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tokentray/tokentray/internal/autostart"
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/keeper"
+	"github.com/tokentray/tokentray/internal/wire"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -104,9 +105,9 @@ func runTray(cmd *cobra.Command, g *globals, o trayOptions) error {
 				log.Warn("refresh now", "account", name, "error", err)
 			}
 		},
-		Open:     func() { w.Show(control.Show{Tab: control.TabAccounts}) },
-		Settings: func() { w.Show(control.Show{Tab: control.TabSettings}) },
-		SignIn:   func(name string) { w.Show(control.Show{Tab: control.TabSignIn, Account: name}) },
+		Open:     func() { w.Show(control.Show{Tab: wire.TabAccounts}) },
+		Settings: func() { w.Show(control.Show{Tab: wire.TabSettings}) },
+		SignIn:   func(name string) { w.Show(control.Show{Tab: wire.TabSignIn, Account: name}) },
 		Quit:     quit,
 	}, log)
 	eps := &ui.Episodes{RadarDays: b.Settings().Radar.NotifyDays, Remind: b.Engine().RemindRadar}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // Info is the keeper's answer to OpInfo: what a window shows besides the
@@ -48,13 +49,13 @@ var _ Service = (*Client)(nil)
 // Info returns the keeper's Info.
 func (c *Client) Info(ctx context.Context) (Info, error) {
 	var info Info
-	return info, c.decode(ctx, Request{Op: OpInfo}, &info)
+	return info, c.decode(ctx, wire.Request{Op: wire.OpInfo}, &info)
 }
 
 // Status returns the keeper's snapshot of every account, or of account.
 func (c *Client) Status(ctx context.Context, account string) (state.Snapshot, error) {
 	var s state.Snapshot
-	return s, c.decode(ctx, Request{Op: OpStatus, Account: account}, &s)
+	return s, c.decode(ctx, wire.Request{Op: wire.OpStatus, Account: account}, &s)
 }
 
 // TokenOptions are what a token request asks for besides the account.
@@ -68,11 +69,11 @@ type TokenOptions struct {
 // when empty) valid for at least o.MinValid, served from the keeper's
 // memory and refreshed first when needed; with o.Claims, after a forced
 // refresh that carries the claims.
-func (c *Client) Token(ctx context.Context, account string, o TokenOptions) (Token, error) {
-	var t Token
-	req := Request{Op: OpToken, Account: account, MinValid: o.MinValid, Scopes: o.Scopes, Claims: o.Claims}
+func (c *Client) Token(ctx context.Context, account string, o TokenOptions) (wire.Token, error) {
+	var t wire.Token
+	req := wire.Request{Op: wire.OpToken, Account: account, MinValid: o.MinValid, Scopes: o.Scopes, Claims: o.Claims}
 	if _, ok := ctx.Deadline(); !ok {
-		req.Timeout = MaxTimeout
+		req.Timeout = wire.MaxTimeout
 	}
 	return t, c.decode(ctx, req, &t)
 }
@@ -81,12 +82,12 @@ func (c *Client) Token(ctx context.Context, account string, o TokenOptions) (Tok
 // returns the results of those that did not fail, also when others did.
 // Without a ctx deadline the keeper gets MaxTimeout.
 func (c *Client) Refresh(ctx context.Context, account string, all bool) ([]state.Result, error) {
-	req := Request{Op: OpRefresh, Account: account, All: all || account == ""}
+	req := wire.Request{Op: wire.OpRefresh, Account: account, All: all || account == ""}
 	if req.All {
 		req.Account = ""
 	}
 	if _, ok := ctx.Deadline(); !ok {
-		req.Timeout = MaxTimeout
+		req.Timeout = wire.MaxTimeout
 	}
 	data, err := c.call(ctx, req)
 	var rs []state.Result
@@ -110,13 +111,13 @@ type LoginOptions struct {
 
 // Login signs account in through the keeper and returns the result.
 func (c *Client) Login(ctx context.Context, account string, o LoginOptions) (state.Result, error) {
-	req := Request{Op: OpLogin, Account: account, Device: o.Device, NoBrowser: o.NoBrowser, Secret: o.ClientSecret}
+	req := wire.Request{Op: wire.OpLogin, Account: account, Device: o.Device, NoBrowser: o.NoBrowser, Secret: o.ClientSecret}
 	if _, ok := ctx.Deadline(); !ok {
-		req.Timeout = MaxLoginTimeout
+		req.Timeout = wire.MaxLoginTimeout
 	}
 	resp, err := c.Stream(ctx, req, func(ev string, data json.RawMessage) error {
 		switch ev {
-		case EventDevice:
+		case wire.EventDevice:
 			var dc DeviceCode
 			if err := json.Unmarshal(data, &dc); err != nil {
 				return fmt.Errorf("control: login: malformed device code: %s", jsonProblem(err))
@@ -124,7 +125,7 @@ func (c *Client) Login(ctx context.Context, account string, o LoginOptions) (sta
 			if o.OnDevice != nil {
 				o.OnDevice(dc)
 			}
-		case EventPrint:
+		case wire.EventPrint:
 			var s string
 			if err := json.Unmarshal(data, &s); err != nil {
 				return fmt.Errorf("control: login: malformed print event: %s", jsonProblem(err))
@@ -152,14 +153,14 @@ func (c *Client) Login(ctx context.Context, account string, o LoginOptions) (sta
 
 // Logout signs account out.
 func (c *Client) Logout(ctx context.Context, account string) error {
-	_, err := c.call(ctx, Request{Op: OpLogout, Account: account, Timeout: MaxTimeout})
+	_, err := c.call(ctx, wire.Request{Op: wire.OpLogout, Account: account, Timeout: wire.MaxTimeout})
 	return err
 }
 
 // Import adopts refreshToken as account's refresh token.
 func (c *Client) Import(ctx context.Context, account, refreshToken string) (state.Result, error) {
 	var res state.Result
-	return res, c.decode(ctx, Request{Op: OpImport, Account: account, Secret: refreshToken, Timeout: MaxTimeout}, &res)
+	return res, c.decode(ctx, wire.Request{Op: wire.OpImport, Account: account, Secret: refreshToken, Timeout: wire.MaxTimeout}, &res)
 }
 
 // AddAccount adds a to the settings file and the running engine;
@@ -169,13 +170,13 @@ func (c *Client) AddAccount(ctx context.Context, a config.Account, clientSecret 
 	if err != nil {
 		return fmt.Errorf("control: encode account: %w", err)
 	}
-	_, err = c.call(ctx, Request{Op: OpAccountAdd, Account: a.Name, Body: b, Secret: clientSecret, Timeout: MaxTimeout})
+	_, err = c.call(ctx, wire.Request{Op: wire.OpAccountAdd, Account: a.Name, Body: b, Secret: clientSecret, Timeout: wire.MaxTimeout})
 	return err
 }
 
 // RemoveAccount signs account out, forgets it and removes it from the file.
 func (c *Client) RemoveAccount(ctx context.Context, account string) error {
-	_, err := c.call(ctx, Request{Op: OpAccountRemove, Account: account, Timeout: MaxTimeout})
+	_, err := c.call(ctx, wire.Request{Op: wire.OpAccountRemove, Account: account, Timeout: wire.MaxTimeout})
 	return err
 }
 
@@ -185,13 +186,13 @@ func (c *Client) SaveSettings(ctx context.Context, s config.Settings) error {
 	if err != nil {
 		return fmt.Errorf("control: encode settings: %w", err)
 	}
-	_, err = c.call(ctx, Request{Op: OpSettingsSave, Body: b})
+	_, err = c.call(ctx, wire.Request{Op: wire.OpSettingsSave, Body: b})
 	return err
 }
 
 // Restart asks the keeper to restart itself (into the demo with demo set).
 func (c *Client) Restart(ctx context.Context, demo bool) error {
-	_, err := c.call(ctx, Request{Op: OpRestart, Demo: demo})
+	_, err := c.call(ctx, wire.Request{Op: wire.OpRestart, Demo: demo})
 	return err
 }
 
@@ -199,9 +200,9 @@ func (c *Client) Restart(ctx context.Context, demo bool) error {
 // first) and, for a window, show requests to onShow, until ctx ends (nil)
 // or the connection does (an error: the keeper quit, restarted or died).
 func (c *Client) Subscribe(ctx context.Context, window bool, onSnapshot func(state.Snapshot), onShow func(Show)) error {
-	resp, err := c.Stream(ctx, Request{Op: OpSubscribe, Window: window}, func(ev string, data json.RawMessage) error {
+	resp, err := c.Stream(ctx, wire.Request{Op: wire.OpSubscribe, Window: window}, func(ev string, data json.RawMessage) error {
 		switch ev {
-		case EventSnapshot:
+		case wire.EventSnapshot:
 			var s state.Snapshot
 			if err := json.Unmarshal(data, &s); err != nil {
 				return fmt.Errorf("control: subscribe: malformed snapshot: %s", jsonProblem(err))
@@ -209,7 +210,7 @@ func (c *Client) Subscribe(ctx context.Context, window bool, onSnapshot func(sta
 			if onSnapshot != nil {
 				onSnapshot(s)
 			}
-		case EventShow:
+		case wire.EventShow:
 			var sh Show
 			if err := json.Unmarshal(data, &sh); err != nil {
 				return fmt.Errorf("control: subscribe: malformed show: %s", jsonProblem(err))
@@ -233,7 +234,7 @@ func (c *Client) Subscribe(ctx context.Context, window bool, onSnapshot func(sta
 }
 
 // decode runs req and decodes a successful answer's Data into v.
-func (c *Client) decode(ctx context.Context, req Request, v any) error {
+func (c *Client) decode(ctx context.Context, req wire.Request, v any) error {
 	data, err := c.call(ctx, req)
 	if err != nil {
 		return err

@@ -4,13 +4,14 @@ import (
 	"context"
 
 	"github.com/tokentray/tokentray/internal/accesslog"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // AccessLog returns up to limit tokens the keeper handed out (0: all it
 // keeps), newest first, of account ("" for every account).
 func (c *Client) AccessLog(ctx context.Context, account string, limit int) ([]accesslog.Entry, error) {
 	var es []accesslog.Entry
-	return es, c.decode(ctx, Request{Op: OpAccessLog, Account: account, Limit: limit}, &es)
+	return es, c.decode(ctx, wire.Request{Op: wire.OpAccessLog, Account: account, Limit: limit}, &es)
 }
 
 // AzureSDKEnv is the answer to OpAzureSDKEnv: the App Service
@@ -32,5 +33,5 @@ func (e AzureSDKEnv) GoString() string { return e.String() }
 // only account) from the keeper that serves it.
 func (c *Client) AzureSDKEnv(ctx context.Context, account string) (AzureSDKEnv, error) {
 	var e AzureSDKEnv
-	return e, c.decode(ctx, Request{Op: OpAzureSDKEnv, Account: account}, &e)
+	return e, c.decode(ctx, wire.Request{Op: wire.OpAzureSDKEnv, Account: account}, &e)
 }

@@ -23,7 +23,7 @@ type oneRefresh struct {
 	flight    chan struct{} // closed when the refresh is done
 }
 
-func (h *oneRefresh) Handle(ctx context.Context, req Request) Response {
+func (h *oneRefresh) Handle(ctx context.Context, req wire.Request) wire.Response {
 	h.entered <- struct{}{}
 	h.mu.Lock()
 	flight, lead := h.flight, h.flight == nil
@@ -37,15 +37,15 @@ func (h *oneRefresh) Handle(ctx context.Context, req Request) Response {
 		select {
 		case <-h.release:
 		case <-ctx.Done():
-			return Failure(CodeFailure, ctx.Err())
+			return wire.Failure(wire.CodeFailure, ctx.Err())
 		}
 		close(flight)
 	}
 	select {
 	case <-flight:
-		return Result("tok")
+		return wire.Result("tok")
 	case <-ctx.Done():
-		return Failure(CodeFailure, ctx.Err())
+		return wire.Failure(wire.CodeFailure, ctx.Err())
 	}
 }
 
@@ -68,14 +68,14 @@ func burst(t *testing.T, tune func(*Server)) {
 	c := dial(t, path)
 
 	type result struct {
-		resp Response
+		resp wire.Response
 		err  error
 	}
 	results := make(chan result, clients)
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
-			resp, err := c.Do(t.Context(), Request{Op: OpToken, Account: "work", Timeout: MaxTimeout})
+			resp, err := c.Do(t.Context(), wire.Request{Op: wire.OpToken, Account: "work", Timeout: wire.MaxTimeout})
 			results <- result{resp, err}
 		})
 	}
@@ -118,11 +118,11 @@ func TestQueuedWaitIsBounded(t *testing.T) {
 	})
 	defer close(h.release)
 	c := NewClient(path)
-	go c.Do(t.Context(), Request{Op: OpStatus, Timeout: MaxTimeout}) // owned: ends at release
+	go c.Do(t.Context(), wire.Request{Op: wire.OpStatus, Timeout: wire.MaxTimeout}) // owned: ends at release
 	<-h.entered
 
 	out := rawExchange(t, path, []byte(`{"proto":2,"op":"status"}`+"\n"))
-	var resp Response
+	var resp wire.Response
 	if err := json.Unmarshal(out, &resp); err != nil || resp.OK || !resp.Busy || !strings.Contains(resp.Error, "the keeper is busy") {
 		t.Errorf("answer after the queue wait = %q (%v); want a Busy refusal", out, err)
 	}

@@ -20,7 +20,7 @@ import (
 // for concurrent use.
 type Client struct {
 	path   string
-	Keeper PingInfo // the keeper's handshake answer at Dial
+	Keeper wire.PingInfo // the keeper's handshake answer at Dial
 
 	mu   sync.Mutex
 	held net.Conn    // the handshake's connection, for the first request
@@ -40,9 +40,9 @@ const heldFor = wire.DefaultTimeout / 2
 // and one call make one connection.
 func Dial(path string) (*Client, error) {
 	c := &Client{path: path}
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), wire.DefaultTimeout)
 	defer cancel()
-	req := Request{Op: OpPing, Proto: ProtocolVersion, Client: Version}
+	req := wire.Request{Op: wire.OpPing, Proto: wire.ProtocolVersion, Client: Version}
 	line, err := encodeLine(req)
 	if err != nil {
 		return nil, fmt.Errorf("control: encode request: %w", err)
@@ -51,15 +51,15 @@ func Dial(path string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := exchange(ctx, conn, req, line, DefaultTimeout, nil)
+	resp, err := exchange(ctx, conn, req, line, wire.DefaultTimeout, nil)
 	if err == nil {
 		err = resp.Err()
 	}
-	var info PingInfo
+	var info wire.PingInfo
 	if err == nil {
 		if jerr := json.Unmarshal(resp.Data, &info); jerr != nil {
 			err = fmt.Errorf("control: ping: malformed data: %s", jsonProblem(jerr))
-		} else if info.Proto != ProtocolVersion {
+		} else if info.Proto != wire.ProtocolVersion {
 			err = wire.ClientMismatch(info, Version)
 		}
 	}
@@ -104,7 +104,7 @@ func NewClient(path string) *Client { return &Client{path: path} }
 // broken or silent connection. When req.Timeout is 0 and ctx has a deadline,
 // the remaining time (at most the op's maximum) becomes req.Timeout, so the
 // server's handler gives up when the caller does.
-func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
+func (c *Client) Do(ctx context.Context, req wire.Request) (wire.Response, error) {
 	return c.Stream(ctx, req, nil)
 }
 
@@ -116,26 +116,26 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 // ends the stream (the connection is closed) with that error. For a
 // subscription there is no deadline: it lasts until ctx ends or the keeper
 // closes it (quit, restart, crash: an error).
-func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event string, data json.RawMessage) error) (Response, error) {
-	req.Proto, req.Client = ProtocolVersion, Version
-	if req.Timeout == 0 && req.Op != OpSubscribe {
+func (c *Client) Stream(ctx context.Context, req wire.Request, onEvent func(event string, data json.RawMessage) error) (wire.Response, error) {
+	req.Proto, req.Client = wire.ProtocolVersion, Version
+	if req.Timeout == 0 && req.Op != wire.OpSubscribe {
 		if d, ok := ctx.Deadline(); ok {
 			req.Timeout = min(max(time.Until(d), time.Millisecond), wire.MaxTimeoutOf(req.Op))
 		}
 	}
 	if err := validate(req); err != nil {
-		return Response{}, fmt.Errorf("control: %w", err)
+		return wire.Response{}, fmt.Errorf("control: %w", err)
 	}
 	line, err := encodeLine(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("control: encode request: %w", err)
+		return wire.Response{}, fmt.Errorf("control: encode request: %w", err)
 	}
 
 	// A busy keeper (every connection slot and its queue taken) did not
 	// read the request: send it again, with backoff, within the budget.
 	budget := req.Timeout
 	if budget == 0 {
-		budget = DefaultTimeout
+		budget = wire.DefaultTimeout
 	}
 	retryUntil := time.Now().Add(budget)
 	wait := busyBackoff
@@ -149,7 +149,7 @@ func (c *Client) Stream(ctx context.Context, req Request, onEvent func(event str
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return Response{}, fmt.Errorf("control: %s: %w", req.Op, ctx.Err())
+			return wire.Response{}, fmt.Errorf("control: %s: %w", req.Op, ctx.Err())
 		}
 		wait = min(2*wait, maxBusyBackoff)
 	}
@@ -164,12 +164,12 @@ const (
 
 // attempt sends the encoded request line on one connection (the
 // handshake's, if still unused) and reads the answer (see Stream).
-func (c *Client) attempt(ctx context.Context, req Request, line []byte, budget time.Duration, onEvent func(event string, data json.RawMessage) error) (Response, error) {
+func (c *Client) attempt(ctx context.Context, req wire.Request, line []byte, budget time.Duration, onEvent func(event string, data json.RawMessage) error) (wire.Response, error) {
 	conn := c.take()
 	if conn == nil {
 		var err error
 		if conn, err = c.dial(ctx); err != nil {
-			return Response{}, err
+			return wire.Response{}, err
 		}
 	}
 	defer conn.Close()
@@ -194,9 +194,9 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 // exchange writes line on conn and reads events (to onEvent) up to the
 // final Response; conn stays open. A refusal of another protocol version
 // becomes an error wrapping ErrVersionMismatch.
-func exchange(ctx context.Context, conn net.Conn, req Request, line []byte, budget time.Duration, onEvent func(event string, data json.RawMessage) error) (Response, error) {
+func exchange(ctx context.Context, conn net.Conn, req wire.Request, line []byte, budget time.Duration, onEvent func(event string, data json.RawMessage) error) (wire.Response, error) {
 	deadline := func() {
-		if req.Op != OpSubscribe {
+		if req.Op != wire.OpSubscribe {
 			conn.SetDeadline(time.Now().Add(budget + wire.ClientSlack))
 		}
 	}
@@ -205,23 +205,23 @@ func exchange(ctx context.Context, conn net.Conn, req Request, line []byte, budg
 	defer stop()
 
 	_, werr := conn.Write(line)
-	r := newLineReader(conn, MaxResponseSize)
+	r := newLineReader(conn, wire.MaxResponseSize)
 	for {
 		// Even after a failed write the server may have answered (a refusal).
 		b, rerr := r.next()
 		if rerr != nil {
 			if err := ctx.Err(); err != nil {
-				return Response{}, fmt.Errorf("control: %s: %w", req.Op, err)
+				return wire.Response{}, fmt.Errorf("control: %s: %w", req.Op, err)
 			}
-			return Response{}, fmt.Errorf("control: %s: no response: %w", req.Op, errors.Join(werr, rerr))
+			return wire.Response{}, fmt.Errorf("control: %s: no response: %w", req.Op, errors.Join(werr, rerr))
 		}
-		var resp Response
+		var resp wire.Response
 		if err := json.Unmarshal(b, &resp); err != nil {
-			return Response{}, fmt.Errorf("control: %s: malformed response: %s", req.Op, jsonProblem(err))
+			return wire.Response{}, fmt.Errorf("control: %s: malformed response: %s", req.Op, jsonProblem(err))
 		}
 		if resp.Event == "" {
-			if !resp.OK && resp.Code == CodeOK {
-				resp.Code = CodeFailure
+			if !resp.OK && resp.Code == wire.CodeOK {
+				resp.Code = wire.CodeFailure
 			}
 			return resp, nil
 		}
@@ -229,14 +229,14 @@ func exchange(ctx context.Context, conn net.Conn, req Request, line []byte, budg
 			continue
 		}
 		if err := onEvent(resp.Event, resp.Data); err != nil {
-			return Response{}, err
+			return wire.Response{}, err
 		}
 		deadline() // each event shows the keeper is working on it
 	}
 }
 
 // call runs req and turns a failed Response into its *ResponseError.
-func (c *Client) call(ctx context.Context, req Request) (json.RawMessage, error) {
+func (c *Client) call(ctx context.Context, req wire.Request) (json.RawMessage, error) {
 	resp, err := c.Do(ctx, req)
 	if err != nil {
 		return nil, err
@@ -248,14 +248,14 @@ func (c *Client) call(ctx context.Context, req Request) (json.RawMessage, error)
 }
 
 // Ping checks that the server answers and returns its PingInfo.
-func (c *Client) Ping(ctx context.Context) (PingInfo, error) {
-	data, err := c.call(ctx, Request{Op: OpPing})
+func (c *Client) Ping(ctx context.Context) (wire.PingInfo, error) {
+	data, err := c.call(ctx, wire.Request{Op: wire.OpPing})
 	if err != nil {
-		return PingInfo{}, err
+		return wire.PingInfo{}, err
 	}
-	var info PingInfo
+	var info wire.PingInfo
 	if err := json.Unmarshal(data, &info); err != nil {
-		return PingInfo{}, fmt.Errorf("control: ping: malformed data: %s", jsonProblem(err))
+		return wire.PingInfo{}, fmt.Errorf("control: ping: malformed data: %s", jsonProblem(err))
 	}
 	return info, nil
 }
@@ -263,12 +263,12 @@ func (c *Client) Ping(ctx context.Context) (PingInfo, error) {
 // Show asks the keeper to open its window (or bring it forward) on tab;
 // account names the account of TabSignIn.
 func (c *Client) Show(ctx context.Context, tab, account string) error {
-	_, err := c.call(ctx, Request{Op: OpShow, Tab: tab, Account: account})
+	_, err := c.call(ctx, wire.Request{Op: wire.OpShow, Tab: tab, Account: account})
 	return err
 }
 
 // Quit asks the keeper to stop.
 func (c *Client) Quit(ctx context.Context) error {
-	_, err := c.call(ctx, Request{Op: OpQuit})
+	_, err := c.call(ctx, wire.Request{Op: wire.OpQuit})
 	return err
 }

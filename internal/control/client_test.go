@@ -75,7 +75,7 @@ func TestHandOverToRunningInstance(t *testing.T) {
 	if err := dial(t, path).Show(t.Context(), "", ""); err != nil {
 		t.Fatalf("Show() = %v", err)
 	}
-	if got := h.requests(); len(got) != 1 || got[0].Op != OpShow {
+	if got := h.requests(); len(got) != 1 || got[0].Op != wire.OpShow {
 		t.Errorf("running instance saw %+v; want one show", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/Microsoft/go-winio"
+	"github.com/tokentray/tokentray/internal/wire"
 	"golang.org/x/sys/windows"
 )
 
@@ -112,7 +113,7 @@ func dialEndpoint(ctx context.Context, path string) (net.Conn, error) {
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		ctx, cancel = context.WithTimeout(ctx, wire.DefaultTimeout)
 		defer cancel()
 	}
 	c, err := winio.DialPipeContext(ctx, path)

@@ -9,6 +9,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // stoppingHandler reports why it stopped: released, or its ctx ended.
@@ -22,15 +24,15 @@ func newStoppingHandler() *stoppingHandler {
 	return &stoppingHandler{entered: make(chan struct{}, 1), release: make(chan struct{}), stopped: make(chan error, 1)}
 }
 
-func (h *stoppingHandler) Handle(ctx context.Context, req Request) Response {
+func (h *stoppingHandler) Handle(ctx context.Context, req wire.Request) wire.Response {
 	h.entered <- struct{}{}
 	select {
 	case <-ctx.Done():
 		h.stopped <- ctx.Err()
-		return Failure(CodeFailure, ctx.Err())
+		return wire.Failure(wire.CodeFailure, ctx.Err())
 	case <-h.release:
 		h.stopped <- nil
-		return Result("released")
+		return wire.Result("released")
 	}
 }
 
@@ -73,7 +75,7 @@ func TestHalfClosedRequestIsAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var resp Response
+	var resp wire.Response
 	if err := json.Unmarshal(out, &resp); err != nil || !resp.OK || string(resp.Data) != `"released"` {
 		t.Errorf("answer to a half-closed request = %q (%v); want the handler's result", out, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // envPeerClient makes the test binary a client that asks OpStatus of the
@@ -20,7 +22,7 @@ func TestPeerHelperClient(t *testing.T) {
 	if path == "" {
 		t.Skip("the client half of TestServerReportsPeerProcess")
 	}
-	data, err := NewClient(path).call(context.Background(), Request{Op: OpStatus})
+	data, err := NewClient(path).call(context.Background(), wire.Request{Op: wire.OpStatus})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -39,12 +41,12 @@ func TestServerReportsPeerProcess(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		path = `\\.\pipe\tokentray-test-peer-` + fmt.Sprint(os.Getpid())
 	}
-	start(t, path, HandlerFunc(func(ctx context.Context, req Request) Response {
+	start(t, path, HandlerFunc(func(ctx context.Context, req wire.Request) wire.Response {
 		p, ok := PeerFrom(ctx)
 		if !ok {
-			return Failure(CodeFailure, fmt.Errorf("no peer"))
+			return wire.Failure(wire.CodeFailure, fmt.Errorf("no peer"))
 		}
-		return Result(p)
+		return wire.Result(p)
 	}), nil)
 	exe, err := os.Executable()
 	if err != nil {

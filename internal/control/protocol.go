@@ -24,7 +24,7 @@ var Version = "dev"
 
 // validate is wire's Request.Validate plus what only the keeper's side
 // knows: the scope set of a token request (scoped.go).
-func validate(r Request) error {
+func validate(r wire.Request) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -33,23 +33,23 @@ func validate(r Request) error {
 
 // decodeRequest parses and validates one request line (the trailing newline
 // may be present). Errors never quote the input beyond the op name.
-func decodeRequest(line []byte) (Request, error) {
+func decodeRequest(line []byte) (wire.Request, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
-		return Request{}, errors.New("malformed request: empty")
+		return wire.Request{}, errors.New("malformed request: empty")
 	}
 	if len(line) > wire.MaxRequestSize {
-		return Request{}, fmt.Errorf("request too large: limit %d bytes", wire.MaxRequestSize)
+		return wire.Request{}, fmt.Errorf("request too large: limit %d bytes", wire.MaxRequestSize)
 	}
 	if line[0] != '{' {
-		return Request{}, errors.New("malformed request: not a JSON object")
+		return wire.Request{}, errors.New("malformed request: not a JSON object")
 	}
-	var r Request
+	var r wire.Request
 	if err := json.Unmarshal(line, &r); err != nil {
-		return Request{}, fmt.Errorf("malformed request: %s", jsonProblem(err))
+		return wire.Request{}, fmt.Errorf("malformed request: %s", jsonProblem(err))
 	}
 	if err := validate(r); err != nil {
-		return Request{}, err
+		return wire.Request{}, err
 	}
 	return r, nil
 }

@@ -15,14 +15,14 @@ import (
 func TestDecodeRequest(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    Request
+		want    wire.Request
 		wantErr string
 	}{
-		{in: `{"op":"ping"}`, want: Request{Op: OpPing}},
-		{in: "  {\"op\":\"status\",\"account\":\"work\"}\r\n", want: Request{Op: OpStatus, Account: "work"}},
-		{in: `{"op":"refresh","all":true,"timeout":120000000000}`, want: Request{Op: OpRefresh, All: true, Timeout: MaxTimeout}},
-		{in: `{"op":"show","future_field":[1,2]}`, want: Request{Op: OpShow}},
-		{in: `{"op":"quit"}`, want: Request{Op: OpQuit}},
+		{in: `{"op":"ping"}`, want: wire.Request{Op: wire.OpPing}},
+		{in: "  {\"op\":\"status\",\"account\":\"work\"}\r\n", want: wire.Request{Op: wire.OpStatus, Account: "work"}},
+		{in: `{"op":"refresh","all":true,"timeout":120000000000}`, want: wire.Request{Op: wire.OpRefresh, All: true, Timeout: wire.MaxTimeout}},
+		{in: `{"op":"show","future_field":[1,2]}`, want: wire.Request{Op: wire.OpShow}},
+		{in: `{"op":"quit"}`, want: wire.Request{Op: wire.OpQuit}},
 		{in: ``, wantErr: "malformed request: empty"},
 		{in: `null`, wantErr: "not a JSON object"},
 		{in: `"ping"`, wantErr: "not a JSON object"},
@@ -33,7 +33,7 @@ func TestDecodeRequest(t *testing.T) {
 		{in: `{"op":"PING"}`, wantErr: `unknown op "PING"`},
 		{in: `{"op":"` + strings.Repeat("x", 100) + `"}`, wantErr: `unknown op "` + strings.Repeat("x", 40) + `..."`},
 		{in: `{"op":"refresh","timeout":120000000001}`, wantErr: "exceeds the maximum 2m0s"},
-		{in: `{"op":"ping"}` + strings.Repeat(" ", wire.MaxRequestSize), want: Request{Op: OpPing}}, // trimmed
+		{in: `{"op":"ping"}` + strings.Repeat(" ", wire.MaxRequestSize), want: wire.Request{Op: wire.OpPing}}, // trimmed
 		{in: `{"op":"ping","account":"` + strings.Repeat("a", wire.MaxRequestSize) + `"}`, wantErr: "request too large"},
 	}
 	for _, tt := range tests {
@@ -140,15 +140,15 @@ func TestReadLine(t *testing.T) {
 func TestResultAndFailure(t *testing.T) {
 	tests := []struct {
 		name string
-		got  Response
-		want Response
+		got  wire.Response
+		want wire.Response
 	}{
-		{"nil result", Result(nil), Response{OK: true}},
-		{"struct result", Result(PingInfo{PID: 7}), Response{OK: true, Data: []byte(`{"pid":7,"proto":0,"version":""}`)}},
-		{"unencodable", Result(make(chan int)), Response{Error: "encode response data: json: unsupported type: chan int", Code: CodeFailure}},
-		{"failure code 0", Failure(CodeOK, errors.New("x")), Response{Error: "x", Code: CodeFailure}},
-		{"failure sign-in", Failure(CodeNeedsSignIn, errors.New("sign in")), Response{Error: "sign in", Code: CodeNeedsSignIn}},
-		{"failure nil err", Failure(CodeUsage, nil), Response{Error: "unknown error", Code: CodeUsage}},
+		{"nil result", wire.Result(nil), wire.Response{OK: true}},
+		{"struct result", wire.Result(wire.PingInfo{PID: 7}), wire.Response{OK: true, Data: []byte(`{"pid":7,"proto":0,"version":""}`)}},
+		{"unencodable", wire.Result(make(chan int)), wire.Response{Error: "encode response data: json: unsupported type: chan int", Code: wire.CodeFailure}},
+		{"failure code 0", wire.Failure(wire.CodeOK, errors.New("x")), wire.Response{Error: "x", Code: wire.CodeFailure}},
+		{"failure sign-in", wire.Failure(wire.CodeNeedsSignIn, errors.New("sign in")), wire.Response{Error: "sign in", Code: wire.CodeNeedsSignIn}},
+		{"failure nil err", wire.Failure(wire.CodeUsage, nil), wire.Response{Error: "unknown error", Code: wire.CodeUsage}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,11 +157,11 @@ func TestResultAndFailure(t *testing.T) {
 			}
 		})
 	}
-	if err := (Response{OK: true}).Err(); err != nil {
+	if err := (wire.Response{OK: true}).Err(); err != nil {
 		t.Errorf("Err() of OK = %v", err)
 	}
-	var re *ResponseError
-	if err := (Response{Error: "nope"}).Err(); !errors.As(err, &re) || re.Code != CodeFailure || err.Error() != "nope" {
+	var re *wire.ResponseError
+	if err := (wire.Response{Error: "nope"}).Err(); !errors.As(err, &re) || re.Code != wire.CodeFailure || err.Error() != "nope" {
 		t.Errorf("Err() of a failure = %v; want *ResponseError code 1", err)
 	}
 }
@@ -225,8 +225,8 @@ func TestClientDerivesTimeoutFromDeadline(t *testing.T) {
 	c := &Client{path: filepath.Join(t.TempDir(), "none.sock")}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
 	defer cancel()
-	_, err := c.Do(ctx, Request{Op: OpStatus})
+	_, err := c.Do(ctx, wire.Request{Op: wire.OpStatus})
 	if !errors.Is(err, ErrNotRunning) {
-		t.Errorf("Do with a 1h deadline = %v; want ErrNotRunning (timeout capped at %v, not refused)", err, MaxTimeout)
+		t.Errorf("Do with a 1h deadline = %v; want ErrNotRunning (timeout capped at %v, not refused)", err, wire.MaxTimeout)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 func TestDecodeTokenRequestScopes(t *testing.T) {
@@ -12,7 +13,7 @@ func TestDecodeTokenRequestScopes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decodeRequest(token with scopes) = %v", err)
 	}
-	if diff := cmp.Diff(Request{Op: OpToken, Account: "w", Scopes: []string{"api://x/.default"}, Claims: "e30="}, got); diff != "" {
+	if diff := cmp.Diff(wire.Request{Op: wire.OpToken, Account: "w", Scopes: []string{"api://x/.default"}, Claims: "e30="}, got); diff != "" {
 		t.Errorf("decodeRequest (-want +got):\n%s", diff)
 	}
 	for in, want := range map[string]string{

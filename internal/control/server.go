@@ -26,14 +26,14 @@ import (
 // CodeFailure. For OpQuit, Handle should start the shutdown (e.g. cancel the
 // context given to Serve) and return: the response is still written.
 type Handler interface {
-	Handle(ctx context.Context, req Request) Response
+	Handle(ctx context.Context, req wire.Request) wire.Response
 }
 
 // StreamHandler is implemented by handlers that answer the streaming ops
 // (OpSubscribe, OpLogin): they send events on s, then return the final
 // Response. A handler without it refuses those ops.
 type StreamHandler interface {
-	HandleStream(ctx context.Context, req Request, s *Stream) Response
+	HandleStream(ctx context.Context, req wire.Request, s *Stream) wire.Response
 }
 
 // Stream sends events to one client. Send is safe for concurrent use.
@@ -52,12 +52,12 @@ func (s *Stream) Send(event string, v any) error {
 	if err != nil {
 		return fmt.Errorf("control: encode %s event: %w", event, err)
 	}
-	line, err := encodeLine(Response{OK: true, Event: event, Data: b})
+	line, err := encodeLine(wire.Response{OK: true, Event: event, Data: b})
 	if err != nil {
 		return err
 	}
-	if len(line) > MaxResponseSize {
-		return fmt.Errorf("control: %s event of %d bytes exceeds the limit %d", event, len(line), MaxResponseSize)
+	if len(line) > wire.MaxResponseSize {
+		return fmt.Errorf("control: %s event of %d bytes exceeds the limit %d", event, len(line), wire.MaxResponseSize)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,10 +73,10 @@ func (s *Stream) Send(event string, v any) error {
 }
 
 // HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, req Request) Response
+type HandlerFunc func(ctx context.Context, req wire.Request) wire.Response
 
 // Handle calls f(ctx, req).
-func (f HandlerFunc) Handle(ctx context.Context, req Request) Response { return f(ctx, req) }
+func (f HandlerFunc) Handle(ctx context.Context, req wire.Request) wire.Response { return f(ctx, req) }
 
 // Server is a listening control socket (a named pipe on Windows). Create it
 // with Listen, run it with Serve, stop it by cancelling Serve's context or
@@ -136,13 +136,13 @@ func Listen(path string, h Handler) (*Server, error) {
 		ln:           ln,
 		release:      release,
 		h:            h,
-		readTimeout:  DefaultTimeout,
-		writeTimeout: DefaultTimeout,
+		readTimeout:  wire.DefaultTimeout,
+		writeTimeout: wire.DefaultTimeout,
 		wantUID:      wantUID,
 		logger:       slog.Default(),
 		conns:        make(chan struct{}, wire.MaxConns),
 		queue:        make(chan struct{}, wire.MaxQueued),
-		queueWait:    MaxTimeout,
+		queueWait:    wire.MaxTimeout,
 		streams:      make(chan struct{}, wire.MaxStreams),
 		closed:       make(chan struct{}),
 		done:         make(chan struct{}),
@@ -262,8 +262,8 @@ func (s *Server) awaitSlot(ctx context.Context, c net.Conn) bool {
 
 // busy is the refusal of a connection the server has no room for; the
 // client may send the request again (Response.Busy).
-func busy(open int) Response {
-	return Response{Error: fmt.Sprintf("the keeper is busy: %d connections are open or waiting (limit); try again", open), Code: CodeFailure, Busy: true}
+func busy(open int) wire.Response {
+	return wire.Response{Error: fmt.Sprintf("the keeper is busy: %d connections are open or waiting (limit); try again", open), Code: wire.CodeFailure, Busy: true}
 }
 
 func (s *Server) stopping(ctx context.Context) bool {
@@ -322,15 +322,15 @@ func (s *Server) removeSocket() error {
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	if !s.peerAllowed(c) {
-		s.write(c, Response{Error: "permission denied", Code: CodeFailure})
+		s.write(c, wire.Response{Error: "permission denied", Code: wire.CodeFailure})
 		return
 	}
 	req, ok := s.readRequest(ctx, c)
 	if !ok {
 		return
 	}
-	if req.Op == OpPing {
-		s.write(c, Result(PingInfo{PID: os.Getpid(), Proto: ProtocolVersion, Version: Version, Reuse: true}))
+	if req.Op == wire.OpPing {
+		s.write(c, wire.Result(wire.PingInfo{PID: os.Getpid(), Proto: wire.ProtocolVersion, Version: Version, Reuse: true}))
 		if req, ok = s.readRequest(ctx, c); !ok { // EOF: a plain ping
 			return
 		}
@@ -356,7 +356,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 // readRequest reads and checks one request on c within the read timeout;
 // ok false when there is none to answer (a refusal has been written, or the
 // client was silent or went away, or the server is stopping).
-func (s *Server) readRequest(ctx context.Context, c net.Conn) (req Request, ok bool) {
+func (s *Server) readRequest(ctx context.Context, c net.Conn) (req wire.Request, ok bool) {
 	c.SetReadDeadline(time.Now().Add(s.readTimeout))
 	// Stopping the server ends a read in progress at once.
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
@@ -364,33 +364,33 @@ func (s *Server) readRequest(ctx context.Context, c net.Conn) (req Request, ok b
 	stop()
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
-			s.write(c, Response{Error: fmt.Sprintf("request too large: limit %d bytes", wire.MaxRequestSize), Code: CodeUsage})
+			s.write(c, wire.Response{Error: fmt.Sprintf("request too large: limit %d bytes", wire.MaxRequestSize), Code: wire.CodeUsage})
 		}
-		return Request{}, false
+		return wire.Request{}, false
 	}
 	req, err = decodeRequest(line)
 	if err != nil {
-		s.write(c, Response{Error: err.Error(), Code: CodeUsage})
-		return Request{}, false
+		s.write(c, wire.Response{Error: err.Error(), Code: wire.CodeUsage})
+		return wire.Request{}, false
 	}
 	// Ping (the handshake) and quit (the way out of a mismatch) work
 	// across versions; every other op needs this protocol version.
-	if req.Op != OpPing && req.Op != OpQuit && req.Proto != ProtocolVersion {
-		s.write(c, Failure(CodeUsage, wire.ServerMismatch(req.Proto, req.Client, Version)))
-		return Request{}, false
+	if req.Op != wire.OpPing && req.Op != wire.OpQuit && req.Proto != wire.ProtocolVersion {
+		s.write(c, wire.Failure(wire.CodeUsage, wire.ServerMismatch(req.Proto, req.Client, Version)))
+		return wire.Request{}, false
 	}
 	return req, true
 }
 
 // answer runs one validated request. It never logs request or response
 // bodies: only the op and the outcome.
-func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
-	if req.Op == OpPing { // after the handshake: no further request here
-		return Result(PingInfo{PID: os.Getpid(), Proto: ProtocolVersion, Version: Version})
+func (s *Server) answer(ctx context.Context, req wire.Request) (resp wire.Response) {
+	if req.Op == wire.OpPing { // after the handshake: no further request here
+		return wire.Result(wire.PingInfo{PID: os.Getpid(), Proto: wire.ProtocolVersion, Version: Version})
 	}
 	timeout := req.Timeout
 	if timeout == 0 {
-		timeout = DefaultTimeout
+		timeout = wire.DefaultTimeout
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -398,13 +398,13 @@ func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
 		if r := recover(); r != nil {
 			// The panic value may hold anything: do not log it.
 			s.logger.Error("control: handler panicked", "op", req.Op)
-			resp = Response{Error: "internal error in the running instance", Code: CodeFailure}
+			resp = wire.Response{Error: "internal error in the running instance", Code: wire.CodeFailure}
 		}
 	}()
 	start := time.Now()
 	resp = s.h.Handle(hctx, req)
-	if !resp.OK && resp.Code == CodeOK {
-		resp.Code = CodeFailure
+	if !resp.OK && resp.Code == wire.CodeOK {
+		resp.Code = wire.CodeFailure
 	}
 	s.logger.Debug("control: request", "op", req.Op, "ok", resp.OK, "code", resp.Code, "took", time.Since(start))
 	return resp
@@ -412,21 +412,21 @@ func (s *Server) answer(ctx context.Context, req Request) (resp Response) {
 
 // stream runs one streaming request: events go out as the handler sends
 // them; the returned Response ends the stream.
-func (s *Server) stream(ctx context.Context, c net.Conn, req Request) (resp Response) {
+func (s *Server) stream(ctx context.Context, c net.Conn, req wire.Request) (resp wire.Response) {
 	sh, ok := s.h.(StreamHandler)
 	if !ok {
-		return Failure(CodeUsage, fmt.Errorf("op %q is not supported by this keeper", req.Op))
+		return wire.Failure(wire.CodeUsage, fmt.Errorf("op %q is not supported by this keeper", req.Op))
 	}
 	select {
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()
 	default:
-		return Failure(CodeFailure, fmt.Errorf("the keeper is busy: %d subscriptions are open (limit); close a window or try again", wire.MaxStreams))
+		return wire.Failure(wire.CodeFailure, fmt.Errorf("the keeper is busy: %d subscriptions are open (limit); close a window or try again", wire.MaxStreams))
 	}
-	if req.Op != OpSubscribe { // subscriptions last until either side closes
+	if req.Op != wire.OpSubscribe { // subscriptions last until either side closes
 		timeout := req.Timeout
 		if timeout == 0 {
-			timeout = DefaultTimeout
+			timeout = wire.DefaultTimeout
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -435,14 +435,14 @@ func (s *Server) stream(ctx context.Context, c net.Conn, req Request) (resp Resp
 	defer func() {
 		if r := recover(); r != nil {
 			s.logger.Error("control: handler panicked", "op", req.Op)
-			resp = Response{Error: "internal error in the running instance", Code: CodeFailure}
+			resp = wire.Response{Error: "internal error in the running instance", Code: wire.CodeFailure}
 		}
 	}()
 	st := &Stream{c: c, timeout: s.writeTimeout}
 	start := time.Now()
 	resp = sh.HandleStream(ctx, req, st)
-	if !resp.OK && resp.Code == CodeOK {
-		resp.Code = CodeFailure
+	if !resp.OK && resp.Code == wire.CodeOK {
+		resp.Code = wire.CodeFailure
 	}
 	s.logger.Debug("control: stream", "op", req.Op, "ok", resp.OK, "code", resp.Code, "took", time.Since(start))
 	st.mu.Lock() // no event after the final line
@@ -452,10 +452,10 @@ func (s *Server) stream(ctx context.Context, c net.Conn, req Request) (resp Resp
 }
 
 // write sends resp as one line within the write deadline.
-func (s *Server) write(c net.Conn, resp Response) {
+func (s *Server) write(c net.Conn, resp wire.Response) {
 	b, err := encodeLine(resp)
 	if err != nil { // a handler's Data that is not valid JSON
-		b, _ = encodeLine(Response{Error: "internal error: invalid response data", Code: CodeFailure})
+		b, _ = encodeLine(wire.Response{Error: "internal error: invalid response data", Code: wire.CodeFailure})
 	}
 	c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	c.Write(b)

@@ -25,28 +25,28 @@ import (
 // remembers the requests; quit calls onQuit.
 type recordingHandler struct {
 	mu     sync.Mutex
-	seen   []Request
+	seen   []wire.Request
 	onQuit func()
 	typed  bool // answer refresh as a keeper does, not with the request
 }
 
-func (h *recordingHandler) Handle(ctx context.Context, req Request) Response {
+func (h *recordingHandler) Handle(ctx context.Context, req wire.Request) wire.Response {
 	h.mu.Lock()
 	h.seen = append(h.seen, req)
 	h.mu.Unlock()
-	if req.Op == OpQuit && h.onQuit != nil {
+	if req.Op == wire.OpQuit && h.onQuit != nil {
 		h.onQuit()
 	}
-	if req.Op == OpRefresh && h.typed { // the typed client decodes results
-		return Result([]state.Result{{Account: req.Account}})
+	if req.Op == wire.OpRefresh && h.typed { // the typed client decodes results
+		return wire.Result([]state.Result{{Account: req.Account}})
 	}
-	return Result(req)
+	return wire.Result(req)
 }
 
-func (h *recordingHandler) requests() []Request {
+func (h *recordingHandler) requests() []wire.Request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Request(nil), h.seen...)
+	return append([]wire.Request(nil), h.seen...)
 }
 
 // blockingHandler signals entered and waits until its ctx ends or release is
@@ -60,20 +60,22 @@ func newBlockingHandler() *blockingHandler {
 	return &blockingHandler{entered: make(chan struct{}, 16), release: make(chan struct{})}
 }
 
-func (h *blockingHandler) Handle(ctx context.Context, req Request) Response {
+func (h *blockingHandler) Handle(ctx context.Context, req wire.Request) wire.Response {
 	h.entered <- struct{}{}
 	select {
 	case <-ctx.Done():
-		return Failure(CodeFailure, ctx.Err())
+		return wire.Failure(wire.CodeFailure, ctx.Err())
 	case <-h.release:
-		return Result("released")
+		return wire.Result("released")
 	}
 }
 
 // panickingHandler panics on every request.
 type panickingHandler struct{}
 
-func (panickingHandler) Handle(context.Context, Request) Response { panic("boom secret-value") }
+func (panickingHandler) Handle(context.Context, wire.Request) wire.Response {
+	panic("boom secret-value")
+}
 
 // sockPath returns a short socket path in a fresh directory (t.TempDir
 // names can exceed the 104/108-byte socket address limit).
@@ -172,16 +174,16 @@ func TestRoundTripEveryOp(t *testing.T) {
 
 	tests := []struct {
 		name string
-		req  Request
+		req  wire.Request
 		seen bool // the handler sees it (ping is answered by the server)
 	}{
-		{"ping", Request{Op: OpPing}, false},
-		{"status", Request{Op: OpStatus}, true},
-		{"status one account", Request{Op: OpStatus, Account: "work"}, true},
-		{"refresh account", Request{Op: OpRefresh, Account: "work", Timeout: time.Minute}, true},
-		{"refresh all", Request{Op: OpRefresh, All: true, Timeout: MaxTimeout}, true},
-		{"show", Request{Op: OpShow}, true},
-		{"quit", Request{Op: OpQuit}, true},
+		{"ping", wire.Request{Op: wire.OpPing}, false},
+		{"status", wire.Request{Op: wire.OpStatus}, true},
+		{"status one account", wire.Request{Op: wire.OpStatus, Account: "work"}, true},
+		{"refresh account", wire.Request{Op: wire.OpRefresh, Account: "work", Timeout: time.Minute}, true},
+		{"refresh all", wire.Request{Op: wire.OpRefresh, All: true, Timeout: wire.MaxTimeout}, true},
+		{"show", wire.Request{Op: wire.OpShow}, true},
+		{"quit", wire.Request{Op: wire.OpQuit}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,11 +192,11 @@ func TestRoundTripEveryOp(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Do(%+v) = %v", tt.req, err)
 			}
-			if !resp.OK || resp.Code != CodeOK || resp.Error != "" {
+			if !resp.OK || resp.Code != wire.CodeOK || resp.Error != "" {
 				t.Fatalf("Do(%+v) = %+v; want OK", tt.req, resp)
 			}
 			if !tt.seen {
-				var info PingInfo
+				var info wire.PingInfo
 				if err := json.Unmarshal(resp.Data, &info); err != nil || info.PID != os.Getpid() {
 					t.Errorf("ping data = %s (%v); want pid %d", resp.Data, err, os.Getpid())
 				}
@@ -203,12 +205,12 @@ func TestRoundTripEveryOp(t *testing.T) {
 				}
 				return
 			}
-			var echoed Request
+			var echoed wire.Request
 			if err := json.Unmarshal(resp.Data, &echoed); err != nil {
 				t.Fatalf("data %s: %v", resp.Data, err)
 			}
-			if echoed.Proto != ProtocolVersion || echoed.Client != Version {
-				t.Errorf("handshake fields seen = %d, %q; want %d, %q", echoed.Proto, echoed.Client, ProtocolVersion, Version)
+			if echoed.Proto != wire.ProtocolVersion || echoed.Client != Version {
+				t.Errorf("handshake fields seen = %d, %q; want %d, %q", echoed.Proto, echoed.Client, wire.ProtocolVersion, Version)
 			}
 			echoed.Proto, echoed.Client = 0, ""
 			if diff := cmp.Diff(tt.req, echoed); diff != "" {
@@ -254,13 +256,13 @@ func TestConvenienceMethods(t *testing.T) {
 	for i := range got {
 		got[i].Proto, got[i].Client = 0, "" // checked in TestRoundTripEveryOp
 	}
-	want := []Request{
-		{Op: OpStatus},
-		{Op: OpRefresh, Account: "work", Timeout: MaxTimeout},
-		{Op: OpRefresh, All: true, Timeout: MaxTimeout},
-		{Op: OpRefresh, Account: "home", Timeout: time.Minute},
-		{Op: OpShow},
-		{Op: OpQuit},
+	want := []wire.Request{
+		{Op: wire.OpStatus},
+		{Op: wire.OpRefresh, Account: "work", Timeout: wire.MaxTimeout},
+		{Op: wire.OpRefresh, All: true, Timeout: wire.MaxTimeout},
+		{Op: wire.OpRefresh, Account: "home", Timeout: time.Minute},
+		{Op: wire.OpShow},
+		{Op: wire.OpQuit},
 	}
 	if len(got) == 6 && got[3].Timeout > 0 && got[3].Timeout <= time.Minute {
 		got[3].Timeout = time.Minute // derived from the ctx deadline: only its bound is known
@@ -272,32 +274,32 @@ func TestConvenienceMethods(t *testing.T) {
 
 func TestFailedResponses(t *testing.T) {
 	path := sockPath(t)
-	h := HandlerFunc(func(ctx context.Context, req Request) Response {
+	h := HandlerFunc(func(ctx context.Context, req wire.Request) wire.Response {
 		switch req.Account {
 		case "signin":
-			return Failure(CodeNeedsSignIn, errors.New(`account "signin" needs sign-in: run tokentray login signin`))
+			return wire.Failure(wire.CodeNeedsSignIn, errors.New(`account "signin" needs sign-in: run tokentray login signin`))
 		case "nocode":
-			return Response{Error: "plain failure"}
+			return wire.Response{Error: "plain failure"}
 		case "baddata":
-			return Response{OK: true, Data: json.RawMessage("{")}
+			return wire.Response{OK: true, Data: json.RawMessage("{")}
 		}
-		return Result(nil)
+		return wire.Result(nil)
 	})
 	start(t, path, h, nil)
 	c := dial(t, path)
 
 	tests := []struct {
 		account string
-		want    Response
+		want    wire.Response
 	}{
-		{"signin", Response{Error: `account "signin" needs sign-in: run tokentray login signin`, Code: CodeNeedsSignIn}},
-		{"nocode", Response{Error: "plain failure", Code: CodeFailure}},
-		{"baddata", Response{Error: "internal error: invalid response data", Code: CodeFailure}},
-		{"ok", Response{OK: true}},
+		{"signin", wire.Response{Error: `account "signin" needs sign-in: run tokentray login signin`, Code: wire.CodeNeedsSignIn}},
+		{"nocode", wire.Response{Error: "plain failure", Code: wire.CodeFailure}},
+		{"baddata", wire.Response{Error: "internal error: invalid response data", Code: wire.CodeFailure}},
+		{"ok", wire.Response{OK: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.account, func(t *testing.T) {
-			resp, err := c.Do(t.Context(), Request{Op: OpRefresh, Account: tt.account})
+			resp, err := c.Do(t.Context(), wire.Request{Op: wire.OpRefresh, Account: tt.account})
 			if err != nil {
 				t.Fatalf("Do = %v", err)
 			}
@@ -308,9 +310,9 @@ func TestFailedResponses(t *testing.T) {
 	}
 
 	_, err := c.Refresh(t.Context(), "signin", false)
-	var re *ResponseError
-	if !errors.As(err, &re) || re.Code != CodeNeedsSignIn {
-		t.Errorf("Refresh(signin) = %v; want a *ResponseError with code %d", err, CodeNeedsSignIn)
+	var re *wire.ResponseError
+	if !errors.As(err, &re) || re.Code != wire.CodeNeedsSignIn {
+		t.Errorf("Refresh(signin) = %v; want a *ResponseError with code %d", err, wire.CodeNeedsSignIn)
 	}
 }
 
@@ -321,11 +323,11 @@ func TestHandlerPanicIsContained(t *testing.T) {
 		s.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	c := dial(t, path)
-	resp, err := c.Do(t.Context(), Request{Op: OpStatus})
+	resp, err := c.Do(t.Context(), wire.Request{Op: wire.OpStatus})
 	if err != nil {
 		t.Fatalf("Do = %v", err)
 	}
-	want := Response{Error: "internal error in the running instance", Code: CodeFailure}
+	want := wire.Response{Error: "internal error in the running instance", Code: wire.CodeFailure}
 	if diff := cmp.Diff(want, resp); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
 	}
@@ -386,12 +388,12 @@ func TestMalformedRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := rawExchange(t, path, []byte(tt.in))
-			var resp Response
+			var resp wire.Response
 			if err := json.Unmarshal(out, &resp); err != nil {
 				t.Fatalf("response %q: %v", out, err)
 			}
-			if resp.OK || resp.Code != CodeUsage || !strings.Contains(resp.Error, tt.want) {
-				t.Errorf("response to %q = %+v; want code %d and error containing %q", tt.in, resp, CodeUsage, tt.want)
+			if resp.OK || resp.Code != wire.CodeUsage || !strings.Contains(resp.Error, tt.want) {
+				t.Errorf("response to %q = %+v; want code %d and error containing %q", tt.in, resp, wire.CodeUsage, tt.want)
 			}
 			if !bytes.HasSuffix(out, []byte("\n")) {
 				t.Errorf("response %q is not newline-terminated", out)
@@ -414,18 +416,18 @@ func TestRequestSizeLimit(t *testing.T) {
 	exact := []byte(`{"op":"status","proto":2}`)
 	exact = append(exact, bytes.Repeat([]byte(" "), wire.MaxRequestSize-len(exact)-1)...)
 	exact = append(exact, '\n')
-	var resp Response
+	var resp wire.Response
 	if out := rawExchange(t, path, exact); json.Unmarshal(out, &resp) != nil || !resp.OK {
 		t.Errorf("request of exactly %d bytes: response %q; want OK", len(exact), out)
 	}
 
 	over := append(bytes.Repeat([]byte(" "), wire.MaxRequestSize), []byte(`{"op":"status"}`+"\n")...)
 	out := rawExchange(t, path, over)
-	resp = Response{}
+	resp = wire.Response{}
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("response %q: %v", out, err)
 	}
-	want := Response{Error: "request too large: limit 65536 bytes", Code: CodeUsage}
+	want := wire.Response{Error: "request too large: limit 65536 bytes", Code: wire.CodeUsage}
 	if diff := cmp.Diff(want, resp); diff != "" {
 		t.Errorf("response to a %d-byte request (-want +got):\n%s", len(over), diff)
 	}
@@ -451,17 +453,17 @@ func TestSilentClientIsDropped(t *testing.T) {
 
 func TestHandlerTimeout(t *testing.T) {
 	path := sockPath(t)
-	h := HandlerFunc(func(ctx context.Context, req Request) Response {
+	h := HandlerFunc(func(ctx context.Context, req wire.Request) wire.Response {
 		<-ctx.Done()
-		return Failure(CodeFailure, ctx.Err())
+		return wire.Failure(wire.CodeFailure, ctx.Err())
 	})
 	start(t, path, h, nil)
 	c := dial(t, path)
-	resp, err := c.Do(t.Context(), Request{Op: OpRefresh, All: true, Timeout: 20 * time.Millisecond})
+	resp, err := c.Do(t.Context(), wire.Request{Op: wire.OpRefresh, All: true, Timeout: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("Do = %v", err)
 	}
-	want := Response{Error: context.DeadlineExceeded.Error(), Code: CodeFailure}
+	want := wire.Response{Error: context.DeadlineExceeded.Error(), Code: wire.CodeFailure}
 	if diff := cmp.Diff(want, resp); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
 	}
@@ -479,7 +481,7 @@ func TestClientContextCancel(t *testing.T) {
 		<-h.entered
 		cancel()
 	}()
-	_, err := c.Do(ctx, Request{Op: OpStatus})
+	_, err := c.Do(ctx, wire.Request{Op: wire.OpStatus})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Do with a cancelled ctx = %v; want context.Canceled", err)
 	}
@@ -488,7 +490,7 @@ func TestClientContextCancel(t *testing.T) {
 
 func TestClientValidatesBeforeDialing(t *testing.T) {
 	c := &Client{path: filepath.Join(t.TempDir(), "none.sock")}
-	_, err := c.Do(t.Context(), Request{Op: "tokens"})
+	_, err := c.Do(t.Context(), wire.Request{Op: "tokens"})
 	if err == nil || errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), `unknown op "tokens"`) {
 		t.Errorf("Do(op tokens) = %v; want a validation error", err)
 	}
@@ -702,11 +704,11 @@ func TestRefusesOtherUID(t *testing.T) {
 		t.Fatal("peer check disabled")
 	}
 	c := &Client{path: path}
-	resp, err := c.Do(t.Context(), Request{Op: OpStatus})
+	resp, err := c.Do(t.Context(), wire.Request{Op: wire.OpStatus})
 	if err != nil {
 		t.Fatalf("Do = %v", err)
 	}
-	want := Response{Error: "permission denied", Code: CodeFailure}
+	want := wire.Response{Error: "permission denied", Code: wire.CodeFailure}
 	if diff := cmp.Diff(want, resp); diff != "" {
 		t.Errorf("response to another uid (-want +got):\n%s", diff)
 	}
@@ -722,12 +724,12 @@ func TestCancelStopsServer(t *testing.T) {
 	c := dial(t, path)
 
 	type result struct {
-		resp Response
+		resp wire.Response
 		err  error
 	}
 	inflight := make(chan result, 1)
 	go func() { // owned: Do ends when the server cancels the handler
-		resp, err := c.Do(context.Background(), Request{Op: OpRefresh, All: true, Timeout: MaxTimeout})
+		resp, err := c.Do(context.Background(), wire.Request{Op: wire.OpRefresh, All: true, Timeout: wire.MaxTimeout})
 		inflight <- result{resp, err}
 	}()
 	<-h.entered

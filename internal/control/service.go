@@ -10,6 +10,7 @@ import (
 	"github.com/tokentray/tokentray/internal/accesslog"
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // Service is what the keeper does for its clients, as every client sees
@@ -26,7 +27,7 @@ type Service interface {
 	// window, show requests, until ctx ends (nil) or the service stops.
 	Subscribe(ctx context.Context, window bool, onSnapshot func(state.Snapshot), onShow func(Show)) error
 	// Token returns an access token of account ("": the only one).
-	Token(ctx context.Context, account string, o TokenOptions) (Token, error)
+	Token(ctx context.Context, account string, o TokenOptions) (wire.Token, error)
 	// Refresh forces a refresh of account, or of every account with all
 	// (or account ""), and returns the results of those that did not
 	// fail, also when others did.
@@ -70,13 +71,13 @@ type Coded interface {
 // CodeOf returns the exit code err carries (CodeFailure when none).
 func CodeOf(err error) int {
 	if err == nil {
-		return CodeOK
+		return wire.CodeOK
 	}
 	var c Coded
 	if errors.As(err, &c) {
 		return c.ExitCode()
 	}
-	return CodeFailure
+	return wire.CodeFailure
 }
 
 // NewHandler answers every op of the protocol with svc (and front for the
@@ -88,42 +89,42 @@ type handler struct {
 	front Front
 }
 
-func failure(err error) Response { return Failure(CodeOf(err), err) }
+func failure(err error) wire.Response { return wire.Failure(CodeOf(err), err) }
 
-func reply(v any, err error) Response {
+func reply(v any, err error) wire.Response {
 	if err != nil {
 		return failure(err)
 	}
-	return Result(v)
+	return wire.Result(v)
 }
 
 // Handle answers one request.
-func (h handler) Handle(ctx context.Context, req Request) Response {
+func (h handler) Handle(ctx context.Context, req wire.Request) wire.Response {
 	ctx = withClient(ctx, req.Client)
 	switch req.Op {
-	case OpShow:
+	case wire.OpShow:
 		if h.front.Show == nil {
-			return Failure(CodeUsage, errors.New("tokentray runs headless: it has no window (start it without --headless, or use tokentray status)"))
+			return wire.Failure(wire.CodeUsage, errors.New("tokentray runs headless: it has no window (start it without --headless, or use tokentray status)"))
 		}
 		return reply(nil, h.front.Show(Show{Tab: req.Tab, Account: req.Account}))
-	case OpQuit:
+	case wire.OpQuit:
 		if h.front.Quit != nil {
 			h.front.Quit()
 		}
-		return Result(nil)
-	case OpRestart:
+		return wire.Result(nil)
+	case wire.OpRestart:
 		if h.front.Restart == nil {
-			return Failure(CodeUsage, errors.New("this keeper cannot restart itself; stop it and start it again"))
+			return wire.Failure(wire.CodeUsage, errors.New("this keeper cannot restart itself; stop it and start it again"))
 		}
 		h.front.Restart(req.Demo)
-		return Result(nil)
-	case OpInfo:
+		return wire.Result(nil)
+	case wire.OpInfo:
 		return reply(h.svc.Info(ctx))
-	case OpStatus:
+	case wire.OpStatus:
 		return reply(h.svc.Status(ctx, req.Account))
-	case OpToken:
+	case wire.OpToken:
 		return reply(h.svc.Token(ctx, req.Account, TokenOptions{MinValid: req.MinValid, Scopes: req.Scopes, Claims: req.Claims}))
-	case OpRefresh:
+	case wire.OpRefresh:
 		results, err := h.svc.Refresh(ctx, req.Account, req.All)
 		resp := reply(results, err)
 		if err != nil && results != nil {
@@ -132,60 +133,60 @@ func (h handler) Handle(ctx context.Context, req Request) Response {
 			}
 		}
 		return resp
-	case OpLogout:
+	case wire.OpLogout:
 		return reply(nil, h.svc.Logout(ctx, req.Account))
-	case OpImport:
+	case wire.OpImport:
 		if req.Secret == "" {
-			return Failure(CodeUsage, errors.New("import: no refresh token in the request"))
+			return wire.Failure(wire.CodeUsage, errors.New("import: no refresh token in the request"))
 		}
 		return reply(h.svc.Import(ctx, req.Account, req.Secret))
-	case OpAccountAdd:
+	case wire.OpAccountAdd:
 		var a config.Account
 		if err := json.Unmarshal(req.Body, &a); err != nil {
-			return Failure(CodeUsage, fmt.Errorf("account_add: the body is not an account: %w", err))
+			return wire.Failure(wire.CodeUsage, fmt.Errorf("account_add: the body is not an account: %w", err))
 		}
 		return reply(nil, h.svc.AddAccount(ctx, a, req.Secret))
-	case OpAccountRemove:
+	case wire.OpAccountRemove:
 		return reply(nil, h.svc.RemoveAccount(ctx, req.Account))
-	case OpSettingsSave:
+	case wire.OpSettingsSave:
 		var s config.Settings
 		if err := json.Unmarshal(req.Body, &s); err != nil {
-			return Failure(CodeUsage, fmt.Errorf("settings_save: the body is not settings: %w", err))
+			return wire.Failure(wire.CodeUsage, fmt.Errorf("settings_save: the body is not settings: %w", err))
 		}
 		return reply(nil, h.svc.SaveSettings(ctx, s))
-	case OpAccessLog:
+	case wire.OpAccessLog:
 		return reply(h.svc.AccessLog(ctx, req.Account, req.Limit))
-	case OpAzureSDKEnv:
+	case wire.OpAzureSDKEnv:
 		return reply(h.svc.AzureSDKEnv(ctx, req.Account))
 	}
-	return Failure(CodeUsage, fmt.Errorf("unsupported op %q", req.Op))
+	return wire.Failure(wire.CodeUsage, fmt.Errorf("unsupported op %q", req.Op))
 }
 
 // HandleStream answers the streaming ops.
-func (h handler) HandleStream(ctx context.Context, req Request, s *Stream) Response {
+func (h handler) HandleStream(ctx context.Context, req wire.Request, s *Stream) wire.Response {
 	ctx = withClient(ctx, req.Client)
 	switch req.Op {
-	case OpSubscribe:
+	case wire.OpSubscribe:
 		// A client that stops reading ends its subscription.
 		ctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		err := h.svc.Subscribe(ctx, req.Window, func(snap state.Snapshot) {
-			if err := s.Send(EventSnapshot, snap); err != nil {
+			if err := s.Send(wire.EventSnapshot, snap); err != nil {
 				cancel(err)
 			}
-		}, func(sh Show) { s.Send(EventShow, sh) })
+		}, func(sh Show) { s.Send(wire.EventShow, sh) })
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			return Failure(CodeFailure, cause)
+			return wire.Failure(wire.CodeFailure, cause)
 		}
 		return reply(nil, err)
-	case OpLogin:
+	case wire.OpLogin:
 		res, err := h.svc.Login(ctx, req.Account, LoginOptions{Device: req.Device, NoBrowser: req.NoBrowser, ClientSecret: req.Secret,
-			OnDevice: func(dc DeviceCode) { s.Send(EventDevice, dc) },
-			OnPrint:  func(line string) { s.Send(EventPrint, strings.TrimRight(line, "\n")) },
+			OnDevice: func(dc DeviceCode) { s.Send(wire.EventDevice, dc) },
+			OnPrint:  func(line string) { s.Send(wire.EventPrint, strings.TrimRight(line, "\n")) },
 		})
 		return reply(res, err)
 	}
-	return Failure(CodeUsage, fmt.Errorf("unsupported op %q", req.Op))
+	return wire.Failure(wire.CodeUsage, fmt.Errorf("unsupported op %q", req.Op))
 }
 
 type clientKey struct{}
@@ -219,5 +220,5 @@ func (e *CodedError) ExitCode() int { return e.Code }
 // Usagef is a refusal of a bad request or bad flags (CodeUsage), its
 // message formatted as by fmt.Errorf.
 func Usagef(format string, args ...any) error {
-	return &CodedError{Code: CodeUsage, Err: fmt.Errorf(format, args...)}
+	return &CodedError{Code: wire.CodeUsage, Err: fmt.Errorf(format, args...)}
 }

@@ -29,17 +29,17 @@ func newStreamingHandler(n int) *streamingHandler {
 	return &streamingHandler{n: n, ended: make(chan error, 64), release: make(chan struct{})}
 }
 
-func (h *streamingHandler) HandleStream(ctx context.Context, req Request, s *Stream) Response {
+func (h *streamingHandler) HandleStream(ctx context.Context, req wire.Request, s *Stream) wire.Response {
 	switch req.Op {
-	case OpSubscribe:
+	case wire.OpSubscribe:
 		for i := range h.n {
-			if err := s.Send(EventSnapshot, state.Snapshot{Accounts: []state.AccountStatus{{Name: fmt.Sprint("a", i)}}}); err != nil {
+			if err := s.Send(wire.EventSnapshot, state.Snapshot{Accounts: []state.AccountStatus{{Name: fmt.Sprint("a", i)}}}); err != nil {
 				h.ended <- err
-				return Failure(CodeFailure, err)
+				return wire.Failure(wire.CodeFailure, err)
 			}
 		}
 		if req.Window {
-			s.Send(EventShow, Show{Tab: TabSettings})
+			s.Send(wire.EventShow, Show{Tab: wire.TabSettings})
 		}
 		select {
 		case <-ctx.Done():
@@ -47,13 +47,13 @@ func (h *streamingHandler) HandleStream(ctx context.Context, req Request, s *Str
 		case <-h.release:
 			h.ended <- nil
 		}
-		return Result(nil)
-	case OpLogin:
-		s.Send(EventPrint, "open http://127.0.0.1/x")
-		s.Send(EventDevice, DeviceCode{UserCode: "ABCD", VerificationURI: "https://example.com/device"})
-		return Result(state.Result{Account: req.Account, Fresh: true, Saved: true})
+		return wire.Result(nil)
+	case wire.OpLogin:
+		s.Send(wire.EventPrint, "open http://127.0.0.1/x")
+		s.Send(wire.EventDevice, DeviceCode{UserCode: "ABCD", VerificationURI: "https://example.com/device"})
+		return wire.Result(state.Result{Account: req.Account, Fresh: true, Saved: true})
 	}
-	return Failure(CodeUsage, errors.New("not a stream"))
+	return wire.Failure(wire.CodeUsage, errors.New("not a stream"))
 }
 
 func TestSubscribeStreamsSnapshotsAndShow(t *testing.T) {
@@ -77,7 +77,7 @@ func TestSubscribeStreamsSnapshotsAndShow(t *testing.T) {
 	if diff := cmp.Diff([]string{"a0", "a1", "a2"}, got); diff != "" {
 		t.Errorf("snapshots (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]Show{{Tab: TabSettings}}, shows); diff != "" {
+	if diff := cmp.Diff([]Show{{Tab: wire.TabSettings}}, shows); diff != "" {
 		t.Errorf("shows (-want +got):\n%s", diff)
 	}
 	select {
@@ -123,8 +123,8 @@ func TestLoginStreamsEvents(t *testing.T) {
 func TestStreamOpsNeedAStreamHandler(t *testing.T) {
 	path := sockPath(t)
 	start(t, path, &recordingHandler{}, nil)
-	resp, err := dial(t, path).Do(t.Context(), Request{Op: OpSubscribe})
-	if err != nil || resp.OK || resp.Code != CodeUsage || !strings.Contains(resp.Error, `op "subscribe" is not supported`) {
+	resp, err := dial(t, path).Do(t.Context(), wire.Request{Op: wire.OpSubscribe})
+	if err != nil || resp.OK || resp.Code != wire.CodeUsage || !strings.Contains(resp.Error, `op "subscribe" is not supported`) {
 		t.Errorf("subscribe to a plain handler = %+v, %v; want a usage refusal", resp, err)
 	}
 }
@@ -168,7 +168,7 @@ func TestStreamLimit(t *testing.T) {
 	for range wire.MaxStreams {
 		<-started
 	}
-	resp, err := c.Do(t.Context(), Request{Op: OpSubscribe})
+	resp, err := c.Do(t.Context(), wire.Request{Op: wire.OpSubscribe})
 	if err != nil || resp.OK || !strings.Contains(resp.Error, fmt.Sprintf("%d subscriptions are open", wire.MaxStreams)) {
 		t.Errorf("subscription %d = %+v, %v; want a busy refusal", wire.MaxStreams+1, resp, err)
 	}
@@ -199,10 +199,10 @@ func TestConnectionLimit(t *testing.T) {
 		}
 	}()
 	// The server has accepted them all once one more connection is refused.
-	var resp Response
+	var resp wire.Response
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		out := rawExchange(t, path, []byte(`{"op":"ping"}`+"\n"))
-		resp = Response{}
+		resp = wire.Response{}
 		json.Unmarshal(out, &resp)
 		if !resp.OK {
 			break
@@ -234,7 +234,7 @@ func TestDialRefusesOtherProtocol(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Dial(scriptedServer(t, tt.reply))
-			if !errors.Is(err, ErrVersionMismatch) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, wire.ErrVersionMismatch) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Dial = %v; want ErrVersionMismatch naming %q", err, tt.want)
 			}
 		})
@@ -242,8 +242,8 @@ func TestDialRefusesOtherProtocol(t *testing.T) {
 }
 
 func TestRequestAndTokenFormatRedacted(t *testing.T) {
-	r := Request{Op: OpImport, Account: "work", Secret: "rt-secret-value"}
-	tok := Token{AccessToken: "at-secret-value", Type: "Bearer"}
+	r := wire.Request{Op: wire.OpImport, Account: "work", Secret: "rt-secret-value"}
+	tok := wire.Token{AccessToken: "at-secret-value", Type: "Bearer"}
 	for _, s := range []string{fmt.Sprint(r), fmt.Sprintf("%+v %#v", r, r), fmt.Sprint(tok), fmt.Sprintf("%+v %#v", tok, tok)} {
 		if strings.Contains(s, "secret-value") {
 			t.Errorf("formatted value %q holds a secret", s)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/control/sockpath"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // nobodyUID is the uid the foreign listener runs as (Debian's nobody).
@@ -128,7 +129,7 @@ func TestClientRefusesAnotherUsersServer(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err = NewClient(path).Do(ctx, Request{Op: OpImport, Account: "work", Secret: "refresh-token-secret"})
+	_, err = NewClient(path).Do(ctx, wire.Request{Op: wire.OpImport, Account: "work", Secret: "refresh-token-secret"})
 	wantForeign(t, "Do(import)", err, path, "served by uid 65534")
 	if err != nil && strings.Contains(err.Error(), "refresh-token-secret") {
 		t.Errorf("error %v holds the secret", err)
@@ -221,7 +222,7 @@ func TestClientRefusesUntrustedDirectory(t *testing.T) {
 			wantForeign(t, "Dial", err, path, tt.want)
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			_, err = NewClient(path).Do(ctx, Request{Op: OpImport, Account: "work", Secret: "refresh-token-secret"})
+			_, err = NewClient(path).Do(ctx, wire.Request{Op: wire.OpImport, Account: "work", Secret: "refresh-token-secret"})
 			wantForeign(t, "Do(import)", err, path, tt.want)
 
 			ln.Close()

@@ -388,12 +388,12 @@ func azureError(err error) *azuremi.Error {
 		e.Code = oe.Code
 	}
 	switch {
-	case control.CodeOf(err) == control.CodeNeedsSignIn:
+	case control.CodeOf(err) == wire.CodeNeedsSignIn:
 		e.Status = http.StatusUnauthorized
 		if e.Code == "tokentray_error" {
 			e.Code = "needs_sign_in"
 		}
-	case control.CodeOf(err) == control.CodeUsage, errors.Is(err, engine.ErrResource):
+	case control.CodeOf(err) == wire.CodeUsage, errors.Is(err, engine.ErrResource):
 		// the request's or the resource's: asking again will not help
 	default: // the provider or the keychain failed for now
 		e.Status = http.StatusServiceUnavailable

@@ -7,6 +7,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/engine"
 	"github.com/tokentray/tokentray/internal/oauth"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // coded gives an engine failure its exit code: 3 when the user must sign
@@ -20,9 +21,9 @@ func coded(err error) error {
 	var oe *oauth.Error
 	switch {
 	case errors.Is(err, engine.ErrUnknownAccount):
-		code = control.CodeUsage
+		code = wire.CodeUsage
 	case errors.Is(err, engine.ErrNeedsSignIn), errors.As(err, &oe) && oe.Class == oauth.Permanent:
-		code = control.CodeNeedsSignIn
+		code = wire.CodeNeedsSignIn
 	}
 	if code == 0 {
 		return err
@@ -40,14 +41,14 @@ func signInError(name string, err error) error {
 	if errors.Is(err, engine.ErrSignedOut) {
 		msg = fmt.Sprintf("account %q is not signed in", name)
 	}
-	return &control.CodedError{Code: control.CodeNeedsSignIn, Err: fmt.Errorf("%s; run: tokentray login %s", msg, name)}
+	return &control.CodedError{Code: wire.CodeNeedsSignIn, Err: fmt.Errorf("%s; run: tokentray login %s", msg, name)}
 }
 
 // importError words a refused import.
 func importError(err error) error {
 	var oe *oauth.Error
 	if errors.As(err, &oe) && oe.Class == oauth.Permanent {
-		return &control.CodedError{Code: control.CodeNeedsSignIn, Err: fmt.Errorf("the provider refused this refresh token: %s", oe.UserMessage())}
+		return &control.CodedError{Code: wire.CodeNeedsSignIn, Err: fmt.Errorf("the provider refused this refresh token: %s", oe.UserMessage())}
 	}
 	return coded(err)
 }
@@ -59,8 +60,8 @@ func joinCoded(errs []error) error {
 		return nil
 	}
 	for _, e := range errs {
-		if control.CodeOf(e) == control.CodeNeedsSignIn {
-			return &control.CodedError{Code: control.CodeNeedsSignIn, Err: errors.Join(errs...)}
+		if control.CodeOf(e) == wire.CodeNeedsSignIn {
+			return &control.CodedError{Code: wire.CodeNeedsSignIn, Err: errors.Join(errs...)}
 		}
 	}
 	return errors.Join(errs...)

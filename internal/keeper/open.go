@@ -19,6 +19,7 @@ import (
 	"github.com/tokentray/tokentray/internal/logfile"
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/vault"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // Store is what the service needs of a vault backend.
@@ -233,7 +234,7 @@ func (b *Backend) Flush() error {
 		return nil
 	}
 	if errors.Is(err, engine.ErrUnsaved) {
-		return &control.CodedError{Code: control.CodeFailure, Err: err}
+		return &control.CodedError{Code: wire.CodeFailure, Err: err}
 	}
 	b.log.Warn("saving before exit", "error", err)
 	return nil

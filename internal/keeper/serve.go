@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // The keeper process: its claim on the control socket, serving the service
@@ -20,11 +21,11 @@ import (
 // Serve fills it before the server serves.
 type handlerSlot struct{ h control.Handler }
 
-func (s *handlerSlot) Handle(ctx context.Context, req control.Request) control.Response {
+func (s *handlerSlot) Handle(ctx context.Context, req wire.Request) wire.Response {
 	return s.h.Handle(ctx, req)
 }
 
-func (s *handlerSlot) HandleStream(ctx context.Context, req control.Request, st *control.Stream) control.Response {
+func (s *handlerSlot) HandleStream(ctx context.Context, req wire.Request, st *control.Stream) wire.Response {
 	return s.h.(control.StreamHandler).HandleStream(ctx, req, st)
 }
 
@@ -54,7 +55,7 @@ func Claim(path string, show bool) (*Socket, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if serr := c.Show(ctx, control.TabAccounts, ""); serr != nil {
+		if serr := c.Show(ctx, wire.TabAccounts, ""); serr != nil {
 			fmt.Fprintf(os.Stderr, "tokentray is already running; it could not open its window: %v\n", serr)
 		}
 		return nil, ErrHandedOver

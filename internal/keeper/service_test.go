@@ -12,6 +12,7 @@ import (
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/idpsim"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 const testClient = "00000000-0000-0000-0000-0000000000c1"
@@ -120,8 +121,8 @@ func TestServiceAnswersAlikeBothWays(t *testing.T) {
 				{"Logout(nobody)", tc.svc.Logout(ctx, "nobody")},
 			} {
 				const want = `no account named "nobody"; configured accounts: work`
-				if control.CodeOf(bad.err) != control.CodeUsage || bad.err.Error() != want {
-					t.Errorf("%s = %v (code %d); want %q with code %d", bad.what, bad.err, control.CodeOf(bad.err), want, control.CodeUsage)
+				if control.CodeOf(bad.err) != wire.CodeUsage || bad.err.Error() != want {
+					t.Errorf("%s = %v (code %d); want %q with code %d", bad.what, bad.err, control.CodeOf(bad.err), want, wire.CodeUsage)
 				}
 			}
 			if err := tc.svc.Logout(ctx, "work"); err != nil {
@@ -129,8 +130,8 @@ func TestServiceAnswersAlikeBothWays(t *testing.T) {
 			}
 			_, err = tc.svc.Token(ctx, "work", control.TokenOptions{})
 			const want = `account "work" is not signed in; run: tokentray login work`
-			if control.CodeOf(err) != control.CodeNeedsSignIn || err == nil || err.Error() != want {
-				t.Errorf("Token after Logout = %v (code %d); want %q with code %d", err, control.CodeOf(err), want, control.CodeNeedsSignIn)
+			if control.CodeOf(err) != wire.CodeNeedsSignIn || err == nil || err.Error() != want {
+				t.Errorf("Token after Logout = %v (code %d); want %q with code %d", err, control.CodeOf(err), want, wire.CodeNeedsSignIn)
 			}
 		})
 	}
@@ -147,7 +148,7 @@ func TestDemoRefusesChanges(t *testing.T) {
 			"RemoveAccount": svc.RemoveAccount(ctx, "work"),
 			"SaveSettings":  svc.SaveSettings(ctx, config.Defaults()),
 		} {
-			if control.CodeOf(err) != control.CodeUsage || !errors.Is(err, errDemo) && err.Error() != errDemo.Error() {
+			if control.CodeOf(err) != wire.CodeUsage || !errors.Is(err, errDemo) && err.Error() != errDemo.Error() {
 				t.Errorf("%s in the demo = %v; want %q (usage)", what, err, errDemo)
 			}
 		}

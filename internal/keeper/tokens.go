@@ -12,6 +12,7 @@ import (
 	"github.com/tokentray/tokentray/internal/oauth"
 	"github.com/tokentray/tokentray/internal/state"
 	"github.com/tokentray/tokentray/internal/vault"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // Token serves a token request: an access token of account for o.Scopes
@@ -20,26 +21,26 @@ import (
 // exits 1, an account that needs sign-in 3. A script's request never
 // raises a keychain prompt. Every token handed out is recorded in the
 // access log.
-func (b *Backend) Token(ctx context.Context, account string, o control.TokenOptions) (control.Token, error) {
+func (b *Backend) Token(ctx context.Context, account string, o control.TokenOptions) (wire.Token, error) {
 	name, err := b.pick(account)
 	if err != nil {
-		return control.Token{}, err
+		return wire.Token{}, err
 	}
 	var claims string
 	if o.Claims != "" {
 		if claims, err = oauth.DecodeClaimsChallenge(o.Claims); err != nil {
-			return control.Token{}, control.Usagef("claims: %v", err)
+			return wire.Token{}, control.Usagef("claims: %v", err)
 		}
 	}
 	t, err := b.engine.TokenFor(ctx, name, engine.TokenRequest{Scopes: o.Scopes, MinValid: o.MinValid, Claims: claims})
 	if err != nil {
 		if errors.Is(err, engine.ErrResource) {
-			return control.Token{}, &control.CodedError{Code: control.CodeFailure, Err: err}
+			return wire.Token{}, &control.CodedError{Code: wire.CodeFailure, Err: err}
 		}
-		return control.Token{}, signInError(name, err)
+		return wire.Token{}, signInError(name, err)
 	}
 	b.recordToken(ctx, name, o.Scopes)
-	tok := control.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime,
+	tok := wire.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime,
 		ShorterThanAsked: t.ShorterThanAsked, Scopes: t.Scopes}
 	if a, ok := b.engine.Snapshot().Account(name); ok {
 		tok.Username = a.SignedInAs.Username

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/control"
 	"github.com/tokentray/tokentray/internal/state"
+	"github.com/tokentray/tokentray/internal/wire"
 )
 
 // The keeper's windows: the subscribers that are windows (show requests go
@@ -162,7 +163,7 @@ func (w *WindowLauncher) Show(sh control.Show) error {
 	}
 	args := []string{"--tab", sh.Tab}
 	if sh.Tab == "" {
-		args = []string{"--tab", control.TabAccounts}
+		args = []string{"--tab", wire.TabAccounts}
 	}
 	if sh.Account != "" {
 		args = append(args, "--account", sh.Account)
@@ -228,7 +229,7 @@ func (w *WindowLauncher) OpenAtStart(trayHost bool) {
 		return
 	}
 	if !trayHost || !w.b.settings.UI.StartMinimized || len(w.b.engine.Snapshot().Accounts) == 0 {
-		if err := w.Show(control.Show{Tab: control.TabAccounts}); err != nil {
+		if err := w.Show(control.Show{Tab: wire.TabAccounts}); err != nil {
 			w.log.Warn("window not opened", "error", err)
 		}
 	}
