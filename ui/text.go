@@ -224,3 +224,19 @@ func WriteAccounts(out io.Writer, rows []AccountRow) error {
 	}
 	return tw.Flush()
 }
+
+// WriteGitCredentials lists the git.credentials mappings (tokentray config
+// show).
+func WriteGitCredentials(w io.Writer, s config.Settings) {
+	if len(s.Git.Credentials) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\ngit.credentials (tokentray git-credential):")
+	for _, m := range s.Git.Credentials {
+		scope := "the account's scopes"
+		if len(m.Scopes) > 0 {
+			scope = "scope " + strings.Join(m.Scopes, " ")
+		}
+		fmt.Fprintf(w, "  %s://%s/%s\taccount %s\t%s\n", m.EffectiveProtocol(), m.Host, strings.TrimPrefix(m.Path, "/"), m.Account, scope)
+	}
+}

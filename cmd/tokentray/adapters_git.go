@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,70 +67,29 @@ refused the token. Other operations are ignored, as git's protocol asks.
 			if err := checkMinValid(minValid); err != nil {
 				return err
 			}
-			op := args[0]
-			switch op {
-			case "setup":
+			if args[0] == "setup" {
 				return setupGitHelpers(cmd, g)
-			case "get", "store", "erase":
-			default:
-				return nil // "If a helper receives any other operation, it should silently ignore the request."
 			}
-			req, err := credential.ParseGitRequest(cmd.InOrStdin())
-			if err != nil {
-				return control.Usagef("git-credential %s: %v", op, err)
-			}
-			if op == "store" {
-				return nil
-			}
-			l, err := loadSettings(g, false)
-			if err != nil {
-				return err
-			}
-			m, ok, pathMissing := l.Settings.MatchGit(req.Protocol, req.Host, req.Path)
-			if !ok {
-				if pathMissing && op == "get" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: git.credentials maps only some paths on %s, and git sent no path; run: git config --global credential.%s://%s.useHttpPath true\n", req.Host, req.Protocol, req.Host)
+			settings := func() (config.Settings, error) {
+				l, err := loadSettings(g, false)
+				if err != nil {
+					return config.Settings{}, err
 				}
-				return nil // not ours: git asks its next helper
+				return l.Settings, nil
 			}
-			if op == "erase" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "tokentray: %s://%s refused the access token of account %q; tokentray keeps the account signed in (check its access, or run: tokentray refresh %s)\n", req.Protocol, req.Host, m.Account, m.Account)
-				return nil
+			err := credential.ServeGit(cmd.Context(), args[0], cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), settings,
+				func(ctx context.Context, account string, scopes []string) (string, time.Time, error) {
+					tok, err := adapterToken(cmd, g, account, scopes, minValid)
+					return tok.AccessToken, tok.Expiry, err
+				})
+			if re := (*credential.GitRequestError)(nil); errors.As(err, &re) {
+				return &control.CodedError{Code: exitUsage, Err: err}
 			}
-			// git hands a password to every helper in its list on store:
-			// with another helper configured for this remote, the token
-			// would land in it (~/.git-credentials for store). quit=1 makes
-			// git stop instead of asking that helper.
-			if err := (credential.GitConfig{}).OnlyOurs(cmd.Context(), req, m.Account); err != nil {
-				fmt.Fprintln(cmd.OutOrStdout(), "quit=1")
-				return &control.CodedError{Code: exitFailure, Err: err}
-			}
-			tok, err := adapterToken(cmd, g, m.Account, m.Scopes, minValid)
-			if err != nil {
-				return err
-			}
-			return credential.WriteGitAnswer(cmd.OutOrStdout(), credential.GitAnswer{
-				Username: credential.GitUsername(m, req), Password: tok.AccessToken, PasswordExpiry: tok.Expiry,
-			})
+			return err
 		},
 	}
-	cmd.Flags().DurationVar(&minValid, "min-valid", 5*time.Minute, "refresh first when the token expires within this time (0s–1h)")
+	registerMinValid(cmd, &minValid)
 	return cmd
-}
-
-// showGitCredentials lists the git.credentials mappings for `config show`.
-func showGitCredentials(w io.Writer, s config.Settings) {
-	if len(s.Git.Credentials) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "\ngit.credentials (tokentray git-credential):")
-	for _, m := range s.Git.Credentials {
-		scope := "the account's scopes"
-		if len(m.Scopes) > 0 {
-			scope = "scope " + strings.Join(m.Scopes, " ")
-		}
-		fmt.Fprintf(w, "  %s://%s/%s\taccount %s\t%s\n", m.EffectiveProtocol(), m.Host, strings.TrimPrefix(m.Path, "/"), m.Account, scope)
-	}
 }
 
 // setupGitHelpers writes, for every mapped remote, the git configuration

@@ -61,7 +61,7 @@ comes from its memory; without one, one process refreshes at a time.
 	}
 	cmd.Flags().StringVar(&apiVersion, "api-version", "v1", "ExecCredential version when kubectl does not say (KUBERNETES_EXEC_INFO): v1 or v1beta1")
 	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "a per-resource scope for the token (repeatable); default: the account's scopes")
-	cmd.Flags().DurationVar(&minValid, "min-valid", 5*time.Minute, "refresh first when the token expires within this time (0s–1h)")
+	registerMinValid(cmd, &minValid)
 	return cmd
 }
 

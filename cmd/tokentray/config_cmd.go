@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokentray/tokentray/internal/config"
 	"github.com/tokentray/tokentray/internal/control"
+	"github.com/tokentray/tokentray/ui"
 )
 
 // loadSettings reads the effective settings (flags > env > file > defaults).
@@ -97,7 +98,7 @@ apply after a restart.`,
 					fmt.Fprintf(cmd.OutOrStdout(), "  %s\t%s\t%s%s\tclient %s\n", a.Name, a.Provider, a.Tenant, a.Issuer, a.ClientID)
 				}
 			}
-			showGitCredentials(cmd.OutOrStdout(), l.Settings) // adapters_git.go
+			ui.WriteGitCredentials(cmd.OutOrStdout(), l.Settings)
 			return nil
 		},
 	}

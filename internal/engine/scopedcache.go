@@ -82,7 +82,7 @@ func (e *Engine) scopedHit(a *account, key string, minValid time.Duration) (Acce
 func (s *scopedEntry) accessToken(minValid time.Duration) AccessToken {
 	life := lifetime(s.env())
 	return AccessToken{Token: s.token, Expiry: s.expiry, Type: s.typ, Lifetime: life,
-		ShorterThanAsked: life > 0 && life < minValid, Scopes: slices.Clone(s.granted)}
+		ShorterThanAsked: life > 0 && life < minValid, Scopes: slices.Clone(s.granted), Username: s.who.PreferredUsername}
 }
 
 // cacheLocked stores a per-resource token, dropping the least recently

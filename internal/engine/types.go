@@ -28,6 +28,9 @@ type AccessToken struct {
 	// Scopes are the scopes the token was issued for (TokenFor; the
 	// provider's answer, else the request's).
 	Scopes []string
+	// Username is who the token was issued to: the id token's
+	// preferred_username ("" when unknown).
+	Username string
 }
 
 // String never prints the token.

@@ -54,7 +54,7 @@ func lifetime(env vault.Envelope) time.Duration {
 func envToken(env vault.Envelope, minValid time.Duration, unsaved bool) AccessToken {
 	life := lifetime(env)
 	return AccessToken{Token: env.AccessToken, Expiry: env.Expiry, Type: env.TokenType, Lifetime: life,
-		ShorterThanAsked: life > 0 && life < minValid, Unsaved: unsaved}
+		ShorterThanAsked: life > 0 && life < minValid, Unsaved: unsaved, Username: env.Claims.PreferredUsername}
 }
 
 // withScopes is t with the scopes env's token was issued for.

@@ -40,12 +40,8 @@ func (b *Backend) Token(ctx context.Context, account string, o control.TokenOpti
 		return wire.Token{}, signInError(name, err)
 	}
 	b.recordToken(ctx, name, o.Scopes)
-	tok := wire.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime,
-		ShorterThanAsked: t.ShorterThanAsked, Scopes: t.Scopes}
-	if a, ok := b.engine.Snapshot().Account(name); ok {
-		tok.Username = a.SignedInAs.Username
-	}
-	return tok, nil
+	return wire.Token{AccessToken: t.Token, Type: t.Type, Expiry: t.Expiry, Lifetime: t.Lifetime,
+		ShorterThanAsked: t.ShorterThanAsked, Scopes: t.Scopes, Username: t.Username}, nil
 }
 
 // recordToken notes that a token of account was handed out: by the keeper
